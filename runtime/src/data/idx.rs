@@ -1,0 +1,3 @@
+//! The IDX format of MNIST and Fashion-MNIST.
+//!
+//! STUB: being written.

@@ -1,0 +1,3 @@
+//! Weight initializers, seeded and reproducible.
+//!
+//! STUB: being written.
