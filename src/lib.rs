@@ -1,1 +1,40 @@
+//! strata: Keras-like deep learning for Rust, with models written as macro blocks whose
+//! every shape is checked at compile time.
+//!
+//! ```
+//! use strata::prelude::*;
+//!
+//! model! {
+//!     /// A small classifier.
+//!     pub struct Tiny: [4] -> [3] {
+//!         Dense(8, activation = relu),
+//!         Dense(3),
+//!     }
+//! }
+//!
+//! let model = Tiny::new(Seed(42));
+//! assert_eq!(Tiny::<f32>::PARAM_COUNT, 4 * 8 + 8 + 8 * 3 + 3);
+//! let logits = model.predict_one(&[0.1, 0.2, 0.3, 0.4]);
+//! assert_eq!(logits.len(), 3);
+//! ```
+
+pub use strata_macros::model;
 pub use strata_runtime::*;
+
+/// Everything a training script needs, in one import: the macro, the model trait, data,
+/// optimizers, losses, the accuracy metrics and `fit`'s settings. (The metrics that share
+/// a loss's name, such as `metrics::MeanSquaredError`, stay in [`metrics`].)
+pub mod prelude {
+    pub use crate::model;
+    pub use strata_runtime::data::Dataset;
+    pub use strata_runtime::loss::{
+        BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
+        Reduction, SparseCategoricalCrossentropy,
+    };
+    pub use strata_runtime::metrics::{
+        Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    };
+    pub use strata_runtime::optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
+    pub use strata_runtime::train::{Fit, History, Trainer, Verbose};
+    pub use strata_runtime::{Error, Float, Model, Seed};
+}

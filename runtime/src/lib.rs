@@ -12,7 +12,12 @@ pub mod kernels;
 pub mod loss;
 pub mod metrics;
 mod model;
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::*;
+}
 pub mod optim;
+mod private;
 mod rng;
 pub mod train;
 

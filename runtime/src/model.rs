@@ -119,7 +119,7 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// The layer table as Keras's `summary()` prints it.
     fn summary_string(&self) -> String {
-        crate::train::summary::render(Self::NAME, Self::LAYERS, Self::INPUT_SHAPE)
+        crate::train::summary::render(Self::NAME, Self::LAYERS, std::mem::size_of::<Self::Float>())
     }
 
     /// Prints [`Model::summary_string`] to standard output.

@@ -1,3 +1,59 @@
 //! The arithmetic: forward and backward functions on slices, one file per layer family.
 //!
-//! STUB: being written.
+//! Generated code calls these with its compile-time dimensions; every buffer is a
+//! row-major slice whose first dimension is the batch (times any leading dimensions).
+//! Functions overwrite their outputs unless they say otherwise.
+
+mod activation;
+mod dense;
+mod dropout;
+mod matmul;
+
+pub use activation::{Activation, activation_backward, activation_forward};
+pub use dense::{dense_backward, dense_forward};
+pub use dropout::{dropout_backward, dropout_forward_train};
+pub use matmul::matmul;
+
+/// Finite-difference gradient checks, shared by the kernels' tests.
+#[cfg(test)]
+pub(crate) mod gradcheck {
+    use rand::Rng as _;
+
+    /// Values with magnitudes in [0.1, 2] and random signs: far enough from 0 that a
+    /// finite difference never straddles relu's kink.
+    pub(crate) fn random_away_from_zero(len: usize, rng: &mut crate::Rng) -> Vec<f64> {
+        (0..len)
+            .map(|_| {
+                let magnitude = rng.random_range(0.1..2.0);
+                if rng.random() { magnitude } else { -magnitude }
+            })
+            .collect()
+    }
+
+    /// Asserts that `gradient` is the gradient of `loss` at `x`, to a relative 1e-6 of
+    /// central differences.
+    pub(crate) fn assert_gradient_matches(
+        what: &str,
+        loss: impl Fn(&[f64]) -> f64,
+        x: &[f64],
+        gradient: &[f64],
+    ) {
+        assert_eq!(x.len(), gradient.len(), "{what}: gradient length");
+        let h = 1e-5;
+        let mut probe = x.to_vec();
+        for i in 0..x.len() {
+            probe[i] = x[i] + h;
+            let up = loss(&probe);
+            probe[i] = x[i] - h;
+            let down = loss(&probe);
+            probe[i] = x[i];
+            let numeric = (up - down) / (2.0 * h);
+            let tolerance = 1e-6 * numeric.abs().max(gradient[i].abs()) + 1e-9;
+            assert!(
+                (numeric - gradient[i]).abs() <= tolerance,
+                "{what}[{i}]: analytic {} but finite differences give {numeric}",
+                gradient[i]
+            );
+        }
+    }
+}

@@ -1,4 +1,13 @@
-//! Training: the fit loop, progress, history.
+//! Training: `fit`, `evaluate`, `predict`, the progress bar and the history.
+
+mod fit;
+mod history;
+mod predict;
+mod progress;
 pub mod summary;
 mod trainer;
+
+pub use fit::{Fit, Verbose};
+pub use history::{History, Logs};
+pub use predict::predict;
 pub use trainer::Trainer;

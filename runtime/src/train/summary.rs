@@ -1,7 +1,129 @@
+//! Keras's `summary()` table.
+
 use crate::LayerInfo;
 
-/// Keras's `summary()` table.
-pub fn render(name: &str, layers: &[LayerInfo], input_shape: &[usize]) -> String {
-    let _ = (name, layers, input_shape);
-    String::new()
+const WIDTHS: [usize; 3] = [33, 24, 15];
+
+/// The table Keras 3 prints for a model: layer name and type, output shape (with the batch
+/// as `None`), parameters; then the totals.
+pub fn render(name: &str, layers: &[LayerInfo], bytes_per_param: usize) -> String {
+    let mut out = format!("Model: \"{name}\"\n");
+    out += &rule('┏', '━', '┳', '┓');
+    out += &row('┃', ["Layer (type)", "Output Shape", "Param #"]);
+    out += &rule('┡', '━', '╇', '┩');
+    for (i, layer) in layers.iter().enumerate() {
+        if i > 0 {
+            out += &rule('├', '─', '┼', '┤');
+        }
+        out += &row(
+            '│',
+            [
+                &format!("{} ({})", layer.name, layer.kind),
+                &batch_shape(layer.output_shape),
+                &thousands(layer.params),
+            ],
+        );
+    }
+    out += &rule('└', '─', '┴', '┘');
+    let total: usize = layers.iter().map(|l| l.params).sum();
+    let trainable: usize = layers
+        .iter()
+        .filter(|l| l.trainable)
+        .map(|l| l.params)
+        .sum();
+    for (label, count) in [
+        ("Total", total),
+        ("Trainable", trainable),
+        ("Non-trainable", total - trainable),
+    ] {
+        out += &format!(
+            " {label} params: {} ({})\n",
+            thousands(count),
+            size(count * bytes_per_param)
+        );
+    }
+    out
+}
+
+fn rule(left: char, fill: char, cross: char, right: char) -> String {
+    let cells: Vec<String> = WIDTHS.iter().map(|&w| fill.to_string().repeat(w)).collect();
+    format!("{left}{}{right}\n", cells.join(&cross.to_string()))
+}
+
+fn row(border: char, cells: [&str; 3]) -> String {
+    let [a, b, c] = cells;
+    let [wa, wb, wc] = WIDTHS.map(|w| w - 2);
+    format!("{border} {a:<wa$} {border} {b:<wb$} {border} {c:>wc$} {border}\n")
+}
+
+/// `(None, 28, 28, 1)`.
+fn batch_shape(shape: &[usize]) -> String {
+    let dims: Vec<String> = std::iter::once("None".to_string())
+        .chain(shape.iter().map(usize::to_string))
+        .collect();
+    format!("({})", dims.join(", "))
+}
+
+/// `118,282`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `462.04 KB`, as Keras writes sizes.
+fn size(bytes: usize) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{b:.2} B"),
+        1024..1_048_576 => format!("{:.2} KB", b / 1024.0),
+        _ => format!("{:.2} MB", b / 1_048_576.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_keras_columns_and_totals() {
+        let layers = [
+            LayerInfo {
+                name: "dense",
+                kind: "Dense",
+                output_shape: &[128],
+                params: 100_480,
+                trainable: true,
+            },
+            LayerInfo {
+                name: "dense_1",
+                kind: "Dense",
+                output_shape: &[10],
+                params: 1_290,
+                trainable: false,
+            },
+        ];
+        let table = render("Mlp", &layers, 4);
+        assert!(table.starts_with("Model: \"Mlp\"\n"));
+        assert!(table.contains(
+            "│ dense (Dense)                   │ (None, 128)            │       100,480 │"
+        ));
+        assert!(table.contains(" Total params: 101,770 (397.54 KB)\n"));
+        assert!(table.contains(" Trainable params: 100,480 (392.50 KB)\n"));
+        assert!(table.contains(" Non-trainable params: 1,290 (5.04 KB)\n"));
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

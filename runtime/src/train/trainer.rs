@@ -1,33 +1,653 @@
-use crate::Model;
-use crate::loss::Loss;
+use std::ops::Range;
+
+use ndarray::{ArrayD, ArrayViewD};
+use rayon::prelude::*;
+
+use super::predict::{check_sample_shape, check_samples};
+use super::progress::Progress;
+use super::{Fit, History, Logs};
+use crate::data::Dataset;
+use crate::loss::{Loss, Reduction};
 use crate::metrics::Metric;
 use crate::optim::Optimizer;
+use crate::{Error, Float, Model, Result, Seed};
 
-/// A model compiled with an optimizer, a loss and metrics.
+/// A model compiled with an optimizer, a loss and metrics, as Keras's compiled model: it
+/// fits, evaluates and predicts.
+///
+/// The batch is split across `threads` lanes, each with its own workspace and gradient
+/// buffer; the lanes' gradients are summed in a fixed order, so that a run is
+/// deterministic for a given seed and thread count.
 pub struct Trainer<M: Model, O, L> {
     model: M,
     optimizer: O,
     loss: L,
     metrics: Vec<Box<dyn Metric<M::Float>>>,
+    /// One per thread.
+    lanes: Vec<Lane<M>>,
+    pool: Option<rayon::ThreadPool>,
+    /// The sum of the lanes' gradients.
+    grads: Vec<M::Float>,
+    /// The ranges of the trainable parameter tensors.
+    trainable: Vec<Range<usize>>,
+    /// The current batch, gathered from the dataset.
+    batch_x: Vec<M::Float>,
+    batch_y: Vec<M::Float>,
+    /// Training steps taken, for the dropout streams.
+    steps: u64,
 }
 
-impl<M: Model, O: Optimizer<M::Float>, L: Loss<M::Float>> Trainer<M, O, L> {
+/// One thread's share of a batch.
+struct Lane<M: Model> {
+    workspace: M::Workspace,
+    rows: Range<usize>,
+    y_pred: Vec<M::Float>,
+    output_grad: Vec<M::Float>,
+    per_sample: Vec<M::Float>,
+    grads: Vec<M::Float>,
+    loss_sum: M::Float,
+}
+
+impl<M: Model> Lane<M> {
+    fn new() -> Self {
+        Lane {
+            workspace: M::Workspace::default(),
+            rows: 0..0,
+            y_pred: Vec::new(),
+            output_grad: Vec::new(),
+            per_sample: Vec::new(),
+            grads: vec![M::Float::default(); M::PARAM_COUNT],
+            loss_sum: M::Float::default(),
+        }
+    }
+
+    /// Makes the buffers hold `rows` samples; allocates only when they grow.
+    fn reserve(&mut self, rows: usize) {
+        let outputs = rows * M::OUTPUT_SIZE;
+        if self.y_pred.len() < outputs {
+            self.y_pred.resize(outputs, M::Float::default());
+            self.output_grad.resize(outputs, M::Float::default());
+            self.per_sample.resize(rows, M::Float::default());
+        }
+        M::prepare(&mut self.workspace, rows);
+    }
+}
+
+/// What a step needs to know about the batch.
+struct Batch<'a, F> {
+    x: &'a [F],
+    y: &'a [F],
+    rows: usize,
+    target_width: usize,
+}
+
+impl<M, O, L> Trainer<M, O, L>
+where
+    M: Model,
+    O: Optimizer<M::Float>,
+    L: Loss<M::Float>,
+{
     pub(crate) fn new(
         model: M,
         optimizer: O,
         loss: L,
         metrics: Vec<Box<dyn Metric<M::Float>>>,
     ) -> Self {
-        Trainer {
+        let trainable = M::PARAMS
+            .iter()
+            .filter(|p| p.trainable)
+            .map(|p| p.offset..p.offset + p.len)
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut trainer = Trainer {
             model,
             optimizer,
             loss,
             metrics,
-        }
+            lanes: Vec::new(),
+            pool: None,
+            grads: vec![M::Float::default(); M::PARAM_COUNT],
+            trainable,
+            batch_x: Vec::new(),
+            batch_y: Vec::new(),
+            steps: 0,
+        };
+        trainer.set_threads(threads).ok();
+        trainer
     }
 
     /// The model being trained.
     pub fn model(&self) -> &M {
         &self.model
+    }
+
+    /// The model being trained, to change.
+    pub fn model_mut(&mut self) -> &mut M {
+        &mut self.model
+    }
+
+    /// The trained model, giving up the optimizer's state.
+    pub fn into_model(self) -> M {
+        self.model
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, to change (e.g. its learning rate).
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+
+    /// The number of threads a batch is split across (the machine's cores by default).
+    pub fn threads(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// Splits each batch across `threads` threads. Results are deterministic for a given
+    /// seed and thread count.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        if threads == 0 {
+            return Err(Error::invalid(
+                "threads",
+                "train on at least one thread, e.g. set_threads(1)",
+            ));
+        }
+        self.pool = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| {
+                    Error::invalid("threads", format!("cannot start {threads} threads: {e}"))
+                })?;
+            Some(pool)
+        } else {
+            None
+        };
+        self.lanes.resize_with(threads, Lane::new);
+        Ok(())
+    }
+
+    /// Runs `f` in the trainer's thread pool, so that the lanes' work is spread on it.
+    fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Self) -> R + Send) -> R
+    where
+        Self: Send,
+    {
+        match self.pool.take() {
+            Some(pool) => {
+                let result = pool.install(|| f(self));
+                self.pool = Some(pool);
+                result
+            }
+            None => f(self),
+        }
+    }
+
+    /// Keras's `fit`: trains for `config`'s epochs and returns the history of the logged
+    /// losses and metrics.
+    pub fn fit(&mut self, data: &Dataset<M::Float>, config: Fit<'_, M::Float>) -> Result<History>
+    where
+        Self: Send,
+    {
+        config.validate()?;
+        let held_out;
+        let (train, validation) = if config.validation_split > 0.0 {
+            let (train, val) = data.split(config.validation_split)?;
+            held_out = (train, val);
+            (&held_out.0, Some(&held_out.1))
+        } else {
+            (data, config.validation_data)
+        };
+        self.check_data("fit", train)?;
+        if let Some(validation) = validation {
+            self.check_data("validation data", validation)?;
+        }
+        self.in_pool(|trainer| trainer.fit_epochs(train, validation, &config))
+    }
+
+    fn fit_epochs(
+        &mut self,
+        train: &Dataset<M::Float>,
+        validation: Option<&Dataset<M::Float>>,
+        config: &Fit<'_, M::Float>,
+    ) -> Result<History> {
+        let mut history = History::default();
+        let mut progress = Progress::new(config.verbose);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let steps = train.len().div_ceil(config.batch_size);
+        let mut loss_mean = Mean::new();
+        for epoch in 0..config.epochs {
+            if config.shuffle {
+                shuffle(&mut order, config.seed.derive(epoch as u64));
+            }
+            self.reset_metrics();
+            loss_mean.reset_state();
+            progress.epoch_begin(epoch, config.epochs, steps);
+            for (step, indices) in order.chunks(config.batch_size).enumerate() {
+                let loss = self.step_on(train, indices, config.seed, epoch, step)?;
+                loss_mean.update_state(loss, indices.len() as f64);
+                progress.step(step, || self.logs(loss_mean.result()));
+            }
+            let mut logs = self.logs(loss_mean.result());
+            let validate = (epoch + 1) % config.validation_freq == 0;
+            if let (Some(validation), true) = (validation, validate) {
+                let val = self.evaluate_batches(validation, config.batch_size)?;
+                for (name, value) in val.iter() {
+                    logs.push(format!("val_{name}"), value);
+                }
+            }
+            progress.epoch_end(&logs);
+            history.record(epoch, &logs);
+        }
+        Ok(history)
+    }
+
+    /// One training step on the samples at `indices`.
+    fn step_on(
+        &mut self,
+        data: &Dataset<M::Float>,
+        indices: &[usize],
+        seed: Seed,
+        epoch: usize,
+        step: usize,
+    ) -> Result<f64> {
+        let rows = indices.len();
+        let target_width = data.target_width();
+        let (mut batch_x, mut batch_y) = (
+            std::mem::take(&mut self.batch_x),
+            std::mem::take(&mut self.batch_y),
+        );
+        batch_x.resize(rows * M::INPUT_SIZE, M::Float::default());
+        batch_y.resize(rows * target_width, M::Float::default());
+        data.gather_into(indices, &mut batch_x, &mut batch_y);
+        let batch = Batch {
+            x: &batch_x,
+            y: &batch_y,
+            rows,
+            target_width,
+        };
+        let result = self.train_step(&batch, seed, epoch, step);
+        (self.batch_x, self.batch_y) = (batch_x, batch_y);
+        result
+    }
+
+    /// Forward, loss, backward and the optimizer's update on one batch; returns the loss.
+    /// On a non-finite loss, returns an error before touching the weights.
+    fn train_step(
+        &mut self,
+        batch: &Batch<'_, M::Float>,
+        seed: Seed,
+        epoch: usize,
+        step: usize,
+    ) -> Result<f64> {
+        let lanes = self.split_rows(batch.rows);
+        let scale = match self.loss.reduction() {
+            Reduction::Sum => M::Float::of(1.0),
+            Reduction::SumOverBatchSize | Reduction::None => {
+                M::Float::of(1.0) / M::Float::of(batch.rows as f64)
+            }
+        };
+        let step_seed = seed.derive(u64::MAX - self.steps);
+        let (model, loss) = (&self.model, &self.loss);
+        let work = |(index, lane): (usize, &mut Lane<M>)| {
+            let (x, y) = lane_slices::<M>(batch, &lane.rows);
+            let rows = lane.rows.len();
+            let mut rng = step_seed.derive(index as u64).rng();
+            let out = model.forward_train(&mut lane.workspace, x, rows, &mut rng);
+            let outputs = rows * M::OUTPUT_SIZE;
+            lane.y_pred[..outputs].copy_from_slice(out);
+            lane.loss_sum = loss.sum_and_grad(
+                &lane.y_pred[..outputs],
+                y,
+                rows,
+                scale,
+                &mut lane.output_grad[..outputs],
+            );
+            model.backward(
+                &mut lane.workspace,
+                x,
+                rows,
+                &lane.output_grad[..outputs],
+                &mut lane.grads,
+            );
+        };
+        if lanes == 1 {
+            work((0, &mut self.lanes[0]));
+        } else {
+            self.lanes[..lanes]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(work);
+        }
+        let loss_sum: f64 = self.lanes[..lanes]
+            .iter()
+            .map(|l| l.loss_sum.as_f64())
+            .sum();
+        let loss_value = loss_sum * scale.as_f64();
+        if !loss_value.is_finite() {
+            return Err(Error::NonFiniteLoss {
+                value: loss_value,
+                epoch,
+                step,
+            });
+        }
+        let grads = if lanes == 1 {
+            &mut self.lanes[0].grads
+        } else {
+            sum_grads(&mut self.grads, &self.lanes[..lanes]);
+            &mut self.grads
+        };
+        self.optimizer
+            .step(self.model.params_mut(), grads, &self.trainable);
+        self.steps += 1;
+        self.update_metrics(batch, lanes);
+        Ok(loss_value)
+    }
+
+    /// Assigns consecutive rows to lanes; returns how many lanes have work.
+    fn split_rows(&mut self, rows: usize) -> usize {
+        let lanes = self.lanes.len().min(rows).max(1);
+        let per_lane = rows.div_ceil(lanes);
+        for (i, lane) in self.lanes[..lanes].iter_mut().enumerate() {
+            let start = (i * per_lane).min(rows);
+            lane.rows = start..((i + 1) * per_lane).min(rows);
+            lane.reserve(lane.rows.len());
+        }
+        lanes
+    }
+
+    fn update_metrics(&mut self, batch: &Batch<'_, M::Float>, lanes: usize) {
+        for lane in &self.lanes[..lanes] {
+            let (_, y) = lane_slices::<M>(batch, &lane.rows);
+            let outputs = lane.rows.len() * M::OUTPUT_SIZE;
+            for metric in &mut self.metrics {
+                metric.update_state(y, &lane.y_pred[..outputs], lane.rows.len());
+            }
+        }
+    }
+
+    fn reset_metrics(&mut self) {
+        for metric in &mut self.metrics {
+            metric.reset_state();
+        }
+    }
+
+    /// `loss` then every metric's current result.
+    fn logs(&self, loss: f64) -> Logs {
+        let mut logs = Logs::default();
+        logs.push("loss", loss);
+        for metric in &self.metrics {
+            logs.push(metric.name(), metric.result());
+        }
+        logs
+    }
+
+    /// Checks that `data` suits the model, the loss and the metrics.
+    fn check_data(&self, what: &'static str, data: &Dataset<M::Float>) -> Result<()> {
+        if data.is_empty() {
+            return Err(Error::EmptyDataset { what });
+        }
+        check_sample_shape::<M>(what, data.sample_shape())?;
+        self.check_targets(data.y().as_slice().unwrap_or(&[]), data.target_width())
+    }
+
+    fn check_targets(&self, y: &[M::Float], target_width: usize) -> Result<()> {
+        self.loss.check_targets(y, target_width, M::OUTPUT_SIZE)?;
+        for metric in &self.metrics {
+            metric.check(target_width, M::OUTPUT_SIZE)?;
+        }
+        Ok(())
+    }
+
+    /// Keras's `evaluate`: the loss and metrics over `data`, in batches of 32.
+    pub fn evaluate(&mut self, data: &Dataset<M::Float>) -> Result<Logs>
+    where
+        Self: Send,
+    {
+        self.evaluate_with(data, 32)
+    }
+
+    /// [`Trainer::evaluate`] with another batch size.
+    pub fn evaluate_with(&mut self, data: &Dataset<M::Float>, batch_size: usize) -> Result<Logs>
+    where
+        Self: Send,
+    {
+        if batch_size == 0 {
+            return Err(Error::invalid(
+                "batch_size",
+                "a batch needs at least one sample; use e.g. 32",
+            ));
+        }
+        self.check_data("evaluate", data)?;
+        self.in_pool(|trainer| trainer.evaluate_batches(data, batch_size))
+    }
+
+    fn evaluate_batches(&mut self, data: &Dataset<M::Float>, batch_size: usize) -> Result<Logs> {
+        self.reset_metrics();
+        let mut loss_mean = Mean::new();
+        let order: Vec<usize> = (0..data.len()).collect();
+        for indices in order.chunks(batch_size) {
+            let rows = indices.len();
+            let target_width = data.target_width();
+            let (mut batch_x, mut batch_y) = (
+                std::mem::take(&mut self.batch_x),
+                std::mem::take(&mut self.batch_y),
+            );
+            batch_x.resize(rows * M::INPUT_SIZE, M::Float::default());
+            batch_y.resize(rows * target_width, M::Float::default());
+            data.gather_into(indices, &mut batch_x, &mut batch_y);
+            let batch = Batch {
+                x: &batch_x,
+                y: &batch_y,
+                rows,
+                target_width,
+            };
+            let loss = self.test_step(&batch);
+            (self.batch_x, self.batch_y) = (batch_x, batch_y);
+            loss_mean.update_state(loss, rows as f64);
+        }
+        Ok(self.logs(loss_mean.result()))
+    }
+
+    /// The inference forward pass and the loss on one batch; updates the metrics.
+    fn test_step(&mut self, batch: &Batch<'_, M::Float>) -> f64 {
+        let lanes = self.split_rows(batch.rows);
+        let (model, loss) = (&self.model, &self.loss);
+        let work = |lane: &mut Lane<M>| {
+            let (x, y) = lane_slices::<M>(batch, &lane.rows);
+            let rows = lane.rows.len();
+            let outputs = rows * M::OUTPUT_SIZE;
+            let out = model.forward(&mut lane.workspace, x, rows);
+            lane.y_pred[..outputs].copy_from_slice(out);
+            loss.per_sample(
+                &lane.y_pred[..outputs],
+                y,
+                rows,
+                &mut lane.per_sample[..rows],
+            );
+            lane.loss_sum = lane.per_sample[..rows].iter().copied().sum();
+        };
+        if lanes == 1 {
+            work(&mut self.lanes[0]);
+        } else {
+            self.lanes[..lanes].par_iter_mut().for_each(work);
+        }
+        let loss_sum: f64 = self.lanes[..lanes]
+            .iter()
+            .map(|l| l.loss_sum.as_f64())
+            .sum();
+        self.update_metrics(batch, lanes);
+        match self.loss.reduction() {
+            Reduction::Sum => loss_sum,
+            _ => loss_sum / batch.rows as f64,
+        }
+    }
+
+    /// Keras's `train_on_batch`: one gradient step on `x` and `y`; returns the loss and
+    /// the metrics of this batch.
+    pub fn train_on_batch(
+        &mut self,
+        x: ArrayViewD<'_, M::Float>,
+        y: ArrayViewD<'_, M::Float>,
+    ) -> Result<Logs>
+    where
+        Self: Send,
+    {
+        let (x, y, rows, target_width) = self.batch_arrays("train_on_batch", &x, &y)?;
+        self.reset_metrics();
+        let batch = Batch {
+            x: &x,
+            y: &y,
+            rows,
+            target_width,
+        };
+        let seed = Seed(self.steps);
+        let loss = self.in_pool(|trainer| trainer.train_step(&batch, seed, 0, 0))?;
+        Ok(self.logs(loss))
+    }
+
+    /// Keras's `test_on_batch`: the loss and metrics on `x` and `y`, without training.
+    pub fn test_on_batch(
+        &mut self,
+        x: ArrayViewD<'_, M::Float>,
+        y: ArrayViewD<'_, M::Float>,
+    ) -> Result<Logs>
+    where
+        Self: Send,
+    {
+        let (x, y, rows, target_width) = self.batch_arrays("test_on_batch", &x, &y)?;
+        self.reset_metrics();
+        let batch = Batch {
+            x: &x,
+            y: &y,
+            rows,
+            target_width,
+        };
+        let loss = self.in_pool(|trainer| trainer.test_step(&batch));
+        Ok(self.logs(loss))
+    }
+
+    /// Checks a batch given as arrays and returns it flat.
+    fn batch_arrays<'x>(
+        &self,
+        what: &'static str,
+        x: &'x ArrayViewD<'_, M::Float>,
+        y: &'x ArrayViewD<'_, M::Float>,
+    ) -> Result<(
+        std::borrow::Cow<'x, [M::Float]>,
+        std::borrow::Cow<'x, [M::Float]>,
+        usize,
+        usize,
+    )> {
+        check_samples::<M>(what, x.shape())?;
+        let rows = x.shape()[0];
+        if rows == 0 {
+            return Err(Error::EmptyDataset { what });
+        }
+        let y_rows = y.shape().first().copied().unwrap_or(0);
+        if y_rows != rows {
+            return Err(Error::LengthMismatch {
+                what,
+                x_len: rows,
+                y_len: y_rows,
+            });
+        }
+        let target_width = y.len() / rows;
+        let x = flat(x);
+        let y = flat(y);
+        self.check_targets(&y, target_width)?;
+        Ok((x, y, rows, target_width))
+    }
+
+    /// Keras's `predict`: the outputs for every sample of `x` (shaped
+    /// `[samples, ...]`), as `[samples, ...output shape]`.
+    pub fn predict(&mut self, x: ArrayViewD<'_, M::Float>) -> Result<ArrayD<M::Float>>
+    where
+        Self: Send,
+    {
+        self.in_pool(|trainer| {
+            let mut workspaces: Vec<M::Workspace> = trainer
+                .lanes
+                .iter_mut()
+                .map(|l| std::mem::take(&mut l.workspace))
+                .collect();
+            let result = super::predict(&trainer.model, &mut workspaces, x.view(), 256);
+            for (lane, ws) in trainer.lanes.iter_mut().zip(workspaces) {
+                lane.workspace = ws;
+            }
+            result
+        })
+    }
+}
+
+/// The lane's rows of the batch.
+fn lane_slices<'a, M: Model>(
+    batch: &Batch<'a, M::Float>,
+    rows: &Range<usize>,
+) -> (&'a [M::Float], &'a [M::Float]) {
+    (
+        &batch.x[rows.start * M::INPUT_SIZE..rows.end * M::INPUT_SIZE],
+        &batch.y[rows.start * batch.target_width..rows.end * batch.target_width],
+    )
+}
+
+/// `total` = the lanes' gradients summed in lane order.
+fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
+    total.copy_from_slice(&lanes[0].grads);
+    for lane in &lanes[1..] {
+        for (t, g) in total.iter_mut().zip(&lane.grads) {
+            *t += *g;
+        }
+    }
+}
+
+fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> std::borrow::Cow<'x, [F]> {
+    match a.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
+    }
+}
+
+/// Fisher–Yates with the stream of `seed`.
+fn shuffle(order: &mut [usize], seed: Seed) {
+    use rand::Rng as _;
+    let mut rng = seed.rng();
+    for i in (1..order.len()).rev() {
+        let j = rng.random_range(0..=i);
+        order.swap(i, j);
+    }
+}
+
+/// A weighted running mean. (Moves to `metrics::Mean` once that lands.)
+struct Mean {
+    sum: f64,
+    weight: f64,
+}
+
+impl Mean {
+    fn new() -> Self {
+        Mean {
+            sum: 0.0,
+            weight: 0.0,
+        }
+    }
+
+    fn update_state(&mut self, value: f64, weight: f64) {
+        self.sum += value * weight;
+        self.weight += weight;
+    }
+
+    fn result(&self) -> f64 {
+        if self.weight == 0.0 {
+            0.0
+        } else {
+            self.sum / self.weight
+        }
+    }
+
+    fn reset_state(&mut self) {
+        *self = Mean::new();
     }
 }

@@ -1,0 +1,261 @@
+//! Reading a layer's arguments: positional and keyword, each checked for its kind, with
+//! every mistake reported.
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use crate::errors::Errors;
+use crate::names;
+use crate::parse::{LayerCall, Value};
+use crate::suggest::did_you_mean;
+
+/// Arguments every layer takes, besides its own.
+const COMMON: &[&str] = &["name", "trainable"];
+
+/// A layer's arguments, matched against the names it accepts.
+pub struct Args<'a> {
+    layer: &'a Ident,
+    /// (keyword, value) for every argument that matched a known keyword.
+    matched: Vec<(&'static str, &'a Value)>,
+}
+
+impl<'a> Args<'a> {
+    /// Matches the arguments of `call` to `keywords` (positional arguments take them in
+    /// order), reporting unknown, repeated and surplus arguments.
+    pub fn match_up(call: &'a LayerCall, keywords: &[&'static str], errors: &mut Errors) -> Self {
+        let layer = &call.kind;
+        let mut matched: Vec<(&'static str, &'a Value)> = Vec::new();
+        let mut seen_keyword = false;
+        for (position, arg) in call.args.iter().enumerate() {
+            let keyword = match &arg.key {
+                None if seen_keyword => {
+                    errors.at(
+                        arg.value.span(),
+                        format!(
+                            "a positional argument cannot follow a keyword argument in \
+                             {layer}(...); name it, e.g. `{} = ...`",
+                            keywords.get(position).copied().unwrap_or("name")
+                        ),
+                    );
+                    continue;
+                }
+                None => match keywords.get(position) {
+                    Some(&k) => k,
+                    None => {
+                        errors.at(arg.value.span(), surplus_message(layer, keywords));
+                        continue;
+                    }
+                },
+                Some(key) => {
+                    seen_keyword = true;
+                    let key_str = key.to_string();
+                    let all = keywords.iter().chain(COMMON).copied();
+                    match all.clone().find(|&k| k == key_str) {
+                        Some(k) => k,
+                        None => {
+                            errors.at(
+                                key.span(),
+                                format!(
+                                    "{layer} has no argument `{key}`{}\n  = note: {layer} takes {}",
+                                    did_you_mean(&key_str, all.clone()),
+                                    list(all)
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                }
+            };
+            if matched.iter().any(|&(k, _)| k == keyword) {
+                let at = arg.key.as_ref().map_or(arg.value.span(), Ident::span);
+                errors.at(
+                    at,
+                    format!("`{keyword}` is given twice to {layer}; keep one of them"),
+                );
+                continue;
+            }
+            matched.push((keyword, &arg.value));
+        }
+        Args { layer, matched }
+    }
+
+    fn get(&self, keyword: &str) -> Option<&'a Value> {
+        self.matched
+            .iter()
+            .find(|&&(k, _)| k == keyword)
+            .map(|&(_, v)| v)
+    }
+
+    /// A required argument that is missing.
+    pub fn missing(&self, keyword: &str, example: &str, errors: &mut Errors) {
+        errors.at(
+            self.layer.span(),
+            format!("{} needs `{keyword}`, e.g. `{example}`", self.layer),
+        );
+    }
+
+    /// A positive integer, or `None` (with an error) when given but not one.
+    pub fn positive(&self, keyword: &str, errors: &mut Errors) -> Option<Option<usize>> {
+        let Some(value) = self.get(keyword) else {
+            return Some(None);
+        };
+        match value {
+            Value::Int(i, _) if *i > 0 => Some(Some(*i as usize)),
+            Value::Int(i, span) => {
+                errors.at(
+                    *span,
+                    format!(
+                        "`{keyword}` of {} must be at least 1, but is {i}",
+                        self.layer
+                    ),
+                );
+                None
+            }
+            other => {
+                self.wrong_kind(keyword, "a positive integer", other, errors);
+                None
+            }
+        }
+    }
+
+    /// A number (integer or float), or `None` with an error.
+    pub fn number(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(f64, Span)>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::Float(f, span)) => Some(Some((*f, *span))),
+            Some(Value::Int(i, span)) => Some(Some((*i as f64, *span))),
+            Some(other) => {
+                self.wrong_kind(keyword, "a number", other, errors);
+                None
+            }
+        }
+    }
+
+    /// `true` or `false`, or `None` with an error.
+    pub fn boolean(&self, keyword: &str, errors: &mut Errors) -> Option<Option<bool>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::Bool(b, _)) => Some(Some(*b)),
+            Some(other) => {
+                self.wrong_kind(keyword, "`true` or `false`", other, errors);
+                None
+            }
+        }
+    }
+
+    /// A string, or `None` with an error.
+    pub fn string(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(String, Span)>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::Str(s, span)) => Some(Some((s.clone(), *span))),
+            Some(other) => {
+                self.wrong_kind(keyword, "a string", other, errors);
+                None
+            }
+        }
+    }
+
+    /// A name from `choices` (written bare, `relu`, or as a string, `"relu"`).
+    pub fn choice(
+        &self,
+        keyword: &str,
+        what: &str,
+        choices: &[&'static str],
+        errors: &mut Errors,
+    ) -> Option<Option<&'static str>> {
+        let Some(value) = self.get(keyword) else {
+            return Some(None);
+        };
+        let (typed, span) = match value {
+            Value::Ident(i) => (i.to_string(), i.span()),
+            Value::Str(s, span) => (s.clone(), *span),
+            other => {
+                self.wrong_kind(keyword, &format!("{what} name"), other, errors);
+                return None;
+            }
+        };
+        match choices.iter().find(|&&c| c == typed) {
+            Some(&c) => Some(Some(c)),
+            None => {
+                errors.at(
+                    span,
+                    format!(
+                        "unknown {what} `{typed}`{}\n  = note: the {what}s are {}",
+                        did_you_mean(&typed, choices.iter().copied()),
+                        list(choices.iter().copied())
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// An activation name.
+    pub fn activation(&self, keyword: &str, errors: &mut Errors) -> Option<Option<&'static str>> {
+        self.choice(keyword, "activation", names::ACTIVATIONS, errors)
+    }
+
+    /// An initializer name.
+    pub fn initializer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<&'static str>> {
+        self.choice(keyword, "initializer", names::INITIALIZERS, errors)
+    }
+
+    /// A list of integers (`[28, 28, 1]`; `-1` allowed where `allow_infer`).
+    pub fn int_list(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(Vec<i64>, Span)>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::List(items, span)) => {
+                let mut dims = Vec::new();
+                for item in items {
+                    match item {
+                        Value::Int(i, _) => dims.push(*i),
+                        other => {
+                            self.wrong_kind(keyword, "a list of integers", other, errors);
+                            return None;
+                        }
+                    }
+                }
+                Some(Some((dims, *span)))
+            }
+            Some(other) => {
+                self.wrong_kind(
+                    keyword,
+                    "a list of integers, e.g. `[28, 28, 1]`",
+                    other,
+                    errors,
+                );
+                None
+            }
+        }
+    }
+
+    fn wrong_kind(&self, keyword: &str, expected: &str, found: &Value, errors: &mut Errors) {
+        errors.at(
+            found.span(),
+            format!(
+                "`{keyword}` of {} must be {expected}, but is {}",
+                self.layer,
+                found.describe()
+            ),
+        );
+    }
+}
+
+fn surplus_message(layer: &Ident, keywords: &[&str]) -> String {
+    match keywords.len() {
+        0 => format!("{layer} takes no positional arguments"),
+        1 => format!("{layer} takes one positional argument, `{}`", keywords[0]),
+        n => format!(
+            "{layer} takes at most {n} positional arguments ({}); name the others",
+            list(keywords.iter().copied())
+        ),
+    }
+}
+
+fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

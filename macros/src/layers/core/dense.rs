@@ -1,0 +1,192 @@
+//! `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`: a fully
+//! connected layer on the last axis, as Keras's.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::errors::Errors;
+use crate::layers::{Args, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::names;
+
+pub struct Dense;
+
+struct Configured {
+    units: usize,
+    activation: &'static str,
+    use_bias: bool,
+    kernel_initializer: &'static str,
+    bias_initializer: &'static str,
+    /// Values in the last axis of the input.
+    inputs: usize,
+    /// Rows per sample: the product of the input's leading axes.
+    rows_per_sample: usize,
+}
+
+impl LayerKind for Dense {
+    fn kind(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn default_name(&self) -> &'static str {
+        "dense"
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        &[
+            "units",
+            "activation",
+            "use_bias",
+            "kernel_initializer",
+            "bias_initializer",
+        ]
+    }
+
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+        let units = args.positive("units", errors);
+        let activation = args.activation("activation", errors);
+        let use_bias = args.boolean("use_bias", errors);
+        let kernel_initializer = args.initializer("kernel_initializer", errors);
+        let bias_initializer = args.initializer("bias_initializer", errors);
+        let units = match units? {
+            Some(units) => units,
+            None => {
+                args.missing("units", "Dense(128)", errors);
+                return None;
+            }
+        };
+        Some(Box::new(Configured {
+            units,
+            activation: activation?.unwrap_or("linear"),
+            use_bias: use_bias?.unwrap_or(true),
+            kernel_initializer: kernel_initializer?.unwrap_or("glorot_uniform"),
+            bias_initializer: bias_initializer?.unwrap_or("zeros"),
+            inputs: 0,
+            rows_per_sample: 0,
+        }))
+    }
+}
+
+impl Configured {
+    fn activation_variant(&self) -> Ident {
+        Ident::new(
+            names::activation_variant(self.activation),
+            Span::call_site(),
+        )
+    }
+
+    fn has_activation(&self) -> bool {
+        self.activation != "linear"
+    }
+}
+
+impl Layer for Configured {
+    fn label(&self) -> String {
+        format!("Dense({})", self.units)
+    }
+
+    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        let (&inputs, leading) = input
+            .split_last()
+            .ok_or_else(|| ShapeError::new("Dense needs an input with at least one axis"))?;
+        self.inputs = inputs;
+        self.rows_per_sample = leading.iter().product();
+        let mut output = leading.to_vec();
+        output.push(self.units);
+        Ok(output)
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        let mut params = vec![ParamSpec {
+            suffix: "kernel",
+            shape: vec![self.inputs, self.units],
+            initializer: self.kernel_initializer,
+            fan_in: self.inputs,
+            fan_out: self.units,
+        }];
+        if self.use_bias {
+            params.push(ParamSpec {
+                suffix: "bias",
+                shape: vec![self.units],
+                initializer: self.bias_initializer,
+                fan_in: self.inputs,
+                fan_out: self.units,
+            });
+        }
+        params
+    }
+
+    fn buffers(&self) -> Vec<usize> {
+        let output = self.rows_per_sample * self.units;
+        if self.has_activation() {
+            // The pre-activation and its gradient.
+            vec![output, output]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn config_json(&self) -> String {
+        format!(
+            r#""units": {}, "activation": "{}", "use_bias": {}, "kernel_initializer": "{}", "bias_initializer": "{}""#,
+            self.units,
+            self.activation,
+            self.use_bias,
+            self.kernel_initializer,
+            self.bias_initializer
+        )
+    }
+
+    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+        let k = krate();
+        let Io { n, x, y, .. } = io;
+        let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
+        let kernel = &io.params[0];
+        let bias = if self.use_bias {
+            let b = &io.params[1];
+            quote!(::core::option::Option::Some(#b))
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        if !self.has_activation() {
+            return quote! {
+                #k::kernels::dense_forward(#x, #kernel, #bias, #y, #n * #rows, #inputs, #units);
+            };
+        }
+        let act = self.activation_variant();
+        let (z, z_ref) = (&io.bufs[0], &io.bufs_ref[0]);
+        quote! {
+            #k::kernels::dense_forward(#x, #kernel, #bias, #z, #n * #rows, #inputs, #units);
+            #k::kernels::activation_forward(#k::kernels::Activation::#act, #z_ref, #y, #units);
+        }
+    }
+
+    fn backward(&self, io: &Io) -> TokenStream {
+        let k = krate();
+        let Io { n, x, dy, .. } = io;
+        let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
+        let kernel = &io.params[0];
+        let option = |t: Option<&TokenStream>| match t {
+            Some(t) => quote!(::core::option::Option::Some(#t)),
+            None => quote!(::core::option::Option::None),
+        };
+        let dx = option(io.dx.as_ref());
+        let dkernel = option(io.grads[0].as_ref());
+        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
+        let mut code = TokenStream::new();
+        let dz = if self.has_activation() {
+            let act = self.activation_variant();
+            let y = &io.y_ref;
+            let (z, dz, dz_ref) = (&io.bufs_ref[0], &io.bufs[1], &io.bufs_ref[1]);
+            code.extend(quote! {
+                #k::kernels::activation_backward(#k::kernels::Activation::#act, #z, #y, #dy, #dz, #units);
+            });
+            dz_ref.clone()
+        } else {
+            dy.clone()
+        };
+        code.extend(quote! {
+            #k::kernels::dense_backward(#x, #kernel, #dz, #dx, #dkernel, #dbias, #n * #rows, #inputs, #units);
+        });
+        code
+    }
+}

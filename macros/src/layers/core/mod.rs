@@ -1,0 +1,2 @@
+pub mod activation;
+pub mod dense;

@@ -1,0 +1,147 @@
+//! One file per layer kind. Each says, in one place, its arguments, its shape rule, its
+//! parameters and the kernel calls it emits.
+
+mod args;
+mod core;
+mod regularization;
+mod reshaping;
+
+pub use args::Args;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::errors::Errors;
+
+/// A kind of layer, as named in a model: `Dense`, `Dropout`, ...
+pub trait LayerKind: Sync {
+    /// The name users write: `Dense`.
+    fn kind(&self) -> &'static str;
+    /// Keras's default layer name: `dense` (then `dense_1`, `dense_2`, ...).
+    fn default_name(&self) -> &'static str;
+    /// The arguments, in positional order.
+    fn keywords(&self) -> &'static [&'static str];
+    /// Reads and checks the arguments; `None` when any is wrong (errors recorded).
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>>;
+}
+
+/// A configured layer.
+pub trait Layer {
+    /// How the layer reads in a message: `Dense(128)`.
+    fn label(&self) -> String;
+    /// The output shape for `input`, or what is wrong with `input`.
+    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError>;
+    /// The parameter tensors, in Keras's order and layout.
+    fn params(&self) -> Vec<ParamSpec> {
+        Vec::new()
+    }
+    /// Extra per-sample buffers the layer needs in the workspace.
+    fn buffers(&self) -> Vec<usize> {
+        Vec::new()
+    }
+    /// Whether the output is the input itself (no copy), in training or in inference.
+    fn is_alias(&self, _training: bool) -> bool {
+        false
+    }
+    /// The layer's config as JSON object members (without braces), Keras's `get_config`.
+    fn config_json(&self) -> String;
+    /// The forward pass.
+    fn forward(&self, io: &Io, training: bool) -> TokenStream;
+    /// The backward pass: `dx` (when the input needs it) and the parameter gradients.
+    fn backward(&self, io: &Io) -> TokenStream;
+}
+
+/// What is wrong with a layer's input.
+pub struct ShapeError {
+    pub headline: String,
+    pub help: Option<String>,
+}
+
+impl ShapeError {
+    pub fn new(headline: impl Into<String>) -> Self {
+        ShapeError {
+            headline: headline.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// One parameter tensor.
+pub struct ParamSpec {
+    /// `kernel`, `bias`.
+    pub suffix: &'static str,
+    pub shape: Vec<usize>,
+    pub initializer: &'static str,
+    pub fan_in: usize,
+    pub fan_out: usize,
+}
+
+/// The expressions a layer's emitted code reads and writes.
+pub struct Io {
+    /// The batch size, a `usize`.
+    pub n: TokenStream,
+    /// The input, `&[F]`.
+    pub x: TokenStream,
+    /// The output, `&mut [F]`.
+    pub y: TokenStream,
+    /// The output, `&[F]`.
+    pub y_ref: TokenStream,
+    /// The gradient of the output, `&[F]`.
+    pub dy: TokenStream,
+    /// The gradient of the input, `&mut [F]`, when something upstream needs it.
+    pub dx: Option<TokenStream>,
+    /// Each parameter tensor, `&[F]`.
+    pub params: Vec<TokenStream>,
+    /// Each parameter's gradient, `&mut [F]`, or `None` when frozen.
+    pub grads: Vec<Option<TokenStream>>,
+    /// Each extra buffer, `&mut [F]`.
+    pub bufs: Vec<TokenStream>,
+    /// Each extra buffer, `&[F]`.
+    pub bufs_ref: Vec<TokenStream>,
+    /// The random generator, `&mut Rng` (training only).
+    pub rng: TokenStream,
+}
+
+/// The path of the facade crate in generated code.
+pub fn krate() -> TokenStream {
+    quote!(::strata)
+}
+
+/// Every layer kind.
+pub fn registry() -> &'static [&'static dyn LayerKind] {
+    &[
+        &core::dense::Dense,
+        &core::activation::ActivationLayer,
+        &core::activation::Softmax,
+        &regularization::dropout::Dropout,
+        &reshaping::flatten::Flatten,
+        &reshaping::reshape::Reshape,
+    ]
+}
+
+/// The layer kind named `name`.
+pub fn lookup(name: &str) -> Option<&'static dyn LayerKind> {
+    registry().iter().copied().find(|k| k.kind() == name)
+}
+
+/// `[a, b, c]`.
+pub fn shape_str(shape: &[usize]) -> String {
+    format!(
+        "[{}]",
+        shape
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// A JSON list of integers.
+pub fn json_list(values: &[usize]) -> String {
+    shape_str(values)
+}

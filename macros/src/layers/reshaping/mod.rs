@@ -1,0 +1,2 @@
+pub mod flatten;
+pub mod reshape;

@@ -1,0 +1,467 @@
+//! Losses: the value a model is trained to lower, and its gradient.
+//!
+//! Each loss follows Keras 3: the same name, the same defaults, the same per-sample value
+//! (the mean over the last axis for the regression losses and binary crossentropy, the
+//! sum over the classes for categorical crossentropy) and the same reductions.
+//!
+//! ```
+//! use strata_runtime::loss::{Loss, Reduction, SparseCategoricalCrossentropy};
+//!
+//! let loss = SparseCategoricalCrossentropy::from_logits().with_reduction(Reduction::Sum);
+//! let y_true: &[f32] = &[0.0, 2.0]; // one class index per sample
+//! let y_pred: &[f32] = &[2.0, 0.0, 0.0, 0.0, 0.0, 3.0]; // two samples, three logits each
+//! loss.check_targets(y_true, 1, 3).unwrap();
+//! assert!(loss.compute(y_pred, y_true, 2) < 0.5);
+//! ```
+
+mod binary;
+mod categorical;
+mod regression;
+
+pub use binary::BinaryCrossentropy;
+pub use categorical::{CategoricalCrossentropy, SparseCategoricalCrossentropy};
+pub use regression::{Huber, MeanAbsoluteError, MeanSquaredError};
+
+use crate::{Error, Float, Result};
+
+/// Keras's `epsilon()`: losses on probabilities clip them to `[EPSILON, 1 - EPSILON]`
+/// before taking their logarithm.
+pub const EPSILON: f64 = 1e-7;
+
+/// How per-sample losses become one number, as Keras's `reduction`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reduction {
+    /// The mean over the batch (Keras's default, `"sum_over_batch_size"`).
+    #[default]
+    SumOverBatchSize,
+    /// The sum over the batch.
+    Sum,
+    /// No reduction: [`Loss::per_sample`] gives one value per sample. In `fit`, the
+    /// per-sample losses are averaged over the batch.
+    None,
+}
+
+/// A loss function on batches of predictions and targets, both row-major with one row per
+/// sample.
+pub trait Loss<F: Float>: Send + Sync {
+    /// Keras's name for the loss, e.g. `"sparse_categorical_crossentropy"`.
+    fn name(&self) -> &'static str;
+
+    /// How [`Loss::reduce`] combines per-sample losses.
+    fn reduction(&self) -> Reduction;
+
+    /// Checks, before training, that targets with `target_width` values per sample suit
+    /// predictions with `output_width` values, and that every target value is valid (class
+    /// indices in range, probabilities in `[0, 1]` where the loss needs them).
+    fn check_targets(&self, y_true: &[F], target_width: usize, output_width: usize) -> Result<()>;
+
+    /// The loss of each of the `rows` samples, written to `out[..rows]`.
+    fn per_sample(&self, y_pred: &[F], y_true: &[F], rows: usize, out: &mut [F]);
+
+    /// The sum over `rows` samples of the per-sample losses; writes to `grad` (same shape
+    /// as `y_pred`) `grad_scale` times the gradient of that sum with respect to `y_pred`.
+    fn sum_and_grad(
+        &self,
+        y_pred: &[F],
+        y_true: &[F],
+        rows: usize,
+        grad_scale: F,
+        grad: &mut [F],
+    ) -> F;
+
+    /// The factor that turns the sum of `rows` per-sample losses into the reduced loss:
+    /// `1 / rows` for [`Reduction::SumOverBatchSize`] and [`Reduction::None`] (which `fit`
+    /// averages), `1` for [`Reduction::Sum`] and for an empty batch.
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanSquaredError, Reduction};
+    ///
+    /// let mean: f32 = Loss::<f32>::reduction_scale(&MeanSquaredError::new(), 4);
+    /// assert_eq!(mean, 0.25);
+    /// let sum = MeanSquaredError::new().with_reduction(Reduction::Sum);
+    /// assert_eq!(Loss::<f32>::reduction_scale(&sum, 4), 1.0);
+    /// ```
+    fn reduction_scale(&self, rows: usize) -> F {
+        match self.reduction() {
+            Reduction::Sum => F::one(),
+            Reduction::SumOverBatchSize | Reduction::None if rows > 0 => {
+                F::one() / F::of(rows as f64)
+            }
+            Reduction::SumOverBatchSize | Reduction::None => F::one(),
+        }
+    }
+
+    /// Per-sample losses reduced to one number as [`Loss::reduction`] says (the mean for
+    /// [`Reduction::None`], as `fit` reports it). An empty slice gives 0.
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanSquaredError, Reduction};
+    ///
+    /// let per_sample: &[f64] = &[1.0, 2.0, 6.0];
+    /// assert_eq!(MeanSquaredError::new().reduce(per_sample), 3.0);
+    /// let sum = MeanSquaredError::new().with_reduction(Reduction::Sum);
+    /// assert_eq!(sum.reduce(per_sample), 9.0);
+    /// ```
+    fn reduce(&self, per_sample: &[F]) -> F {
+        per_sample.iter().copied().sum::<F>() * self.reduction_scale(per_sample.len())
+    }
+
+    /// The reduced loss of `rows` samples, and its gradient with respect to `y_pred`
+    /// written to `grad`. Allocates nothing.
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanSquaredError};
+    ///
+    /// let y_true: &[f64] = &[0.0, 1.0];
+    /// let y_pred: &[f64] = &[1.0, 1.0];
+    /// let mut grad = [0.0; 2];
+    /// let loss = MeanSquaredError::new().value_and_grad(y_pred, y_true, 2, &mut grad);
+    /// assert_eq!(loss, 0.5); // (1² + 0²) / 2
+    /// assert_eq!(grad, [1.0, 0.0]); // 2 · (y_pred - y_true) / 2
+    /// ```
+    fn value_and_grad(&self, y_pred: &[F], y_true: &[F], rows: usize, grad: &mut [F]) -> F {
+        let scale = self.reduction_scale(rows);
+        self.sum_and_grad(y_pred, y_true, rows, scale, grad) * scale
+    }
+
+    /// The reduced loss of `rows` samples, as calling a Keras loss gives it. Allocates one
+    /// value per sample: for evaluation and tests, not for the training step.
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanAbsoluteError};
+    ///
+    /// let y_true: &[f64] = &[0.0, 1.0, 0.0, 0.0];
+    /// let y_pred: &[f64] = &[1.0, 1.0, 1.0, 0.0];
+    /// assert_eq!(MeanAbsoluteError::new().compute(y_pred, y_true, 2), 0.5);
+    /// ```
+    fn compute(&self, y_pred: &[F], y_true: &[F], rows: usize) -> F {
+        let mut per_sample = vec![F::zero(); rows];
+        self.per_sample(y_pred, y_true, rows, &mut per_sample);
+        self.reduce(&per_sample)
+    }
+}
+
+/// Checks Keras's rule for `label_smoothing`: a number in `[0, 1]`.
+fn check_label_smoothing(label_smoothing: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&label_smoothing) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "label_smoothing",
+        format!("{label_smoothing} is not in [0, 1]; a usual value is 0.1, and 0 turns it off"),
+    ))
+}
+
+/// `p` clipped to `[EPSILON, 1 - EPSILON]`, and whether it was inside (so that the clipped
+/// value's derivative is 1, not 0). NaN stays NaN.
+fn clip<F: Float>(p: F) -> (F, bool) {
+    let low = F::of(EPSILON);
+    let high = F::one() - low;
+    if p < low {
+        (low, false)
+    } else if p > high {
+        (high, false)
+    } else {
+        (p, true)
+    }
+}
+
+/// `n values`, with the right plural.
+pub(crate) fn values(n: usize) -> String {
+    if n == 1 {
+        "1 value".to_string()
+    } else {
+        format!("{n} values")
+    }
+}
+
+/// An [`Error::BadTargets`] for the loss or metric `what`.
+pub(crate) fn bad_targets(what: &'static str, message: String) -> Error {
+    Error::BadTargets { what, message }
+}
+
+/// Checks that `y_true` holds whole rows of `width` values, and gives their rows.
+fn target_rows<F: Float>(what: &'static str, y_true: &[F], width: usize) -> Result<usize> {
+    if width == 0 || !y_true.len().is_multiple_of(width) {
+        return Err(bad_targets(
+            what,
+            format!(
+                "the targets hold {} in all, which is not a whole number of samples of {}; \
+                 give every sample the same number of target values",
+                values(y_true.len()),
+                values(width)
+            ),
+        ));
+    }
+    Ok(y_true.len() / width)
+}
+
+/// Checks that every target is `valid`; `describe(value, sample)` words the error.
+fn check_each_target<F: Float>(
+    what: &'static str,
+    y_true: &[F],
+    width: usize,
+    valid: impl Fn(f64) -> bool,
+    describe: impl Fn(f64, usize) -> String,
+) -> Result<()> {
+    target_rows(what, y_true, width)?;
+    match y_true.iter().position(|&t| !valid(t.as_f64())) {
+        Some(i) => Err(bad_targets(what, describe(y_true[i].as_f64(), i / width))),
+        None => Ok(()),
+    }
+}
+
+/// Checks that every target is a finite number.
+fn check_finite_targets<F: Float>(what: &'static str, y_true: &[F], width: usize) -> Result<()> {
+    check_each_target(what, y_true, width, f64::is_finite, |value, sample| {
+        format!(
+            "target {value} of sample {sample} is not a finite number; remove or fill in the \
+             missing values"
+        )
+    })
+}
+
+/// Checks that the targets have one value per output; `purpose` says why the loss needs
+/// that and `hint` (empty, or starting with "; ") how to fix a mismatch.
+pub(crate) fn check_same_width(
+    what: &'static str,
+    target_width: usize,
+    output_width: usize,
+    purpose: &str,
+    hint: &str,
+) -> Result<()> {
+    if target_width == output_width {
+        return Ok(());
+    }
+    Err(bad_targets(
+        what,
+        format!(
+            "the targets have {} per sample but the model gives {}: {purpose}{hint}",
+            values(target_width),
+            values(output_width),
+        ),
+    ))
+}
+
+/// The widths of `rows` rows of predictions and of targets. Panics, naming the loss, if
+/// the slices do not hold whole rows (`check_targets` rules this out before training).
+fn widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> (usize, usize) {
+    assert!(
+        rows > 0
+            && y_pred_len > 0
+            && y_pred_len.is_multiple_of(rows)
+            && y_true_len.is_multiple_of(rows),
+        "{what}: {y_pred_len} predictions and {y_true_len} targets are not {rows} whole rows"
+    );
+    (y_pred_len / rows, y_true_len / rows)
+}
+
+/// Per-sample losses of a loss that is the mean over the last axis of an elementwise
+/// `term(prediction, target) -> (loss, derivative)`, as Keras's `mean(..., axis=-1)`.
+fn mean_over_rows<F: Float>(
+    what: &str,
+    y_pred: &[F],
+    y_true: &[F],
+    rows: usize,
+    out: &mut [F],
+    term: impl Fn(F, F) -> (F, F),
+) {
+    if rows == 0 {
+        return;
+    }
+    let width = same_widths(what, y_pred.len(), y_true.len(), rows);
+    let inv_width = F::one() / F::of(width as f64);
+    let rows_iter = y_pred.chunks_exact(width).zip(y_true.chunks_exact(width));
+    for ((p, t), out) in rows_iter.zip(&mut out[..rows]) {
+        *out = p.iter().zip(t).map(|(&p, &t)| term(p, t).0).sum::<F>() * inv_width;
+    }
+}
+
+/// The sum of [`mean_over_rows`]'s per-sample losses; writes `grad_scale` times its
+/// gradient to `grad`.
+fn mean_over_rows_and_grad<F: Float>(
+    what: &str,
+    y_pred: &[F],
+    y_true: &[F],
+    rows: usize,
+    grad_scale: F,
+    grad: &mut [F],
+    term: impl Fn(F, F) -> (F, F),
+) -> F {
+    if rows == 0 {
+        return F::zero();
+    }
+    let width = same_widths(what, y_pred.len(), y_true.len(), rows);
+    assert_eq!(
+        grad.len(),
+        y_pred.len(),
+        "{what}: grad must have the shape of y_pred"
+    );
+    let inv_width = F::one() / F::of(width as f64);
+    let grad_scale = grad_scale * inv_width;
+    let mut total = F::zero();
+    for ((&p, &t), g) in y_pred.iter().zip(y_true).zip(grad.iter_mut()) {
+        let (loss, derivative) = term(p, t);
+        total += loss;
+        *g = derivative * grad_scale;
+    }
+    total * inv_width
+}
+
+/// The common width of predictions and targets of an elementwise loss.
+fn same_widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> usize {
+    let (output_width, target_width) = widths(what, y_pred_len, y_true_len, rows);
+    assert_eq!(
+        output_width, target_width,
+        "{what}: the targets have {target_width} values per sample but the model gives \
+         {output_width}"
+    );
+    output_width
+}
+
+/// Helpers shared by the losses' tests.
+#[cfg(test)]
+mod testing {
+    use super::{Loss, Reduction};
+    use crate::Seed;
+    use rand::Rng;
+
+    /// Every reduction, for tests that must hold under each.
+    pub const REDUCTIONS: [Reduction; 3] =
+        [Reduction::SumOverBatchSize, Reduction::Sum, Reduction::None];
+
+    /// `n` values drawn uniformly from `[low, high)`, the same for the same `seed`.
+    pub fn uniform(seed: u64, n: usize, low: f64, high: f64) -> Vec<f64> {
+        let mut rng = Seed(seed).rng();
+        (0..n).map(|_| rng.random_range(low..high)).collect()
+    }
+
+    /// The per-sample losses of `rows` samples.
+    pub fn per_sample(
+        loss: &impl Loss<f64>,
+        y_pred: &[f64],
+        y_true: &[f64],
+        rows: usize,
+    ) -> Vec<f64> {
+        let mut out = vec![f64::NAN; rows];
+        loss.per_sample(y_pred, y_true, rows, &mut out);
+        out
+    }
+
+    /// Asserts that the loss and its gradient are finite in `f32`, and gives the loss.
+    pub fn assert_finite(
+        loss: &impl Loss<f32>,
+        y_pred: &[f32],
+        y_true: &[f32],
+        rows: usize,
+    ) -> f32 {
+        let mut grad = vec![f32::NAN; y_pred.len()];
+        let value = loss.value_and_grad(y_pred, y_true, rows, &mut grad);
+        assert!(value.is_finite(), "{}: loss {value}", loss.name());
+        let finite = grad.iter().all(|g| g.is_finite());
+        assert!(finite, "{}: grad {grad:?}", loss.name());
+        value
+    }
+
+    /// Asserts that [`Loss::value_and_grad`] gives [`Loss::compute`]'s value and a
+    /// gradient within `1e-6` (relative) of central finite differences of it, and that it
+    /// overwrites whatever `grad` held.
+    pub fn assert_grad_matches_finite_differences(
+        loss: &impl Loss<f64>,
+        y_pred: &[f64],
+        y_true: &[f64],
+        rows: usize,
+    ) {
+        let mut grad = vec![f64::NAN; y_pred.len()];
+        let value = loss.value_and_grad(y_pred, y_true, rows, &mut grad);
+        let expected = loss.compute(y_pred, y_true, rows);
+        approx::assert_relative_eq!(value, expected, max_relative = 1e-12, epsilon = 1e-12);
+
+        let h = 1e-6;
+        let mut shifted = y_pred.to_vec();
+        for (i, &analytic) in grad.iter().enumerate() {
+            shifted[i] = y_pred[i] + h;
+            let up = loss.compute(&shifted, y_true, rows);
+            shifted[i] = y_pred[i] - h;
+            let down = loss.compute(&shifted, y_true, rows);
+            shifted[i] = y_pred[i];
+            let numeric = (up - down) / (2.0 * h);
+            assert!(
+                approx::relative_eq!(analytic, numeric, max_relative = 1e-6, epsilon = 1e-8),
+                "{} ({:?}): d loss / d y_pred[{i}] is {analytic}, finite differences give \
+                 {numeric}",
+                loss.name(),
+                loss.reduction(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::REDUCTIONS;
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn reduce_gives_keras_reductions() {
+        let per_sample = [1.0, 2.0, 6.0];
+        let mean = MeanSquaredError::new();
+        let sum = MeanSquaredError::new().with_reduction(Reduction::Sum);
+        let none = MeanSquaredError::new().with_reduction(Reduction::None);
+        assert_relative_eq!(Loss::<f64>::reduce(&mean, &per_sample), 3.0);
+        assert_relative_eq!(Loss::<f64>::reduce(&sum, &per_sample), 9.0);
+        assert_relative_eq!(Loss::<f64>::reduce(&none, &per_sample), 3.0);
+    }
+
+    #[test]
+    fn empty_batch_gives_zero_loss() {
+        for reduction in REDUCTIONS {
+            let loss = SparseCategoricalCrossentropy::from_logits().with_reduction(reduction);
+            let mut grad: [f64; 0] = [];
+            assert_eq!(loss.value_and_grad(&[], &[], 0, &mut grad), 0.0);
+            assert_eq!(loss.compute(&[] as &[f64], &[], 0), 0.0);
+            let mse = MeanSquaredError::new().with_reduction(reduction);
+            assert_eq!(mse.value_and_grad(&[], &[], 0, &mut grad), 0.0);
+        }
+    }
+
+    #[test]
+    fn sum_and_grad_scales_the_gradient_by_grad_scale() {
+        let y_pred = [0.2, -1.0, 3.0, 0.5, 0.5, -2.0];
+        let y_true = [2.0, 0.0];
+        let loss = SparseCategoricalCrossentropy::from_logits();
+        let mut unit = [0.0; 6];
+        let mut scaled = [0.0; 6];
+        let sum = loss.sum_and_grad(&y_pred, &y_true, 2, 1.0, &mut unit);
+        let same = loss.sum_and_grad(&y_pred, &y_true, 2, 0.25, &mut scaled);
+        assert_eq!(sum, same);
+        for (u, s) in unit.iter().zip(&scaled) {
+            assert_relative_eq!(u * 0.25, *s);
+        }
+    }
+
+    #[test]
+    fn losses_are_usable_as_trait_objects() {
+        let losses: Vec<Box<dyn Loss<f32>>> = vec![
+            Box::new(MeanSquaredError::new()),
+            Box::new(MeanAbsoluteError::new()),
+            Box::new(Huber::default()),
+            Box::new(BinaryCrossentropy::new()),
+            Box::new(CategoricalCrossentropy::new()),
+            Box::new(SparseCategoricalCrossentropy::new()),
+        ];
+        let names: Vec<_> = losses.iter().map(|l| l.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "mean_squared_error",
+                "mean_absolute_error",
+                "huber_loss",
+                "binary_crossentropy",
+                "categorical_crossentropy",
+                "sparse_categorical_crossentropy",
+            ]
+        );
+    }
+}

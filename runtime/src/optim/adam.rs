@@ -1,0 +1,506 @@
+//! Adam, and AdamW: Adam with decoupled weight decay on by default.
+
+use std::ops::Range;
+
+use super::{Common, Optimizer, decayed, ensure_state};
+use crate::Float;
+
+/// The Adam optimizer, as Keras's `Adam`.
+///
+/// At step `t` (from 1), with `α = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ)`:
+/// `m += (g − m)(1 − β₁)`, `v += (g² − v)(1 − β₂)`, `p −= α · m / (√v + ε)`.
+/// With AMSGrad, `v̂ = max(v̂, v)` replaces `v` in the last formula.
+///
+/// ```
+/// use strata_runtime::optim::{Adam, Optimizer};
+///
+/// let mut adam: Adam = Adam::new(0.5);
+/// let mut params = vec![1.0, 2.0, 3.0, 4.0];
+/// adam.step(&mut params, &mut [1.0, 6.0, 7.0, 2.0], &[0..4]);
+/// // The first step moves each parameter by about the learning rate.
+/// assert!((params[0] - 0.5).abs() < 1e-4 && (params[3] - 3.5).abs() < 1e-4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adam<F = f32> {
+    common: Common,
+    beta_1: f64,
+    beta_2: f64,
+    epsilon: f64,
+    amsgrad: bool,
+    /// First moments `m`, one per parameter; empty until the first step.
+    momentums: Vec<F>,
+    /// Second moments `v`, one per parameter; empty until the first step.
+    velocities: Vec<F>,
+    /// The running maxima `v̂` of `v`; empty unless AMSGrad is on.
+    velocity_hats: Vec<F>,
+}
+
+impl<F: Float> Adam<F> {
+    /// Adam with this learning rate (Keras's default is 0.001) and Keras's defaults:
+    /// `beta_1` 0.9, `beta_2` 0.999, `epsilon` 1e-7, no AMSGrad.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::Adam;
+    /// let adam: Adam = Adam::new(1e-3).beta_2(0.99).amsgrad(true);
+    /// ```
+    pub fn new(learning_rate: f64) -> Self {
+        Adam {
+            common: Common::new(learning_rate),
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+            momentums: Vec::new(),
+            velocities: Vec::new(),
+            velocity_hats: Vec::new(),
+        }
+    }
+
+    /// The decay rate of the first moments (Keras's default is 0.9).
+    ///
+    /// # Panics
+    ///
+    /// If `beta_1` is outside `[0, 1)`.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::Adam;
+    /// let adam: Adam = Adam::new(1e-3).beta_1(0.8);
+    /// ```
+    #[must_use]
+    pub fn beta_1(mut self, beta_1: f64) -> Self {
+        self.beta_1 = beta("beta_1", beta_1);
+        self
+    }
+
+    /// The decay rate of the second moments (Keras's default is 0.999).
+    ///
+    /// # Panics
+    ///
+    /// If `beta_2` is outside `[0, 1)`.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::Adam;
+    /// let adam: Adam = Adam::new(1e-3).beta_2(0.99);
+    /// ```
+    #[must_use]
+    pub fn beta_2(mut self, beta_2: f64) -> Self {
+        self.beta_2 = beta("beta_2", beta_2);
+        self
+    }
+
+    /// The constant added to `√v` (Keras's default is 1e-7).
+    ///
+    /// # Panics
+    ///
+    /// If `epsilon` is negative or not finite.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::Adam;
+    /// let adam: Adam = Adam::new(1e-3).epsilon(1e-8);
+    /// ```
+    #[must_use]
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        assert!(
+            epsilon.is_finite() && epsilon >= 0.0,
+            "Adam epsilon must be a finite number >= 0, got {epsilon}"
+        );
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Whether to use the AMSGrad variant (Keras's default is `false`).
+    ///
+    /// ```
+    /// # use strata_runtime::optim::Adam;
+    /// let adam: Adam = Adam::new(1e-3).amsgrad(true);
+    /// ```
+    #[must_use]
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.amsgrad = amsgrad;
+        self
+    }
+
+    common_builders!(Adam, common);
+}
+
+fn beta(name: &str, beta: f64) -> f64 {
+    assert!(
+        (0.0..1.0).contains(&beta),
+        "Adam {name} must be in [0, 1), got {beta}"
+    );
+    beta
+}
+
+impl<F: Float> Default for Adam<F> {
+    /// Keras's defaults: learning rate 0.001, `beta_1` 0.9, `beta_2` 0.999, `epsilon` 1e-7.
+    fn default() -> Self {
+        Adam::new(0.001)
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adam<F> {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.common.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.common.learning_rate = learning_rate;
+    }
+
+    fn iterations(&self) -> u64 {
+        self.common.iterations
+    }
+
+    fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
+        self.common.prepare(params, grads, tensors);
+        let n = params.len();
+        ensure_state(&mut self.momentums, n, F::zero(), "Adam");
+        ensure_state(&mut self.velocities, n, F::zero(), "Adam");
+        if self.amsgrad {
+            ensure_state(&mut self.velocity_hats, n, F::zero(), "Adam");
+        }
+
+        let t = (self.common.iterations + 1) as f64;
+        let (b1, b2) = (self.beta_1, self.beta_2);
+        let alpha =
+            F::of(self.common.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t)));
+        let (one_minus_b1, one_minus_b2) = (F::of(1.0 - b1), F::of(1.0 - b2));
+        let eps = F::of(self.epsilon);
+        let decay = self.common.decay::<F>();
+        // The moments' update, shared by both variants.
+        let moments = |m: &mut F, v: &mut F, g: F| {
+            *m += (g - *m) * one_minus_b1;
+            *v += (g * g - *v) * one_minus_b2;
+        };
+
+        for range in tensors {
+            let p = &mut params[range.clone()];
+            let g = &grads[range.clone()];
+            let m = &mut self.momentums[range.clone()];
+            let v = &mut self.velocities[range.clone()];
+            if self.amsgrad {
+                let v_hat = &mut self.velocity_hats[range.clone()];
+                for ((((p, &g), m), v), v_hat) in p.iter_mut().zip(g).zip(m).zip(v).zip(v_hat) {
+                    moments(m, v, g);
+                    *v_hat = if *v > *v_hat { *v } else { *v_hat };
+                    *p = decayed(*p, decay) - *m * alpha / (v_hat.sqrt() + eps);
+                }
+            } else {
+                for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                    moments(m, v, g);
+                    *p = decayed(*p, decay) - *m * alpha / (v.sqrt() + eps);
+                }
+            }
+        }
+        self.common.iterations += 1;
+    }
+}
+
+/// Adam with decoupled weight decay, as Keras's `AdamW`: Adam whose `weight_decay` defaults
+/// to 0.004. Each step first decays every trainable parameter,
+/// `p −= p · weight_decay · lr`, then takes Adam's step.
+///
+/// ```
+/// use strata_runtime::optim::{AdamW, Optimizer};
+///
+/// let mut adamw: AdamW = AdamW::new(1e-3).weight_decay(0.01);
+/// let mut params = vec![1.0, 2.0];
+/// adamw.step(&mut params, &mut [0.1, -0.1], &[0..2]);
+/// assert_eq!(adamw.name(), "adamw");
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdamW<F = f32>(Adam<F>);
+
+impl<F: Float> AdamW<F> {
+    /// AdamW with this learning rate (Keras's default is 0.001) and Keras's defaults:
+    /// `weight_decay` 0.004, `beta_1` 0.9, `beta_2` 0.999, `epsilon` 1e-7, no AMSGrad.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::AdamW;
+    /// let adamw: AdamW = AdamW::new(1e-3).weight_decay(0.05);
+    /// ```
+    pub fn new(learning_rate: f64) -> Self {
+        AdamW(Adam::new(learning_rate).weight_decay(0.004))
+    }
+
+    /// As [`Adam::beta_1`].
+    #[must_use]
+    pub fn beta_1(self, beta_1: f64) -> Self {
+        AdamW(self.0.beta_1(beta_1))
+    }
+
+    /// As [`Adam::beta_2`].
+    #[must_use]
+    pub fn beta_2(self, beta_2: f64) -> Self {
+        AdamW(self.0.beta_2(beta_2))
+    }
+
+    /// As [`Adam::epsilon`].
+    #[must_use]
+    pub fn epsilon(self, epsilon: f64) -> Self {
+        AdamW(self.0.epsilon(epsilon))
+    }
+
+    /// As [`Adam::amsgrad`].
+    #[must_use]
+    pub fn amsgrad(self, amsgrad: bool) -> Self {
+        AdamW(self.0.amsgrad(amsgrad))
+    }
+
+    common_builders!(AdamW, 0.common);
+}
+
+impl<F: Float> Default for AdamW<F> {
+    /// Keras's defaults: learning rate 0.001, `weight_decay` 0.004, and Adam's others.
+    fn default() -> Self {
+        AdamW::new(0.001)
+    }
+}
+
+impl<F: Float> Optimizer<F> for AdamW<F> {
+    fn name(&self) -> &'static str {
+        "adamw"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.0.common.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.0.common.learning_rate = learning_rate;
+    }
+
+    fn iterations(&self) -> u64 {
+        self.0.common.iterations
+    }
+
+    fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
+        self.0.step(params, grads, tensors);
+    }
+}
+
+#[cfg(test)]
+// `&[0..n]`, one trainable tensor, is meant: not a list of indices.
+#[allow(clippy::single_range_in_vec_init)]
+mod tests {
+    use super::*;
+    use crate::optim::testing::{assert_frozen_untouched, assert_golden, minimize_quadratic};
+
+    const P0: [f64; 3] = [1.0, -2.0, 0.5];
+    const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
+
+    fn run<O: Optimizer<f64>>(mut opt: O, grads: &[[f64; 3]]) -> Vec<[f64; 3]> {
+        let mut params = P0.to_vec();
+        grads
+            .iter()
+            .map(|g| {
+                opt.step(&mut params, &mut g.to_vec(), &[0..3]);
+                [params[0], params[1], params[2]]
+            })
+            .collect()
+    }
+
+    fn assert_close(got: &[[f64; 3]], expected: &[[f64; 3]]) {
+        assert_eq!(got.len(), expected.len());
+        for (step, (got, expected)) in got.iter().zip(expected).enumerate() {
+            for (g, e) in got.iter().zip(expected) {
+                assert!(
+                    (g - e).abs() < 1e-12,
+                    "step {}: {got:?} != {expected:?}",
+                    step + 1
+                );
+            }
+        }
+    }
+
+    /// Keras's Adam written out on one scalar, in f64: the reference for the tests below.
+    /// `decay` is `weight_decay * lr`, applied to `p` before each update.
+    fn keras_adam(lr: f64, decay: f64, amsgrad: bool, grads: &[[f64; 3]]) -> Vec<[f64; 3]> {
+        let (b1, b2, eps) = (0.9_f64, 0.999_f64, 1e-7);
+        let mut out = vec![[0.0; 3]; grads.len()];
+        for i in 0..3 {
+            let (mut p, mut m, mut v, mut v_hat) = (P0[i], 0.0, 0.0, 0.0_f64);
+            for (t, g) in grads.iter().map(|g| g[i]).enumerate() {
+                let t = (t + 1) as i32;
+                let alpha = lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
+                m = 0.9 * m + 0.1 * g;
+                v = 0.999 * v + 0.001 * g * g;
+                v_hat = v_hat.max(v);
+                let v_used = if amsgrad { v_hat } else { v };
+                p -= p * decay;
+                p -= alpha * m / (v_used.sqrt() + eps);
+                out[t as usize - 1][i] = p;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn adam_first_step_moves_each_parameter_by_about_the_learning_rate() {
+        // m = 0.1 g, v = 0.001 g², α = lr √0.001 / 0.1, so
+        // p₁ = p₀ − lr · g / (|g| + ε / √0.001).
+        let got = run(Adam::new(0.01), &GRADS[..1]);
+        let e = 1e-7 / 0.001_f64.sqrt();
+        let expected = [
+            1.0 - 0.01 * 0.5 / (0.5 + e),
+            -2.0 + 0.01 * 1.0 / (1.0 + e),
+            0.5 - 0.01 * 2.0 / (2.0 + e),
+        ];
+        assert_close(&got, &[expected]);
+    }
+
+    #[test]
+    fn adam_first_steps_match_keras_formula() {
+        assert_close(
+            &run(Adam::new(0.01), &GRADS),
+            &keras_adam(0.01, 0.0, false, &GRADS),
+        );
+    }
+
+    #[test]
+    fn amsgrad_first_steps_match_keras_formula() {
+        // A large gradient, then small ones: v falls below its running maximum.
+        let grads = [[10.0, -4.0, 1.0], [0.1, 0.05, -0.01], [0.2, -0.1, 0.02]];
+        let got = run(Adam::new(0.01).amsgrad(true), &grads);
+        assert_close(&got, &keras_adam(0.01, 0.0, true, &grads));
+        let plain = keras_adam(0.01, 0.0, false, &grads);
+        assert!(
+            (got[2][0] - plain[2][0]).abs() > 1e-6,
+            "AMSGrad made no difference"
+        );
+    }
+
+    #[test]
+    fn adamw_first_steps_match_keras_formula() {
+        let got = run(AdamW::new(0.01).weight_decay(0.1), &GRADS);
+        assert_close(&got, &keras_adam(0.01, 0.1 * 0.01, false, &GRADS));
+    }
+
+    #[test]
+    fn adam_and_adamw_match_keras_single_step_test() {
+        // Keras's `test_single_step`, learning rate 0.5.
+        for (adamw, expected) in [
+            (false, [0.5, 1.5, 2.5, 3.5]),
+            (true, [0.4980, 1.4960, 2.494, 3.492]),
+        ] {
+            let mut params = vec![1.0_f32, 2.0, 3.0, 4.0];
+            let mut grads = vec![1.0, 6.0, 7.0, 2.0];
+            if adamw {
+                AdamW::new(0.5).step(&mut params, &mut grads, &[0..4]);
+            } else {
+                Adam::new(0.5).step(&mut params, &mut grads, &[0..4]);
+            }
+            for (p, e) in params.iter().zip(expected) {
+                assert!((p - e).abs() < 1e-4, "{params:?} != {expected:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn adam_weight_decay_matches_keras_test() {
+        // Keras's `test_weight_decay`: three fresh optimizers (lr 1, weight_decay 0.004)
+        // each step p = 2 once with a zero gradient: p = 2 · 0.996³.
+        let mut params = vec![2.0_f32];
+        for _ in 0..3 {
+            let mut adam: Adam = Adam::new(1.0).weight_decay(0.004);
+            adam.step(&mut params, &mut [0.0], &[0..1]);
+        }
+        assert!((params[0] - 1.976_095_9).abs() < 1e-6, "{}", params[0]);
+    }
+
+    #[test]
+    fn amsgrad_matches_keras_golden_values() {
+        let golden = [[0.999], [0.9982], [0.9974], [0.9965], [0.9955]].map(|[x]| [x; 10]);
+        assert_golden(Adam::default().amsgrad(true), &golden);
+    }
+
+    #[test]
+    fn adamw_matches_keras_golden_values() {
+        let golden = [
+            [0.4998; 10],
+            [
+                0.2486, 0.2475, 0.2463, 0.2451, 0.244, 0.2428, 0.2417, 0.2405, 0.2394, 0.2382,
+            ],
+            [
+                0.1223, 0.1198, 0.1174, 0.1149, 0.1124, 0.11, 0.1075, 0.1051, 0.1027, 0.1003,
+            ],
+            [
+                0.0586, 0.0549, 0.0512, 0.0475, 0.0439, 0.0402, 0.0366, 0.033, 0.0294, 0.0258,
+            ],
+            [
+                0.0263, 0.0215, 0.0167, 0.012, 0.0073, 0.0026, -0.0021, -0.0067, -0.0113, -0.0159,
+            ],
+        ];
+        assert_golden(AdamW::new(1.0).weight_decay(0.5).epsilon(2.0), &golden);
+    }
+
+    #[test]
+    fn adam_minimizes_a_quadratic() {
+        assert!(minimize_quadratic(&mut Adam::new(0.05), 2000) < 1e-8);
+        assert!(minimize_quadratic(&mut Adam::new(0.05).amsgrad(true), 2000) < 1e-8);
+    }
+
+    #[test]
+    fn adamw_minimizes_a_quadratic() {
+        // Weight decay pulls towards zero, so the minimum is only approached.
+        assert!(minimize_quadratic(&mut AdamW::new(0.05), 2000) < 1e-2);
+    }
+
+    #[test]
+    fn adam_leaves_frozen_parameters_bit_identical() {
+        for amsgrad in [false, true] {
+            assert_frozen_untouched(
+                Adam::new(0.1)
+                    .amsgrad(amsgrad)
+                    .weight_decay(0.1)
+                    .clipnorm(1.0),
+            );
+        }
+        assert_frozen_untouched(AdamW::new(0.1).clipvalue(1.0));
+    }
+
+    #[test]
+    fn adam_f32_follows_f64() {
+        let mut p32 = vec![1.0_f32, -2.0, 0.5];
+        let mut p64 = vec![1.0_f64, -2.0, 0.5];
+        let (mut a32, mut a64): (Adam<f32>, Adam<f64>) = (Adam::new(0.01), Adam::new(0.01));
+        for g in GRADS.iter().cycle().take(30) {
+            a32.step(&mut p32, &mut g.map(|x| x as f32).to_vec(), &[0..3]);
+            a64.step(&mut p64, &mut g.to_vec(), &[0..3]);
+        }
+        for (a, b) in p32.iter().zip(&p64) {
+            assert!((f64::from(*a) - b).abs() < 1e-5, "{p32:?} vs {p64:?}");
+        }
+    }
+
+    #[test]
+    fn adam_names_and_defaults_follow_keras() {
+        let (adam, adamw): (Adam, AdamW) = (Adam::default(), AdamW::default());
+        assert_eq!(
+            (
+                Optimizer::<f32>::name(&adam),
+                Optimizer::<f32>::learning_rate(&adam)
+            ),
+            ("adam", 0.001)
+        );
+        assert_eq!(
+            (
+                Optimizer::<f32>::name(&adamw),
+                Optimizer::<f32>::learning_rate(&adamw)
+            ),
+            ("adamw", 0.001)
+        );
+        assert_eq!(
+            (adam.beta_1, adam.beta_2, adam.epsilon, adam.amsgrad),
+            (0.9, 0.999, 1e-7, false)
+        );
+        assert_eq!(
+            (adam.common.weight_decay, adamw.0.common.weight_decay),
+            (None, Some(0.004))
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! RMSprop: gradients divided by a running root mean square.
+
+use std::ops::Range;
+
+use super::{Common, Optimizer, decayed, ensure_state};
+use crate::Float;
+
+/// The RMSprop optimizer, as Keras's `RMSprop`.
+///
+/// `v = ρ v + (1 − ρ) g²`; the increment is `lr · g / √(v + ε)`, or when centered, with
+/// `a = ρ a + (1 − ρ) g`, `lr · g / √(v − a² + ε)`. Without momentum `p −= increment`;
+/// with it, `s = momentum · s + increment` and `p −= s`.
+///
+/// ```
+/// use strata_runtime::optim::{Optimizer, RMSprop};
+///
+/// let mut rmsprop: RMSprop = RMSprop::new(0.5);
+/// let mut params = vec![1.0, 2.0, 3.0, 4.0];
+/// rmsprop.step(&mut params, &mut [1.0, 6.0, 7.0, 2.0], &[0..4]);
+/// // The first step moves each parameter by lr / √0.1.
+/// assert!((params[0] + 0.5811).abs() < 1e-4 && (params[3] - 2.4189).abs() < 1e-4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RMSprop<F = f32> {
+    common: Common,
+    rho: f64,
+    momentum: f64,
+    epsilon: f64,
+    centered: bool,
+    /// The running mean squares `v`, one per parameter; empty until the first step.
+    velocities: Vec<F>,
+    /// The momentum accumulators `s`; empty unless `momentum > 0`.
+    momentums: Vec<F>,
+    /// The running mean gradients `a`; empty unless centered.
+    average_gradients: Vec<F>,
+}
+
+impl<F: Float> RMSprop<F> {
+    /// RMSprop with this learning rate (Keras's default is 0.001) and Keras's defaults:
+    /// `rho` 0.9, `momentum` 0, `epsilon` 1e-7, not centered.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::RMSprop;
+    /// let rmsprop: RMSprop = RMSprop::new(1e-3).rho(0.95).momentum(0.9).centered(true);
+    /// ```
+    pub fn new(learning_rate: f64) -> Self {
+        RMSprop {
+            common: Common::new(learning_rate),
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+            velocities: Vec::new(),
+            momentums: Vec::new(),
+            average_gradients: Vec::new(),
+        }
+    }
+
+    /// The decay rate of the running averages (Keras's default is 0.9).
+    ///
+    /// # Panics
+    ///
+    /// If `rho` is outside `[0, 1]`.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::RMSprop;
+    /// let rmsprop: RMSprop = RMSprop::new(1e-3).rho(0.95);
+    /// ```
+    #[must_use]
+    pub fn rho(mut self, rho: f64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&rho),
+            "RMSprop rho must be in [0, 1], got {rho}"
+        );
+        self.rho = rho;
+        self
+    }
+
+    /// The momentum (Keras's default is 0: no momentum).
+    ///
+    /// # Panics
+    ///
+    /// If `momentum` is outside `[0, 1]`.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::RMSprop;
+    /// let rmsprop: RMSprop = RMSprop::new(1e-3).momentum(0.9);
+    /// ```
+    #[must_use]
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&momentum),
+            "RMSprop momentum must be in [0, 1], got {momentum}"
+        );
+        self.momentum = momentum;
+        self
+    }
+
+    /// The constant added under the square root (Keras's default is 1e-7).
+    ///
+    /// # Panics
+    ///
+    /// If `epsilon` is not a positive number.
+    ///
+    /// ```
+    /// # use strata_runtime::optim::RMSprop;
+    /// let rmsprop: RMSprop = RMSprop::new(1e-3).epsilon(1e-6);
+    /// ```
+    #[must_use]
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        assert!(
+            epsilon > 0.0 && epsilon.is_finite(),
+            "RMSprop epsilon must be a positive number, got {epsilon}"
+        );
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Whether to divide by the estimated variance of the gradient rather than its
+    /// uncentered second moment (Keras's default is `false`).
+    ///
+    /// ```
+    /// # use strata_runtime::optim::RMSprop;
+    /// let rmsprop: RMSprop = RMSprop::new(1e-3).centered(true);
+    /// ```
+    #[must_use]
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.centered = centered;
+        self
+    }
+
+    common_builders!(RMSprop, common);
+}
+
+impl<F: Float> Default for RMSprop<F> {
+    /// Keras's defaults: learning rate 0.001, `rho` 0.9, no momentum, `epsilon` 1e-7.
+    fn default() -> Self {
+        RMSprop::new(0.001)
+    }
+}
+
+impl<F: Float> Optimizer<F> for RMSprop<F> {
+    fn name(&self) -> &'static str {
+        "rmsprop"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.common.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.common.learning_rate = learning_rate;
+    }
+
+    fn iterations(&self) -> u64 {
+        self.common.iterations
+    }
+
+    fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
+        self.common.prepare(params, grads, tensors);
+        let n = params.len();
+        let with_momentum = self.momentum > 0.0;
+        ensure_state(&mut self.velocities, n, F::zero(), "RMSprop");
+        if with_momentum {
+            ensure_state(&mut self.momentums, n, F::zero(), "RMSprop");
+        }
+        if self.centered {
+            ensure_state(&mut self.average_gradients, n, F::zero(), "RMSprop");
+        }
+
+        let lr = F::of(self.common.learning_rate);
+        let (rho, one_minus_rho) = (F::of(self.rho), F::of(1.0 - self.rho));
+        let momentum = F::of(self.momentum);
+        let eps = F::of(self.epsilon);
+        let decay = self.common.decay::<F>();
+        // v = ρ v + (1 − ρ) g², and the same for a with g.
+        let average = |avg: &mut F, x: F| {
+            *avg = rho * *avg + one_minus_rho * x;
+            *avg
+        };
+
+        for range in tensors {
+            let p = &mut params[range.clone()];
+            let g = &grads[range.clone()];
+            let v = &mut self.velocities[range.clone()];
+            match (self.centered, with_momentum) {
+                (false, false) => {
+                    for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
+                        let increment = lr * g / (average(v, g * g) + eps).sqrt();
+                        *p = decayed(*p, decay) - increment;
+                    }
+                }
+                (false, true) => {
+                    let s = &mut self.momentums[range.clone()];
+                    for (((p, &g), v), s) in p.iter_mut().zip(g).zip(v).zip(s) {
+                        let increment = lr * g / (average(v, g * g) + eps).sqrt();
+                        *s = momentum * *s + increment;
+                        *p = decayed(*p, decay) - *s;
+                    }
+                }
+                (true, false) => {
+                    let a = &mut self.average_gradients[range.clone()];
+                    for (((p, &g), v), a) in p.iter_mut().zip(g).zip(v).zip(a) {
+                        let (v, a) = (average(v, g * g), average(a, g));
+                        let increment = lr * g / (v - a * a + eps).sqrt();
+                        *p = decayed(*p, decay) - increment;
+                    }
+                }
+                (true, true) => {
+                    let a = &mut self.average_gradients[range.clone()];
+                    let s = &mut self.momentums[range.clone()];
+                    for ((((p, &g), v), a), s) in p.iter_mut().zip(g).zip(v).zip(a).zip(s) {
+                        let (v, a) = (average(v, g * g), average(a, g));
+                        let increment = lr * g / (v - a * a + eps).sqrt();
+                        *s = momentum * *s + increment;
+                        *p = decayed(*p, decay) - *s;
+                    }
+                }
+            }
+        }
+        self.common.iterations += 1;
+    }
+}
+
+#[cfg(test)]
+// `&[0..n]`, one trainable tensor, is meant: not a list of indices.
+#[allow(clippy::single_range_in_vec_init)]
+mod tests {
+    use super::*;
+    use crate::optim::testing::{assert_frozen_untouched, assert_golden, minimize_quadratic};
+
+    const P0: [f64; 3] = [1.0, -2.0, 0.5];
+    const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
+
+    fn run(mut rmsprop: RMSprop<f64>) -> Vec<[f64; 3]> {
+        let mut params = P0.to_vec();
+        GRADS
+            .iter()
+            .map(|g| {
+                rmsprop.step(&mut params, &mut g.to_vec(), &[0..3]);
+                [params[0], params[1], params[2]]
+            })
+            .collect()
+    }
+
+    fn assert_close(got: &[[f64; 3]], expected: &[[f64; 3]]) {
+        for (step, (got, expected)) in got.iter().zip(expected).enumerate() {
+            for (g, e) in got.iter().zip(expected) {
+                assert!(
+                    (g - e).abs() < 1e-12,
+                    "step {}: {got:?} != {expected:?}",
+                    step + 1
+                );
+            }
+        }
+    }
+
+    /// Keras's RMSprop written out on scalars, in f64 (lr 0.01, rho 0.9, eps 1e-7).
+    fn keras_rmsprop(momentum: f64, centered: bool) -> Vec<[f64; 3]> {
+        let (lr, eps) = (0.01, 1e-7);
+        let mut out = vec![[0.0; 3]; GRADS.len()];
+        for i in 0..3 {
+            let (mut p, mut v, mut a, mut s) = (P0[i], 0.0, 0.0, 0.0);
+            for (t, g) in GRADS.iter().map(|g| g[i]).enumerate() {
+                v = 0.9 * v + 0.1 * g * g;
+                a = 0.9 * a + 0.1 * g;
+                let denominator = if centered { v - a * a + eps } else { v + eps };
+                let increment = lr * g / denominator.sqrt();
+                s = momentum * s + increment;
+                p -= if momentum > 0.0 { s } else { increment };
+                out[t][i] = p;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rmsprop_first_step_divides_by_root_mean_square() {
+        // v = 0.1 g², so p₁ = p₀ − lr · g / √(0.1 g² + ε).
+        let got = run(RMSprop::new(0.01));
+        let expected = [
+            1.0 - 0.01 * 0.5 / (0.1 * 0.25 + 1e-7_f64).sqrt(),
+            -2.0 + 0.01 * 1.0 / (0.1 * 1.0 + 1e-7_f64).sqrt(),
+            0.5 - 0.01 * 2.0 / (0.1 * 4.0 + 1e-7_f64).sqrt(),
+        ];
+        assert_close(&got[..1], &[expected]);
+    }
+
+    #[test]
+    fn rmsprop_first_steps_match_keras_formula() {
+        assert_close(&run(RMSprop::new(0.01)), &keras_rmsprop(0.0, false));
+    }
+
+    #[test]
+    fn rmsprop_momentum_first_steps_match_keras_formula() {
+        assert_close(
+            &run(RMSprop::new(0.01).momentum(0.8)),
+            &keras_rmsprop(0.8, false),
+        );
+    }
+
+    #[test]
+    fn rmsprop_centered_first_steps_match_keras_formula() {
+        assert_close(
+            &run(RMSprop::new(0.01).centered(true)),
+            &keras_rmsprop(0.0, true),
+        );
+        let both = RMSprop::new(0.01).centered(true).momentum(0.8);
+        assert_close(&run(both), &keras_rmsprop(0.8, true));
+    }
+
+    #[test]
+    fn rmsprop_matches_keras_golden_values() {
+        let golden = [[0.9967], [0.9933], [0.9908], [0.9885], [0.9864]].map(|[x]| [x; 10]);
+        assert_golden(RMSprop::default().centered(true), &golden);
+    }
+
+    #[test]
+    fn rmsprop_weight_decay_matches_keras_test() {
+        // Keras's `test_weight_decay`: p = 2, zero gradient, three fresh optimizers with
+        // lr 1 and weight_decay 0.004: p = 2 · 0.996³.
+        let mut params = vec![2.0_f32];
+        for _ in 0..3 {
+            let mut rmsprop: RMSprop = RMSprop::new(1.0).weight_decay(0.004);
+            rmsprop.step(&mut params, &mut [0.0], &[0..1]);
+        }
+        assert!((params[0] - 1.976_095_9).abs() < 1e-6, "{}", params[0]);
+    }
+
+    #[test]
+    fn rmsprop_minimizes_a_quadratic() {
+        assert!(minimize_quadratic(&mut RMSprop::new(0.01), 2000) < 1e-2);
+        assert!(minimize_quadratic(&mut RMSprop::new(0.01).momentum(0.5), 2000) < 1e-2);
+        assert!(minimize_quadratic(&mut RMSprop::new(0.01).centered(true), 2000) < 1e-2);
+    }
+
+    #[test]
+    fn rmsprop_leaves_frozen_parameters_bit_identical() {
+        for (momentum, centered) in [(0.0, false), (0.9, false), (0.0, true), (0.9, true)] {
+            let rmsprop = RMSprop::new(0.1)
+                .momentum(momentum)
+                .centered(centered)
+                .weight_decay(0.1)
+                .clipnorm(1.0);
+            assert_frozen_untouched(rmsprop);
+        }
+    }
+
+    #[test]
+    fn rmsprop_names_and_defaults_follow_keras() {
+        let rmsprop: RMSprop = RMSprop::default();
+        assert_eq!(Optimizer::<f32>::name(&rmsprop), "rmsprop");
+        assert_eq!(Optimizer::<f32>::learning_rate(&rmsprop), 0.001);
+        let hyper = (
+            rmsprop.rho,
+            rmsprop.momentum,
+            rmsprop.epsilon,
+            rmsprop.centered,
+        );
+        assert_eq!(hyper, (0.9, 0.0, 1e-7, false));
+    }
+
+    #[test]
+    #[should_panic(expected = "RMSprop rho must be in [0, 1]")]
+    fn rmsprop_refuses_rho_above_one() {
+        let _: RMSprop = RMSprop::new(0.1).rho(1.1);
+    }
+}

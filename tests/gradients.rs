@@ -1,0 +1,106 @@
+//! Whole-model gradient checks: the backward code `model!` emits, against central finite
+//! differences of the forward code it emits, in f64.
+
+use strata::prelude::*;
+use strata::{Model, Rng};
+
+model! {
+    /// Every activation, Dense on a rank-2 input, Reshape, Flatten, Dropout and Softmax.
+    struct EveryLayer: [6] -> [4] {
+        Dense(5, activation = tanh),
+        Dropout(0.3),
+        Dense(6, activation = leaky_relu),
+        Reshape([3, 2]),
+        Dense(4, activation = elu),
+        Dense(4, activation = selu, use_bias = false),
+        Flatten,
+        Dense(5, activation = gelu, kernel_initializer = he_normal, bias_initializer = ones),
+        Activation(sigmoid),
+        Dense(5, activation = softplus),
+        Dense(5, activation = silu),
+        Dense(5, activation = relu, kernel_initializer = lecun_normal),
+        Dense(4, activation = softmax),
+        Activation(linear),
+        Softmax,
+    }
+
+    struct Mlp: [8] -> [3] {
+        Dense(7, activation = relu),
+        Dropout(0.2),
+        Dense(3),
+    }
+}
+
+/// `sum(weights * forward_train(params))` with a fixed dropout stream.
+fn weighted_output<M: Model<Float = f64>>(
+    model: &M,
+    ws: &mut M::Workspace,
+    input: &[f64],
+    batch: usize,
+    weights: &[f64],
+) -> f64 {
+    let mut rng: Rng = Seed(7).rng();
+    let out = model.forward_train(ws, input, batch, &mut rng);
+    out.iter().zip(weights).map(|(o, w)| o * w).sum()
+}
+
+fn check_model_gradient<M: Model<Float = f64>>(mut model: M) {
+    use rand::Rng as _;
+    let batch = 3;
+    let mut rng = Seed(11).rng();
+    let input: Vec<f64> = (0..batch * M::INPUT_SIZE)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let weights: Vec<f64> = (0..batch * M::OUTPUT_SIZE)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut ws = M::Workspace::default();
+    M::prepare(&mut ws, batch);
+
+    weighted_output(&model, &mut ws, &input, batch, &weights);
+    let mut grads = vec![0.0; M::PARAM_COUNT];
+    model.backward(&mut ws, &input, batch, &weights, &mut grads);
+
+    let eps = 1e-6;
+    for i in 0..M::PARAM_COUNT {
+        let original = model.params()[i];
+        model.params_mut()[i] = original + eps;
+        let plus = weighted_output(&model, &mut ws, &input, batch, &weights);
+        model.params_mut()[i] = original - eps;
+        let minus = weighted_output(&model, &mut ws, &input, batch, &weights);
+        model.params_mut()[i] = original;
+        let numeric = (plus - minus) / (2.0 * eps);
+        let tolerance = 1e-6 * (1.0 + numeric.abs().max(grads[i].abs()));
+        let name = M::PARAMS
+            .iter()
+            .find(|p| (p.offset..p.offset + p.len).contains(&i))
+            .map_or("?", |p| p.name);
+        assert!(
+            (numeric - grads[i]).abs() <= tolerance,
+            "{}: parameter {i} ({name}): backward gives {}, finite differences {numeric}",
+            M::NAME,
+            grads[i]
+        );
+    }
+}
+
+#[test]
+fn every_layer_backward_matches_finite_differences() {
+    check_model_gradient(EveryLayer::<f64>::seeded(Seed(3)));
+}
+
+#[test]
+fn mlp_backward_matches_finite_differences() {
+    check_model_gradient(Mlp::<f64>::seeded(Seed(5)));
+}
+
+#[test]
+fn forward_train_without_dropout_equals_inference() {
+    let model = Mlp::<f64>::seeded(Seed(1));
+    let input: Vec<f64> = (0..16).map(|i| f64::from(i) / 16.0 - 0.5).collect();
+    let mut ws = <Mlp<f64> as Model>::Workspace::default();
+    Mlp::<f64>::prepare(&mut ws, 2);
+    let inference = model.forward(&mut ws, &input, 2).to_vec();
+    let single = model.predict_one(&input[..8].try_into().unwrap());
+    assert_eq!(&inference[..3], &single[..]);
+}

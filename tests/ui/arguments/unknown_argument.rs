@@ -1,0 +1,10 @@
+use strata::prelude::*;
+
+model! {
+    struct Net: [784] -> [10] {
+        Dense(128, activaton = relu),
+        Dense(10),
+    }
+}
+
+fn main() {}
