@@ -21,7 +21,7 @@ fn main() -> Result<(), strata::Error> {
     let mut trainer = model.compile(
         Adam::new(1e-3),
         SparseCategoricalCrossentropy::from_logits(),
-        [Accuracy::new()],
+        [Accuracy],
     );
     trainer.fit(&train, Fit::epochs(5).batch_size(64).validation_data(&test))?;
     let scores = trainer.evaluate(&test)?;

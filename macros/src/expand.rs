@@ -170,6 +170,7 @@ fn declarations(def: &ModelDef, fields: &[Ident]) -> TokenStream {
         #vis struct #workspace<F> {
             capacity: usize,
             #(#fields: ::std::vec::Vec<F>,)*
+            float: ::core::marker::PhantomData<F>,
         }
 
         impl<F: #k::Float> ::core::clone::Clone for #name<F> {

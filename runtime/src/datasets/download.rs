@@ -10,8 +10,8 @@ use super::spec::{IdxFile, Spec};
 
 /// The files of `spec` in `cache`, downloading from `url` those that are missing.
 ///
-/// Returns why it failed, for the caller's message; a failed download leaves nothing in
-/// `cache` (files downloaded and verified before the failure stay).
+/// Returns why it failed, for the caller's message. A file that fails leaves nothing in
+/// `cache`; the files verified before it stay.
 pub(crate) fn missing_files(spec: &Spec, cache: &Path, url: &str) -> Result<[PathBuf; 4], String> {
     fs::create_dir_all(cache)
         .map_err(|e| format!("cannot create the cache directory {}: {e}", cache.display()))?;
@@ -75,7 +75,10 @@ fn fetch(
             .sync_all()
     });
     if let Err(e) = written {
-        return Err(format!("{url}: {e} (writing {})", temp.path.display()));
+        return Err(format!(
+            "{url}: {e} (while downloading to {})",
+            temp.path.display()
+        ));
     }
     let fix = "the download is damaged, or the mirror serves other data";
     if let Err(e) = file.read_verified(&temp.path, spec.title, fix) {

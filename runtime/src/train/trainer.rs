@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::ops::Range;
 
 use ndarray::{ArrayD, ArrayViewD};
@@ -6,9 +7,9 @@ use rayon::prelude::*;
 use super::predict::{check_sample_shape, check_samples};
 use super::progress::Progress;
 use super::{Fit, History, Logs};
-use crate::data::Dataset;
-use crate::loss::{Loss, Reduction};
-use crate::metrics::Metric;
+use crate::data::{Dataset, permutation};
+use crate::loss::Loss;
+use crate::metrics::{Mean, Metric};
 use crate::optim::Optimizer;
 use crate::{Error, Float, Model, Result, Seed};
 
@@ -220,7 +221,7 @@ where
         let mut loss_mean = Mean::new();
         for epoch in 0..config.epochs {
             if config.shuffle {
-                shuffle(&mut order, config.seed.derive(epoch as u64));
+                order = permutation(train.len(), config.seed.derive(epoch as u64));
             }
             self.reset_metrics();
             loss_mean.reset_state();
@@ -283,12 +284,7 @@ where
         step: usize,
     ) -> Result<f64> {
         let lanes = self.split_rows(batch.rows);
-        let scale = match self.loss.reduction() {
-            Reduction::Sum => M::Float::of(1.0),
-            Reduction::SumOverBatchSize | Reduction::None => {
-                M::Float::of(1.0) / M::Float::of(batch.rows as f64)
-            }
-        };
+        let scale = self.loss.reduction_scale(batch.rows);
         let step_seed = seed.derive(u64::MAX - self.steps);
         let (model, loss) = (&self.model, &self.loss);
         let work = |(index, lane): (usize, &mut Lane<M>)| {
@@ -479,10 +475,7 @@ where
             .map(|l| l.loss_sum.as_f64())
             .sum();
         self.update_metrics(batch, lanes);
-        match self.loss.reduction() {
-            Reduction::Sum => loss_sum,
-            _ => loss_sum / batch.rows as f64,
-        }
+        loss_sum * self.loss.reduction_scale(batch.rows).as_f64()
     }
 
     /// Keras's `train_on_batch`: one gradient step on `x` and `y`; returns the loss and
@@ -495,14 +488,9 @@ where
     where
         Self: Send,
     {
-        let (x, y, rows, target_width) = self.batch_arrays("train_on_batch", &x, &y)?;
+        let flat = self.batch_arrays("train_on_batch", &x, &y)?;
         self.reset_metrics();
-        let batch = Batch {
-            x: &x,
-            y: &y,
-            rows,
-            target_width,
-        };
+        let batch = flat.batch();
         let seed = Seed(self.steps);
         let loss = self.in_pool(|trainer| trainer.train_step(&batch, seed, 0, 0))?;
         Ok(self.logs(loss))
@@ -517,14 +505,9 @@ where
     where
         Self: Send,
     {
-        let (x, y, rows, target_width) = self.batch_arrays("test_on_batch", &x, &y)?;
+        let flat = self.batch_arrays("test_on_batch", &x, &y)?;
         self.reset_metrics();
-        let batch = Batch {
-            x: &x,
-            y: &y,
-            rows,
-            target_width,
-        };
+        let batch = flat.batch();
         let loss = self.in_pool(|trainer| trainer.test_step(&batch));
         Ok(self.logs(loss))
     }
@@ -535,12 +518,7 @@ where
         what: &'static str,
         x: &'x ArrayViewD<'_, M::Float>,
         y: &'x ArrayViewD<'_, M::Float>,
-    ) -> Result<(
-        std::borrow::Cow<'x, [M::Float]>,
-        std::borrow::Cow<'x, [M::Float]>,
-        usize,
-        usize,
-    )> {
+    ) -> Result<FlatBatch<'x, M::Float>> {
         check_samples::<M>(what, x.shape())?;
         let rows = x.shape()[0];
         if rows == 0 {
@@ -554,11 +532,14 @@ where
                 y_len: y_rows,
             });
         }
-        let target_width = y.len() / rows;
-        let x = flat(x);
-        let y = flat(y);
-        self.check_targets(&y, target_width)?;
-        Ok((x, y, rows, target_width))
+        let batch = FlatBatch {
+            x: flat(x),
+            y: flat(y),
+            rows,
+            target_width: y.len() / rows,
+        };
+        self.check_targets(&batch.y, batch.target_width)?;
+        Ok(batch)
     }
 
     /// Keras's `predict`: the outputs for every sample of `x` (shaped
@@ -579,6 +560,25 @@ where
             }
             result
         })
+    }
+}
+
+/// A batch given as arrays, flat (borrowed when the arrays are contiguous).
+struct FlatBatch<'x, F: Clone> {
+    x: Cow<'x, [F]>,
+    y: Cow<'x, [F]>,
+    rows: usize,
+    target_width: usize,
+}
+
+impl<F: Clone> FlatBatch<'_, F> {
+    fn batch(&self) -> Batch<'_, F> {
+        Batch {
+            x: &self.x,
+            y: &self.y,
+            rows: self.rows,
+            target_width: self.target_width,
+        }
     }
 }
 
@@ -603,51 +603,9 @@ fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
     }
 }
 
-fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> std::borrow::Cow<'x, [F]> {
+fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> Cow<'x, [F]> {
     match a.as_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
-    }
-}
-
-/// Fisher–Yates with the stream of `seed`.
-fn shuffle(order: &mut [usize], seed: Seed) {
-    use rand::Rng as _;
-    let mut rng = seed.rng();
-    for i in (1..order.len()).rev() {
-        let j = rng.random_range(0..=i);
-        order.swap(i, j);
-    }
-}
-
-/// A weighted running mean. (Moves to `metrics::Mean` once that lands.)
-struct Mean {
-    sum: f64,
-    weight: f64,
-}
-
-impl Mean {
-    fn new() -> Self {
-        Mean {
-            sum: 0.0,
-            weight: 0.0,
-        }
-    }
-
-    fn update_state(&mut self, value: f64, weight: f64) {
-        self.sum += value * weight;
-        self.weight += weight;
-    }
-
-    fn result(&self) -> f64 {
-        if self.weight == 0.0 {
-            0.0
-        } else {
-            self.sum / self.weight
-        }
-    }
-
-    fn reset_state(&mut self) {
-        *self = Mean::new();
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(a.iter().copied().collect()),
     }
 }

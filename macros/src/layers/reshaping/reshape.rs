@@ -62,7 +62,7 @@ impl Layer for Configured {
             .product();
         let has_inferred = self.target.contains(&-1);
         let fits = if has_inferred {
-            total % known == 0
+            total.is_multiple_of(known)
         } else {
             total == known
         };
