@@ -1,130 +1,150 @@
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+//! The kernels at the shapes of the MLP 784-128-128-10, one thread, f32.
+//!
+//! `cargo bench --bench kernels -- --warm-up-time 1 --measurement-time 3`
+//! Matrix products report their throughput in flops (2·m·k·n), so criterion's
+//! "Gelem/s" reads as GFLOP/s.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use strata::kernels::matmul;
+use strata::Seed;
+use strata::kernels::{
+    Activation, activation_backward, activation_forward, dense_backward, dense_forward,
+    dropout_forward_train, matmul,
+};
 
-#[inline(always)]
-fn gemv_block<const W: usize>(x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) {
-    let mut j0 = 0;
-    while j0 + W <= n {
-        let mut acc = [0.0f32; W];
-        for p in 0..k {
-            let xp = x[p];
-            let row: &[f32; W] = w[p * n + j0..p * n + j0 + W].try_into().unwrap();
-            for j in 0..W {
-                acc[j] = xp.mul_add(row[j], acc[j]);
-            }
-        }
-        y[j0..j0 + W].copy_from_slice(&acc);
-        j0 += W;
-    }
-    assert!(j0 == n);
-}
-
-#[inline(always)]
-fn gemv_block4<const W: usize>(x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) {
-    let mut j0 = 0;
-    while j0 + W <= n {
-        let mut acc = [0.0f32; W];
-        let mut p = 0;
-        while p + 4 <= k {
-            let (x0, x1, x2, x3) = (x[p], x[p + 1], x[p + 2], x[p + 3]);
-            let r0: &[f32; W] = w[p * n + j0..][..W].try_into().unwrap();
-            let r1: &[f32; W] = w[(p + 1) * n + j0..][..W].try_into().unwrap();
-            let r2: &[f32; W] = w[(p + 2) * n + j0..][..W].try_into().unwrap();
-            let r3: &[f32; W] = w[(p + 3) * n + j0..][..W].try_into().unwrap();
-            for j in 0..W {
-                acc[j] = x3.mul_add(
-                    r3[j],
-                    x2.mul_add(r2[j], x1.mul_add(r1[j], x0.mul_add(r0[j], acc[j]))),
-                );
-            }
-            p += 4;
-        }
-        while p < k {
-            let xp = x[p];
-            let row: &[f32; W] = w[p * n + j0..][..W].try_into().unwrap();
-            for j in 0..W {
-                acc[j] = xp.mul_add(row[j], acc[j]);
-            }
-            p += 1;
-        }
-        y[j0..j0 + W].copy_from_slice(&acc);
-        j0 += W;
-    }
-    assert!(j0 == n);
-}
-
-#[target_feature(enable = "avx2,fma")]
-fn gemv_plain_avx(x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) {
-    y.fill(0.0);
-    for p in 0..k {
-        let xp = x[p];
-        let row = &w[p * n..(p + 1) * n];
-        for (y, &w) in y.iter_mut().zip(row) {
-            *y = xp.mul_add(w, *y);
-        }
-    }
-}
-#[target_feature(enable = "avx2,fma")]
-fn sum_avx(w: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 32];
-    for c in w.chunks_exact(32) {
-        for j in 0..32 {
-            acc[j] += c[j];
-        }
-    }
-    acc.iter().sum()
-}
-#[target_feature(enable = "avx2,fma")]
-fn gemv_block_avx32(x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) {
-    gemv_block::<32>(x, w, y, k, n)
-}
-#[target_feature(enable = "avx2,fma")]
-fn gemv_block_avx64(x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) {
-    gemv_block::<64>(x, w, y, k, n)
-}
-#[target_feature(enable = "avx2,fma")]
-fn gemv_block4_avx64(x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) {
-    gemv_block4::<64>(x, w, y, k, n)
+/// Values in [-1, 1), deterministic.
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Seed(seed).rng();
+    (0..len)
+        .map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0))
+        .collect()
 }
 
 fn bench_matmul(c: &mut Criterion) {
-    let mut g = c.benchmark_group("gemv");
-    let (k, n) = (784, 128);
-    let x = vec![0.5f32; k];
-    let w = vec![0.25f32; k * n];
-    let mut y = vec![0.0f32; n];
-    g.throughput(Throughput::Elements((2 * k * n) as u64));
-    g.bench_function("gemm", |b| {
-        b.iter(|| {
-            matmul(
-                1,
-                k,
-                n,
-                black_box(&x),
-                false,
-                black_box(&w),
-                false,
-                &mut y,
-                false,
-            )
-        })
-    });
-    g.bench_function("sum", |b| b.iter(|| unsafe { sum_avx(black_box(&w)) }));
-    g.bench_function("plain_avx", |b| {
-        b.iter(|| unsafe { gemv_plain_avx(black_box(&x), black_box(&w), &mut y, k, n) })
-    });
-    g.bench_function("block_avx32", |b| {
-        b.iter(|| unsafe { gemv_block_avx32(black_box(&x), black_box(&w), &mut y, k, n) })
-    });
-    g.bench_function("block_avx64", |b| {
-        b.iter(|| unsafe { gemv_block_avx64(black_box(&x), black_box(&w), &mut y, k, n) })
-    });
-    g.bench_function("block4_avx64", |b| {
-        b.iter(|| unsafe { gemv_block4_avx64(black_box(&x), black_box(&w), &mut y, k, n) })
-    });
-    g.finish();
+    let mut group = c.benchmark_group("matmul");
+    // (name, m, k, n, a_t, b_t): op(a) is m×k, op(b) is k×n.
+    let shapes = [
+        // Forward at batch 64: y = x · kernel.
+        ("fwd_64x784x128", 64, 784, 128, false, false),
+        ("fwd_64x128x128", 64, 128, 128, false, false),
+        ("fwd_64x128x10", 64, 128, 10, false, false),
+        // Backward at batch 64: dkernel = xᵀ · dy and dx = dy · kernelᵀ.
+        ("dkernel_784x64x128", 784, 64, 128, true, false),
+        ("dkernel_128x64x128", 128, 64, 128, true, false),
+        ("dkernel_128x64x10", 128, 64, 10, true, false),
+        ("dx_64x128x128", 64, 128, 128, false, true),
+        ("dx_64x10x128", 64, 10, 128, false, true),
+        // Batch-1 inference (the single-row loop) and batch-1024 inference.
+        ("fwd_1x784x128", 1, 784, 128, false, false),
+        ("fwd_1x128x128", 1, 128, 128, false, false),
+        ("fwd_1x128x10", 1, 128, 10, false, false),
+        ("fwd_1024x784x128", 1024, 784, 128, false, false),
+        ("fwd_1024x128x128", 1024, 128, 128, false, false),
+        ("fwd_1024x128x10", 1024, 128, 10, false, false),
+    ];
+    for (name, m, k, n, a_t, b_t) in shapes {
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let mut out = vec![0.0f32; m * n];
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        group.bench_function(BenchmarkId::from_parameter(name), |bench| {
+            bench.iter(|| {
+                matmul(
+                    m,
+                    k,
+                    n,
+                    black_box(&a),
+                    a_t,
+                    black_box(&b),
+                    b_t,
+                    &mut out,
+                    false,
+                )
+            })
+        });
+    }
+    group.finish();
 }
 
-criterion_group!(benches, bench_matmul);
+fn bench_dense(c: &mut Criterion) {
+    let mut group = c.benchmark_group("dense");
+    for (rows, inputs, units) in [(64, 784, 128), (64, 128, 128), (64, 128, 10)] {
+        let x = values(rows * inputs, 7);
+        let kernel = values(inputs * units, 8);
+        let bias = values(units, 9);
+        let dy = values(rows * units, 10);
+        let mut y = vec![0.0f32; rows * units];
+        let mut dx = vec![0.0f32; rows * inputs];
+        let mut dkernel = vec![0.0f32; inputs * units];
+        let mut dbias = vec![0.0f32; units];
+        let shape = format!("{rows}x{inputs}x{units}");
+        group.throughput(Throughput::Elements((2 * rows * inputs * units) as u64));
+        group.bench_function(format!("forward_{shape}"), |bench| {
+            bench.iter(|| {
+                dense_forward(
+                    black_box(&x),
+                    &kernel,
+                    Some(&bias),
+                    &mut y,
+                    rows,
+                    inputs,
+                    units,
+                )
+            })
+        });
+        // The first layer needs no dx; the others need all three gradients.
+        let first = inputs == 784;
+        group.throughput(Throughput::Elements(
+            ((if first { 2 } else { 4 }) * rows * inputs * units) as u64,
+        ));
+        group.bench_function(format!("backward_{shape}"), |bench| {
+            bench.iter(|| {
+                let dx = if first { None } else { Some(&mut dx[..]) };
+                let (dk, db) = (Some(&mut dkernel[..]), Some(&mut dbias[..]));
+                dense_backward(black_box(&x), &kernel, &dy, dx, dk, db, rows, inputs, units)
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_activation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("activation");
+    let (rows, units) = (64, 128);
+    let z = values(rows * units, 3);
+    let da = values(rows * units, 4);
+    let mut a = vec![0.0f32; rows * units];
+    let mut dz = vec![0.0f32; rows * units];
+    group.throughput(Throughput::Elements((rows * units) as u64));
+    for act in [Activation::Relu, Activation::Softmax] {
+        group.bench_function(format!("{}_forward_64x128", act.name()), |bench| {
+            bench.iter(|| activation_forward(act, black_box(&z), &mut a, units))
+        });
+        activation_forward(act, &z, &mut a, units);
+        group.bench_function(format!("{}_backward_64x128", act.name()), |bench| {
+            bench.iter(|| activation_backward(act, black_box(&z), &a, &da, &mut dz, units))
+        });
+    }
+    group.finish();
+}
+
+fn bench_dropout(c: &mut Criterion) {
+    let mut group = c.benchmark_group("dropout");
+    let x = values(64 * 128, 5);
+    let (mut y, mut mask) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+    let mut rng = Seed(6).rng();
+    group.throughput(Throughput::Elements(x.len() as u64));
+    group.bench_function("forward_train_64x128", |bench| {
+        bench.iter(|| dropout_forward_train(black_box(&x), &mut y, &mut mask, 0.2, &mut rng))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_matmul,
+    bench_dense,
+    bench_activation,
+    bench_dropout
+);
 criterion_main!(benches);

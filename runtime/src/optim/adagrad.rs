@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{Common, Optimizer, decayed, ensure_state};
+use super::{Common, Optimizer, check_non_negative, decayed, ensure_state};
 use crate::Float;
 
 /// The Adagrad optimizer, as Keras's `Adagrad`: `acc += g²`, then
@@ -44,9 +44,9 @@ impl<F: Float> Adagrad<F> {
 
     /// The starting value of every accumulator (Keras's default is 0.1).
     ///
-    /// # Panics
-    ///
-    /// If `initial_accumulator_value` is negative or not finite.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit` and
+    /// `train_on_batch` call) refuses an `initial_accumulator_value` that is negative or
+    /// not finite.
     ///
     /// ```
     /// # use strata_runtime::optim::Adagrad;
@@ -54,20 +54,14 @@ impl<F: Float> Adagrad<F> {
     /// ```
     #[must_use]
     pub fn initial_accumulator_value(mut self, initial_accumulator_value: f64) -> Self {
-        assert!(
-            initial_accumulator_value.is_finite() && initial_accumulator_value >= 0.0,
-            "Adagrad initial_accumulator_value must be a finite number >= 0, got \
-             {initial_accumulator_value}"
-        );
         self.initial_accumulator_value = initial_accumulator_value;
         self
     }
 
     /// The constant added under the square root (Keras's default is 1e-7).
     ///
-    /// # Panics
-    ///
-    /// If `epsilon` is negative or not finite.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses an `epsilon` that is negative or not finite.
     ///
     /// ```
     /// # use strata_runtime::optim::Adagrad;
@@ -75,10 +69,6 @@ impl<F: Float> Adagrad<F> {
     /// ```
     #[must_use]
     pub fn epsilon(mut self, epsilon: f64) -> Self {
-        assert!(
-            epsilon.is_finite() && epsilon >= 0.0,
-            "Adagrad epsilon must be a finite number >= 0, got {epsilon}"
-        );
         self.epsilon = epsilon;
         self
     }
@@ -111,6 +101,15 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         self.common.iterations
     }
 
+    fn validate(&self) -> crate::Result<()> {
+        let name = "Adagrad";
+        self.common.validate(name, "0.001")?;
+        let initial = self.initial_accumulator_value;
+        let default = "Keras's default is 0.1";
+        check_non_negative(name, "initial_accumulator_value", initial, default)?;
+        check_non_negative(name, "epsilon", self.epsilon, "Keras's default is 1e-7")
+    }
+
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
         self.common.prepare(params, grads, tensors);
         let init = F::of(self.initial_accumulator_value);
@@ -136,7 +135,9 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_frozen_untouched, assert_golden, minimize_quadratic};
+    use crate::optim::testing::{
+        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+    };
 
     #[test]
     fn adagrad_first_steps_match_keras_formula() {
@@ -209,5 +210,72 @@ mod tests {
             (adagrad.initial_accumulator_value, adagrad.epsilon),
             (0.1, 1e-7)
         );
+    }
+
+    #[test]
+    fn adagrad_validate_accepts_good_settings() {
+        let adagrad: Adagrad = Adagrad::default();
+        assert!(Optimizer::<f32>::validate(&adagrad).is_ok());
+        let adagrad: Adagrad = Adagrad::new(0.0)
+            .initial_accumulator_value(0.0)
+            .epsilon(0.0);
+        assert!(Optimizer::<f32>::validate(&adagrad).is_ok());
+    }
+
+    #[test]
+    fn adagrad_validate_refuses_each_bad_hyper_parameter() {
+        let cases: [(Adagrad, &str, &str); 8] = [
+            (
+                Adagrad::new(f64::NEG_INFINITY),
+                "learning_rate",
+                "Adagrad learning_rate must be a finite number >= 0, got -inf; Keras's default \
+                 is 0.001",
+            ),
+            (
+                Adagrad::new(0.01).initial_accumulator_value(-0.1),
+                "initial_accumulator_value",
+                "Adagrad initial_accumulator_value must be a finite number >= 0, got -0.1; \
+                 Keras's default is 0.1",
+            ),
+            (
+                Adagrad::new(0.01).initial_accumulator_value(f64::INFINITY),
+                "initial_accumulator_value",
+                "Adagrad initial_accumulator_value must be a finite number >= 0, got inf; \
+                 Keras's default is 0.1",
+            ),
+            (
+                Adagrad::new(0.01).epsilon(-1e-7),
+                "epsilon",
+                "Adagrad epsilon must be a finite number >= 0, got -1e-7; Keras's default is \
+                 1e-7",
+            ),
+            (
+                Adagrad::new(0.01).weight_decay(-1.0),
+                "weight_decay",
+                "Adagrad weight_decay must be a finite number >= 0, got -1.0; for example 0.004 \
+                 (AdamW's default), or none at all",
+            ),
+            (
+                Adagrad::new(0.01).clipnorm(0.0),
+                "clipnorm",
+                "clipnorm must be a finite number > 0, got 0.0; for example 1.0, or no \
+                 clipping (Keras's default)",
+            ),
+            (
+                Adagrad::new(0.01).global_clipnorm(f64::NAN),
+                "global_clipnorm",
+                "global_clipnorm must be a finite number > 0, got NaN; for example 1.0, or \
+                 no clipping (Keras's default)",
+            ),
+            (
+                Adagrad::new(0.01).clipvalue(-0.5),
+                "clipvalue",
+                "clipvalue must be a finite number > 0, got -0.5; for example 0.5, or no \
+                 clipping (Keras's default)",
+            ),
+        ];
+        for (adagrad, name, message) in &cases {
+            assert_invalid(adagrad, name, message);
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{Common, Optimizer, decayed, ensure_state};
+use super::{Common, Optimizer, check_fraction, check_non_negative, decayed, ensure_state};
 use crate::Float;
 
 /// The Adam optimizer, as Keras's `Adam`.
@@ -58,9 +58,8 @@ impl<F: Float> Adam<F> {
 
     /// The decay rate of the first moments (Keras's default is 0.9).
     ///
-    /// # Panics
-    ///
-    /// If `beta_1` is outside `[0, 1)`.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses a `beta_1` outside `[0, 1)`.
     ///
     /// ```
     /// # use strata_runtime::optim::Adam;
@@ -68,15 +67,14 @@ impl<F: Float> Adam<F> {
     /// ```
     #[must_use]
     pub fn beta_1(mut self, beta_1: f64) -> Self {
-        self.beta_1 = beta("beta_1", beta_1);
+        self.beta_1 = beta_1;
         self
     }
 
     /// The decay rate of the second moments (Keras's default is 0.999).
     ///
-    /// # Panics
-    ///
-    /// If `beta_2` is outside `[0, 1)`.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses a `beta_2` outside `[0, 1)`.
     ///
     /// ```
     /// # use strata_runtime::optim::Adam;
@@ -84,15 +82,14 @@ impl<F: Float> Adam<F> {
     /// ```
     #[must_use]
     pub fn beta_2(mut self, beta_2: f64) -> Self {
-        self.beta_2 = beta("beta_2", beta_2);
+        self.beta_2 = beta_2;
         self
     }
 
     /// The constant added to `√v` (Keras's default is 1e-7).
     ///
-    /// # Panics
-    ///
-    /// If `epsilon` is negative or not finite.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses an `epsilon` that is negative or not finite.
     ///
     /// ```
     /// # use strata_runtime::optim::Adam;
@@ -100,10 +97,6 @@ impl<F: Float> Adam<F> {
     /// ```
     #[must_use]
     pub fn epsilon(mut self, epsilon: f64) -> Self {
-        assert!(
-            epsilon.is_finite() && epsilon >= 0.0,
-            "Adam epsilon must be a finite number >= 0, got {epsilon}"
-        );
         self.epsilon = epsilon;
         self
     }
@@ -121,14 +114,15 @@ impl<F: Float> Adam<F> {
     }
 
     common_builders!(Adam, common);
-}
 
-fn beta(name: &str, beta: f64) -> f64 {
-    assert!(
-        (0.0..1.0).contains(&beta),
-        "Adam {name} must be in [0, 1), got {beta}"
-    );
-    beta
+    /// Checks the settings, naming the optimizer `optimizer` in messages (Adam or AdamW).
+    fn validate_as(&self, optimizer: &str) -> crate::Result<()> {
+        self.common.validate(optimizer, "0.001")?;
+        let default = |value| format!("Keras's default is {value}");
+        check_fraction(optimizer, "beta_1", self.beta_1, false, &default("0.9"))?;
+        check_fraction(optimizer, "beta_2", self.beta_2, false, &default("0.999"))?;
+        check_non_negative(optimizer, "epsilon", self.epsilon, &default("1e-7"))
+    }
 }
 
 impl<F: Float> Default for Adam<F> {
@@ -153,6 +147,10 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 
     fn iterations(&self) -> u64 {
         self.common.iterations
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        self.validate_as("Adam")
     }
 
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
@@ -278,6 +276,10 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
         self.0.common.iterations
     }
 
+    fn validate(&self) -> crate::Result<()> {
+        self.0.validate_as("AdamW")
+    }
+
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
         self.0.step(params, grads, tensors);
     }
@@ -288,7 +290,9 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_frozen_untouched, assert_golden, minimize_quadratic};
+    use crate::optim::testing::{
+        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+    };
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
     const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
@@ -502,5 +506,128 @@ mod tests {
             (adam.common.weight_decay, adamw.0.common.weight_decay),
             (None, Some(0.004))
         );
+    }
+
+    #[test]
+    fn adam_and_adamw_validate_accept_good_settings() {
+        let adam: Adam = Adam::default();
+        assert!(Optimizer::<f32>::validate(&adam).is_ok());
+        let adamw: AdamW = AdamW::default();
+        assert!(Optimizer::<f32>::validate(&adamw).is_ok());
+        let adam: Adam = Adam::new(0.0).beta_1(0.0).beta_2(0.0).epsilon(0.0);
+        assert!(Optimizer::<f32>::validate(&adam).is_ok());
+    }
+
+    #[test]
+    fn adam_validate_refuses_each_bad_hyper_parameter() {
+        let cases: [(Adam, &str, &str); 9] = [
+            (
+                Adam::new(f64::INFINITY),
+                "learning_rate",
+                "Adam learning_rate must be a finite number >= 0, got inf; Keras's default is \
+                 0.001",
+            ),
+            (
+                Adam::new(1e-3).beta_1(1.5),
+                "beta_1",
+                "Adam beta_1 must be in [0, 1), got 1.5; Keras's default is 0.9",
+            ),
+            (
+                Adam::new(1e-3).beta_1(1.0),
+                "beta_1",
+                "Adam beta_1 must be in [0, 1), got 1.0; Keras's default is 0.9",
+            ),
+            (
+                Adam::new(1e-3).beta_2(-0.1),
+                "beta_2",
+                "Adam beta_2 must be in [0, 1), got -0.1; Keras's default is 0.999",
+            ),
+            (
+                Adam::new(1e-3).epsilon(-1e-8),
+                "epsilon",
+                "Adam epsilon must be a finite number >= 0, got -1e-8; Keras's default is 1e-7",
+            ),
+            (
+                Adam::new(1e-3).weight_decay(f64::NAN),
+                "weight_decay",
+                "Adam weight_decay must be a finite number >= 0, got NaN; for example 0.004 \
+                 (AdamW's default), or none at all",
+            ),
+            (
+                Adam::new(1e-3).clipnorm(-1.0),
+                "clipnorm",
+                "clipnorm must be a finite number > 0, got -1.0; for example 1.0, or no \
+                 clipping (Keras's default)",
+            ),
+            (
+                Adam::new(1e-3).global_clipnorm(0.0),
+                "global_clipnorm",
+                "global_clipnorm must be a finite number > 0, got 0.0; for example 1.0, or \
+                 no clipping (Keras's default)",
+            ),
+            (
+                Adam::new(1e-3).clipvalue(0.0),
+                "clipvalue",
+                "clipvalue must be a finite number > 0, got 0.0; for example 0.5, or no \
+                 clipping (Keras's default)",
+            ),
+        ];
+        for (adam, name, message) in &cases {
+            assert_invalid(adam, name, message);
+        }
+    }
+
+    #[test]
+    fn adamw_validate_refuses_each_bad_hyper_parameter() {
+        let cases: [(AdamW, &str, &str); 8] = [
+            (
+                AdamW::new(-1e-3),
+                "learning_rate",
+                "AdamW learning_rate must be a finite number >= 0, got -0.001; Keras's \
+                 default is 0.001",
+            ),
+            (
+                AdamW::new(1e-3).beta_1(f64::NAN),
+                "beta_1",
+                "AdamW beta_1 must be in [0, 1), got NaN; Keras's default is 0.9",
+            ),
+            (
+                AdamW::new(1e-3).beta_2(1.0),
+                "beta_2",
+                "AdamW beta_2 must be in [0, 1), got 1.0; Keras's default is 0.999",
+            ),
+            (
+                AdamW::new(1e-3).epsilon(f64::INFINITY),
+                "epsilon",
+                "AdamW epsilon must be a finite number >= 0, got inf; Keras's default is 1e-7",
+            ),
+            (
+                AdamW::new(1e-3).weight_decay(-0.004),
+                "weight_decay",
+                "AdamW weight_decay must be a finite number >= 0, got -0.004; for example \
+                 0.004 (AdamW's default), or none at all",
+            ),
+            (
+                AdamW::new(1e-3).clipnorm(f64::NAN),
+                "clipnorm",
+                "clipnorm must be a finite number > 0, got NaN; for example 1.0, or no \
+                 clipping (Keras's default)",
+            ),
+            (
+                AdamW::new(1e-3).global_clipnorm(f64::INFINITY),
+                "global_clipnorm",
+                "global_clipnorm must be a finite number > 0, got inf; for example 1.0, or \
+                 no clipping (Keras's default)",
+            ),
+            (
+                AdamW::new(1e-3).clipvalue(-1.0),
+                "clipvalue",
+                "clipvalue must be a finite number > 0, got -1.0; for example 0.5, or no \
+                 clipping (Keras's default)",
+            ),
+        ];
+        for (adamw, name, message) in &cases {
+            assert_invalid(adamw, name, message);
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::Float;
+use crate::{Error, Float, Result};
 
 /// How gradients are clipped before an update: Keras's `clipnorm`, `global_clipnorm` and
 /// `clipvalue`, of which at most one is in force.
@@ -33,35 +33,65 @@ pub enum Clip {
 }
 
 impl Clip {
-    /// [`Clip::Norm`], checked.
-    ///
-    /// # Panics
-    ///
-    /// If `clipnorm` is not a positive number.
+    /// [`Clip::Norm`]. The value is stored as given: [`Clip::validate`] checks it.
     pub fn norm(clipnorm: f64) -> Self {
-        Clip::Norm(positive("clipnorm", clipnorm))
+        Clip::Norm(clipnorm)
     }
 
-    /// [`Clip::GlobalNorm`], checked.
-    ///
-    /// # Panics
-    ///
-    /// If `global_clipnorm` is not a positive number.
+    /// [`Clip::GlobalNorm`]. The value is stored as given: [`Clip::validate`] checks it.
     pub fn global_norm(global_clipnorm: f64) -> Self {
-        Clip::GlobalNorm(positive("global_clipnorm", global_clipnorm))
+        Clip::GlobalNorm(global_clipnorm)
     }
 
-    /// [`Clip::Value`], checked.
-    ///
-    /// # Panics
-    ///
-    /// If `clipvalue` is not a positive number.
+    /// [`Clip::Value`]. The value is stored as given: [`Clip::validate`] checks it.
     pub fn value(clipvalue: f64) -> Self {
-        Clip::Value(positive("clipvalue", clipvalue))
+        Clip::Value(clipvalue)
+    }
+
+    /// Checks that the clipping value, if any, is a finite number > 0. Every optimizer's
+    /// [`Optimizer::validate`](crate::optim::Optimizer::validate) calls this.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] named `"clipnorm"`, `"global_clipnorm"` or
+    /// `"clipvalue"`, saying what the value must be.
+    ///
+    /// ```
+    /// use strata_runtime::optim::Clip;
+    ///
+    /// assert!(Clip::norm(1.0).validate().is_ok());
+    /// let error = Clip::value(-0.5).validate().unwrap_err();
+    /// assert!(error.to_string().contains("clipvalue must be a finite number > 0, got -0.5"));
+    /// ```
+    pub fn validate(self) -> Result<()> {
+        let (name, c, hint) = match self {
+            Clip::None => return Ok(()),
+            Clip::Norm(c) => ("clipnorm", c, "for example 1.0"),
+            Clip::GlobalNorm(c) => ("global_clipnorm", c, "for example 1.0"),
+            Clip::Value(c) => ("clipvalue", c, "for example 0.5"),
+        };
+        if c.is_finite() && c > 0.0 {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                name,
+                format!(
+                    "{name} must be a finite number > 0, got {c:?}; {hint}, or no clipping \
+                     (Keras's default)"
+                ),
+            ))
+        }
     }
 
     /// Clips `grads` in place inside each range of `tensors`; values outside them are left
     /// alone. Norms are accumulated in `f64`.
+    ///
+    /// The clipping value is assumed to have passed [`Clip::validate`]; a bad one does not
+    /// panic but gives meaningless gradients (e.g. a negative norm flips their sign).
+    ///
+    /// # Panics
+    ///
+    /// If a range of `tensors` is out of `grads`'s bounds.
     pub fn apply<F: Float>(self, grads: &mut [F], tensors: &[Range<usize>]) {
         match self {
             Clip::None => {}
@@ -105,14 +135,6 @@ impl Clip {
             }
         }
     }
-}
-
-fn positive(name: &str, x: f64) -> f64 {
-    assert!(
-        x > 0.0 && x.is_finite(),
-        "{name} must be a positive number, got {x}"
-    );
-    x
 }
 
 fn scale<F: Float>(values: &mut [F], factor: F) {
@@ -250,8 +272,36 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "clipnorm must be a positive number")]
-    fn zero_clipnorm_is_refused() {
-        let _ = Clip::norm(0.0);
+    fn clip_constructors_store_any_value_and_validate_refuses_bad_ones() {
+        assert!(Clip::None.validate().is_ok());
+        for good in [Clip::norm(1.0), Clip::global_norm(1e-3), Clip::value(5.0)] {
+            assert!(good.validate().is_ok(), "{good:?}");
+        }
+        let cases = [
+            (Clip::norm(0.0), "clipnorm", "0.0", "1.0"),
+            (Clip::norm(f64::NAN), "clipnorm", "NaN", "1.0"),
+            (Clip::global_norm(-1.0), "global_clipnorm", "-1.0", "1.0"),
+            (
+                Clip::global_norm(f64::INFINITY),
+                "global_clipnorm",
+                "inf",
+                "1.0",
+            ),
+            (Clip::value(-0.5), "clipvalue", "-0.5", "0.5"),
+            (Clip::Value(0.0), "clipvalue", "0.0", "0.5"),
+        ];
+        for (clip, expected_name, got, example) in cases {
+            let Err(crate::Error::InvalidArgument { name, message }) = clip.validate() else {
+                panic!("{clip:?} was accepted");
+            };
+            assert_eq!(name, expected_name);
+            assert_eq!(
+                message,
+                format!(
+                    "{expected_name} must be a finite number > 0, got {got}; for example \
+                     {example}, or no clipping (Keras's default)"
+                )
+            );
+        }
     }
 }

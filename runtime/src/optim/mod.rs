@@ -24,7 +24,7 @@
 
 use std::ops::Range;
 
-use crate::Float;
+use crate::{Error, Float, Result};
 
 /// The builder methods every optimizer shares: Keras's base-optimizer arguments. Invoked
 /// inside each optimizer's `impl` block; `$($common).+` is the path to its [`Common`].
@@ -33,9 +33,9 @@ macro_rules! common_builders {
         /// Clips each trainable tensor's gradient to this L2 norm, each tensor on its own
         /// (Keras's `clipnorm`). Replaces any clipping set before.
         ///
-        /// # Panics
-        ///
-        /// If `clipnorm` is not a positive number.
+        /// The value is stored as given: [`validate`](crate::optim::Optimizer::validate)
+        /// (which `fit` and `train_on_batch` call) refuses a `clipnorm`
+        /// that is not a finite number > 0.
         ///
         /// ```
         #[doc = concat!("# use strata_runtime::optim::", stringify!($ty), ";")]
@@ -50,9 +50,9 @@ macro_rules! common_builders {
         /// Scales all trainable gradients together so that their joint L2 norm is at most
         /// this (Keras's `global_clipnorm`). Replaces any clipping set before.
         ///
-        /// # Panics
-        ///
-        /// If `global_clipnorm` is not a positive number.
+        /// The value is stored as given: [`validate`](crate::optim::Optimizer::validate)
+        /// (which `fit` and `train_on_batch` call) refuses a `global_clipnorm`
+        /// that is not a finite number > 0.
         ///
         /// ```
         #[doc = concat!("# use strata_runtime::optim::", stringify!($ty), ";")]
@@ -67,9 +67,9 @@ macro_rules! common_builders {
         /// Clamps every trainable gradient value into `[-clipvalue, clipvalue]` (Keras's
         /// `clipvalue`). Replaces any clipping set before.
         ///
-        /// # Panics
-        ///
-        /// If `clipvalue` is not a positive number.
+        /// The value is stored as given: [`validate`](crate::optim::Optimizer::validate)
+        /// (which `fit` and `train_on_batch` call) refuses a `clipvalue`
+        /// that is not a finite number > 0.
         ///
         /// ```
         #[doc = concat!("# use strata_runtime::optim::", stringify!($ty), ";")]
@@ -84,9 +84,9 @@ macro_rules! common_builders {
         /// Decoupled weight decay (Keras's `weight_decay`): before each update, every
         /// trainable parameter `p` becomes `p - p * weight_decay * learning_rate`.
         ///
-        /// # Panics
-        ///
-        /// If `weight_decay` is negative or not finite.
+        /// The value is stored as given: [`validate`](crate::optim::Optimizer::validate)
+        /// (which `fit` and `train_on_batch` call) refuses a `weight_decay`
+        /// that is negative or not finite.
         ///
         /// ```
         #[doc = concat!("# use strata_runtime::optim::", stringify!($ty), ";")]
@@ -94,10 +94,6 @@ macro_rules! common_builders {
         /// ```
         #[must_use]
         pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-            assert!(
-                weight_decay.is_finite() && weight_decay >= 0.0,
-                "weight_decay must be a finite number >= 0, got {weight_decay}"
-            );
             self.$($common).+.weight_decay = Some(weight_decay);
             self
         }
@@ -130,15 +126,50 @@ pub trait Optimizer<F: Float>: Send {
     /// The current learning rate.
     fn learning_rate(&self) -> f64;
 
-    /// Sets the learning rate (schedules and callbacks use this).
+    /// Sets the learning rate (schedules and callbacks use this). The value is stored as
+    /// given; a caller passing on a user's value should call [`Optimizer::validate`] after.
     fn set_learning_rate(&mut self, learning_rate: f64);
 
     /// How many steps have been taken.
     fn iterations(&self) -> u64;
 
+    /// Checks every hyper-parameter: the learning rate (finite and >= 0), the weight
+    /// decay, the gradient clipping and the optimizer's own settings, as Keras raises
+    /// `ValueError` for them. The builders store any value; this is where a bad one is
+    /// found. `Trainer::fit` and `Trainer::train_on_batch` call it before training.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] named after the first bad argument (Keras's name, e.g.
+    /// `"beta_1"`), with a message giving the value, the valid range and a good value.
+    ///
+    /// ```
+    /// use strata_runtime::{Error, optim::{Adam, Optimizer}};
+    ///
+    /// let adam: Adam = Adam::new(1e-3).beta_1(1.5);
+    /// let Err(Error::InvalidArgument { name, message }) = Optimizer::<f32>::validate(&adam)
+    /// else {
+    ///     panic!("beta_1 = 1.5 was accepted");
+    /// };
+    /// assert_eq!(name, "beta_1");
+    /// assert_eq!(message, "Adam beta_1 must be in [0, 1), got 1.5; Keras's default is 0.9");
+    /// assert!(Optimizer::<f32>::validate(&Adam::new(1e-3).beta_1(0.8)).is_ok());
+    /// ```
+    fn validate(&self) -> crate::Result<()>;
+
     /// One update. `tensors` are the ranges of the trainable parameter tensors (clipping
     /// by norm is per tensor, as in Keras); parameters outside them are not touched.
     /// `grads` may be changed (clipped) in place. Allocates only on the first step.
+    ///
+    /// The hyper-parameters are assumed to have passed [`Optimizer::validate`] (the
+    /// trainer sees to it): with bad ones, the step does not panic but its result is
+    /// meaningless (e.g. NaN parameters).
+    ///
+    /// # Panics
+    ///
+    /// If `grads` is not as long as `params`, if a range of `tensors` is out of bounds,
+    /// or if `params` changes length between steps: mistakes of the caller (the trainer),
+    /// not of the user.
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]);
 }
 
@@ -162,6 +193,26 @@ impl Common {
         }
     }
 
+    /// Checks the settings every optimizer shares, for the optimizer called `optimizer`
+    /// (in messages) whose Keras default learning rate is `default_learning_rate`.
+    fn validate(&self, optimizer: &str, default_learning_rate: &str) -> Result<()> {
+        check_non_negative(
+            optimizer,
+            "learning_rate",
+            self.learning_rate,
+            &format!("Keras's default is {default_learning_rate}"),
+        )?;
+        if let Some(weight_decay) = self.weight_decay {
+            check_non_negative(
+                optimizer,
+                "weight_decay",
+                weight_decay,
+                "for example 0.004 (AdamW's default), or none at all",
+            )?;
+        }
+        self.clip.validate()
+    }
+
     /// Checks the buffers and clips the gradients: the part of a step shared by every
     /// optimizer, before its update.
     fn prepare<F: Float>(&self, params: &[F], grads: &mut [F], tensors: &[Range<usize>]) {
@@ -176,6 +227,55 @@ impl Common {
     /// The factor `c` of the decoupled weight decay `p - p * c` (zero without decay).
     fn decay<F: Float>(&self) -> F {
         F::of(self.weight_decay.unwrap_or(0.0) * self.learning_rate)
+    }
+}
+
+/// `Ok` if `x` is finite and `>= 0`; else the error for argument `name` of `optimizer`,
+/// whose message ends with `hint` (a good value).
+fn check_non_negative(optimizer: &str, name: &'static str, x: f64, hint: &str) -> Result<()> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            name,
+            format!("{optimizer} {name} must be a finite number >= 0, got {x:?}; {hint}"),
+        ))
+    }
+}
+
+/// `Ok` if `x` is finite and `> 0`; else as [`check_non_negative`].
+fn check_positive(optimizer: &str, name: &'static str, x: f64, hint: &str) -> Result<()> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            name,
+            format!("{optimizer} {name} must be a finite number > 0, got {x:?}; {hint}"),
+        ))
+    }
+}
+
+/// `Ok` if `x` is in `[0, 1]`, or in `[0, 1)` unless `one_allowed`; else as
+/// [`check_non_negative`].
+fn check_fraction(
+    optimizer: &str,
+    name: &'static str,
+    x: f64,
+    one_allowed: bool,
+    hint: &str,
+) -> Result<()> {
+    let (ok, range) = if one_allowed {
+        ((0.0..=1.0).contains(&x), "[0, 1]")
+    } else {
+        ((0.0..1.0).contains(&x), "[0, 1)")
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            name,
+            format!("{optimizer} {name} must be in {range}, got {x:?}; {hint}"),
+        ))
     }
 }
 
@@ -208,6 +308,23 @@ fn decayed<F: Float>(p: F, c: F) -> F {
 #[allow(clippy::single_range_in_vec_init)]
 mod testing {
     use super::Optimizer;
+
+    /// Asserts that `opt.validate()` refuses it with [`crate::Error::InvalidArgument`]
+    /// naming `name`, with exactly `message`.
+    pub fn assert_invalid<O: Optimizer<f32>>(opt: &O, name: &str, message: &str) {
+        match opt.validate() {
+            Err(crate::Error::InvalidArgument {
+                name: got_name,
+                message: got_message,
+            }) => {
+                assert_eq!((got_name, got_message.as_str()), (name, message));
+            }
+            other => panic!(
+                "{} with a bad {name}: expected an error, got {other:?}",
+                opt.name()
+            ),
+        }
+    }
 
     /// Runs `steps` steps on the loss `sum((p - target)^2)` from `p = 0` and returns the
     /// largest `|p - target|` at the end.

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{Common, Optimizer, decayed, ensure_state};
+use super::{Common, Optimizer, check_fraction, check_positive, decayed, ensure_state};
 use crate::Float;
 
 /// The RMSprop optimizer, as Keras's `RMSprop`.
@@ -58,9 +58,8 @@ impl<F: Float> RMSprop<F> {
 
     /// The decay rate of the running averages (Keras's default is 0.9).
     ///
-    /// # Panics
-    ///
-    /// If `rho` is outside `[0, 1]`.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses a `rho` outside `[0, 1]`.
     ///
     /// ```
     /// # use strata_runtime::optim::RMSprop;
@@ -68,19 +67,14 @@ impl<F: Float> RMSprop<F> {
     /// ```
     #[must_use]
     pub fn rho(mut self, rho: f64) -> Self {
-        assert!(
-            (0.0..=1.0).contains(&rho),
-            "RMSprop rho must be in [0, 1], got {rho}"
-        );
         self.rho = rho;
         self
     }
 
     /// The momentum (Keras's default is 0: no momentum).
     ///
-    /// # Panics
-    ///
-    /// If `momentum` is outside `[0, 1]`.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses a `momentum` outside `[0, 1]`.
     ///
     /// ```
     /// # use strata_runtime::optim::RMSprop;
@@ -88,19 +82,14 @@ impl<F: Float> RMSprop<F> {
     /// ```
     #[must_use]
     pub fn momentum(mut self, momentum: f64) -> Self {
-        assert!(
-            (0.0..=1.0).contains(&momentum),
-            "RMSprop momentum must be in [0, 1], got {momentum}"
-        );
         self.momentum = momentum;
         self
     }
 
     /// The constant added under the square root (Keras's default is 1e-7).
     ///
-    /// # Panics
-    ///
-    /// If `epsilon` is not a positive number.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses an `epsilon` that is not a finite number > 0.
     ///
     /// ```
     /// # use strata_runtime::optim::RMSprop;
@@ -108,10 +97,6 @@ impl<F: Float> RMSprop<F> {
     /// ```
     #[must_use]
     pub fn epsilon(mut self, epsilon: f64) -> Self {
-        assert!(
-            epsilon > 0.0 && epsilon.is_finite(),
-            "RMSprop epsilon must be a positive number, got {epsilon}"
-        );
         self.epsilon = epsilon;
         self
     }
@@ -154,6 +139,15 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
 
     fn iterations(&self) -> u64 {
         self.common.iterations
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        let name = "RMSprop";
+        self.common.validate(name, "0.001")?;
+        check_fraction(name, "rho", self.rho, true, "Keras's default is 0.9")?;
+        let default_momentum = "Keras's default is 0 (no momentum)";
+        check_fraction(name, "momentum", self.momentum, true, default_momentum)?;
+        check_positive(name, "epsilon", self.epsilon, "Keras's default is 1e-7")
     }
 
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
@@ -227,7 +221,9 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_frozen_untouched, assert_golden, minimize_quadratic};
+    use crate::optim::testing::{
+        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+    };
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
     const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
@@ -361,8 +357,70 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "RMSprop rho must be in [0, 1]")]
-    fn rmsprop_refuses_rho_above_one() {
-        let _: RMSprop = RMSprop::new(0.1).rho(1.1);
+    fn rmsprop_validate_accepts_good_settings() {
+        let rmsprop: RMSprop = RMSprop::default();
+        assert!(Optimizer::<f32>::validate(&rmsprop).is_ok());
+        let rmsprop: RMSprop = RMSprop::new(0.0).rho(1.0).momentum(1.0).centered(true);
+        assert!(Optimizer::<f32>::validate(&rmsprop).is_ok());
+    }
+
+    #[test]
+    fn rmsprop_validate_refuses_each_bad_hyper_parameter() {
+        let cases: [(RMSprop, &str, &str); 9] = [
+            (
+                RMSprop::new(-1.0),
+                "learning_rate",
+                "RMSprop learning_rate must be a finite number >= 0, got -1.0; Keras's default \
+                 is 0.001",
+            ),
+            (
+                RMSprop::new(0.01).rho(1.1),
+                "rho",
+                "RMSprop rho must be in [0, 1], got 1.1; Keras's default is 0.9",
+            ),
+            (
+                RMSprop::new(0.01).momentum(-0.5),
+                "momentum",
+                "RMSprop momentum must be in [0, 1], got -0.5; Keras's default is 0 (no \
+                 momentum)",
+            ),
+            (
+                RMSprop::new(0.01).epsilon(0.0),
+                "epsilon",
+                "RMSprop epsilon must be a finite number > 0, got 0.0; Keras's default is 1e-7",
+            ),
+            (
+                RMSprop::new(0.01).epsilon(f64::NAN),
+                "epsilon",
+                "RMSprop epsilon must be a finite number > 0, got NaN; Keras's default is 1e-7",
+            ),
+            (
+                RMSprop::new(0.01).weight_decay(-1.0),
+                "weight_decay",
+                "RMSprop weight_decay must be a finite number >= 0, got -1.0; for example 0.004 \
+                 (AdamW's default), or none at all",
+            ),
+            (
+                RMSprop::new(0.01).clipnorm(0.0),
+                "clipnorm",
+                "clipnorm must be a finite number > 0, got 0.0; for example 1.0, or no \
+                 clipping (Keras's default)",
+            ),
+            (
+                RMSprop::new(0.01).global_clipnorm(f64::NAN),
+                "global_clipnorm",
+                "global_clipnorm must be a finite number > 0, got NaN; for example 1.0, or \
+                 no clipping (Keras's default)",
+            ),
+            (
+                RMSprop::new(0.01).clipvalue(-0.5),
+                "clipvalue",
+                "clipvalue must be a finite number > 0, got -0.5; for example 0.5, or no \
+                 clipping (Keras's default)",
+            ),
+        ];
+        for (rmsprop, name, message) in &cases {
+            assert_invalid(rmsprop, name, message);
+        }
     }
 }

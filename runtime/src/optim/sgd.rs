@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{Common, Optimizer, decayed, ensure_state};
+use super::{Common, Optimizer, check_fraction, decayed, ensure_state};
 use crate::Float;
 
 /// Gradient descent with optional momentum, as Keras's `SGD`.
@@ -47,9 +47,8 @@ impl<F: Float> SGD<F> {
 
     /// The momentum, in `[0, 1]` (Keras's default is 0: plain gradient descent).
     ///
-    /// # Panics
-    ///
-    /// If `momentum` is outside `[0, 1]`.
+    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+    /// and `train_on_batch` call) refuses a `momentum` outside `[0, 1]`.
     ///
     /// ```
     /// # use strata_runtime::optim::SGD;
@@ -57,10 +56,6 @@ impl<F: Float> SGD<F> {
     /// ```
     #[must_use]
     pub fn momentum(mut self, momentum: f64) -> Self {
-        assert!(
-            (0.0..=1.0).contains(&momentum),
-            "SGD momentum must be in [0, 1], got {momentum}"
-        );
         self.momentum = momentum;
         self
     }
@@ -104,6 +99,17 @@ impl<F: Float> Optimizer<F> for SGD<F> {
         self.common.iterations
     }
 
+    fn validate(&self) -> crate::Result<()> {
+        self.common.validate("SGD", "0.01")?;
+        check_fraction(
+            "SGD",
+            "momentum",
+            self.momentum,
+            true,
+            "Keras's default is 0 (no momentum); 0.9 is a common choice",
+        )
+    }
+
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
         self.common.prepare(params, grads, tensors);
         let lr = F::of(self.common.learning_rate);
@@ -139,7 +145,9 @@ impl<F: Float> Optimizer<F> for SGD<F> {
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_frozen_untouched, assert_golden, minimize_quadratic};
+    use crate::optim::testing::{
+        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+    };
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
     const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
@@ -279,8 +287,65 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "SGD momentum must be in [0, 1]")]
-    fn sgd_refuses_momentum_above_one() {
-        let _: SGD = SGD::new(0.1).momentum(1.5);
+    fn sgd_validate_accepts_good_settings() {
+        let sgd: SGD = SGD::default();
+        assert!(Optimizer::<f32>::validate(&sgd).is_ok());
+        let sgd: SGD = SGD::new(0.0)
+            .momentum(1.0)
+            .nesterov(true)
+            .weight_decay(0.0)
+            .clipnorm(1.0);
+        assert!(Optimizer::<f32>::validate(&sgd).is_ok());
+    }
+
+    #[test]
+    fn sgd_validate_refuses_each_bad_hyper_parameter() {
+        let cases: [(SGD, &str, &str); 7] = [
+            (
+                SGD::new(-0.1),
+                "learning_rate",
+                "SGD learning_rate must be a finite number >= 0, got -0.1; Keras's default is \
+                 0.01",
+            ),
+            (
+                SGD::new(f64::NAN),
+                "learning_rate",
+                "SGD learning_rate must be a finite number >= 0, got NaN; Keras's default is \
+                 0.01",
+            ),
+            (
+                SGD::new(0.1).momentum(1.5),
+                "momentum",
+                "SGD momentum must be in [0, 1], got 1.5; Keras's default is 0 (no momentum); \
+                 0.9 is a common choice",
+            ),
+            (
+                SGD::new(0.1).weight_decay(-0.01),
+                "weight_decay",
+                "SGD weight_decay must be a finite number >= 0, got -0.01; for example 0.004 \
+                 (AdamW's default), or none at all",
+            ),
+            (
+                SGD::new(0.1).clipnorm(0.0),
+                "clipnorm",
+                "clipnorm must be a finite number > 0, got 0.0; for example 1.0, or no \
+                 clipping (Keras's default)",
+            ),
+            (
+                SGD::new(0.1).global_clipnorm(-2.0),
+                "global_clipnorm",
+                "global_clipnorm must be a finite number > 0, got -2.0; for example 1.0, or \
+                 no clipping (Keras's default)",
+            ),
+            (
+                SGD::new(0.1).clipvalue(f64::INFINITY),
+                "clipvalue",
+                "clipvalue must be a finite number > 0, got inf; for example 0.5, or no \
+                 clipping (Keras's default)",
+            ),
+        ];
+        for (sgd, name, message) in &cases {
+            assert_invalid(sgd, name, message);
+        }
     }
 }

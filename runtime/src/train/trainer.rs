@@ -193,6 +193,7 @@ where
         Self: Send,
     {
         config.validate()?;
+        self.optimizer.validate()?;
         let held_out;
         let (train, validation) = if config.validation_split > 0.0 {
             let (train, val) = data.split(config.validation_split)?;
@@ -488,6 +489,7 @@ where
     where
         Self: Send,
     {
+        self.optimizer.validate()?;
         let flat = self.batch_arrays("train_on_batch", &x, &y)?;
         self.reset_metrics();
         let batch = flat.batch();
