@@ -228,7 +228,9 @@ where
             loss_mean.reset_state();
             progress.epoch_begin(epoch, config.epochs, steps);
             for (step, indices) in order.chunks(config.batch_size).enumerate() {
-                let loss = self.step_on(train, indices, config.seed, epoch, step)?;
+                let loss = self.on_gathered(train, indices, |trainer, batch| {
+                    trainer.train_step(batch, config.seed, epoch, step)
+                })?;
                 loss_mean.update_state(loss, indices.len() as f64);
                 progress.step(step, || self.logs(loss_mean.result()));
             }
@@ -246,15 +248,14 @@ where
         Ok(history)
     }
 
-    /// One training step on the samples at `indices`.
-    fn step_on(
+    /// Gathers the samples at `indices` into the trainer's batch buffers (no allocation
+    /// once they have grown) and runs `step` on them.
+    fn on_gathered<R>(
         &mut self,
         data: &Dataset<M::Float>,
         indices: &[usize],
-        seed: Seed,
-        epoch: usize,
-        step: usize,
-    ) -> Result<f64> {
+        step: impl FnOnce(&mut Self, &Batch<'_, M::Float>) -> R,
+    ) -> R {
         let rows = indices.len();
         let target_width = data.target_width();
         let (mut batch_x, mut batch_y) = (
@@ -270,7 +271,7 @@ where
             rows,
             target_width,
         };
-        let result = self.train_step(&batch, seed, epoch, step);
+        let result = step(self, &batch);
         (self.batch_x, self.batch_y) = (batch_x, batch_y);
         result
     }
@@ -426,24 +427,8 @@ where
         let mut loss_mean = Mean::new();
         let order: Vec<usize> = (0..data.len()).collect();
         for indices in order.chunks(batch_size) {
-            let rows = indices.len();
-            let target_width = data.target_width();
-            let (mut batch_x, mut batch_y) = (
-                std::mem::take(&mut self.batch_x),
-                std::mem::take(&mut self.batch_y),
-            );
-            batch_x.resize(rows * M::INPUT_SIZE, M::Float::default());
-            batch_y.resize(rows * target_width, M::Float::default());
-            data.gather_into(indices, &mut batch_x, &mut batch_y);
-            let batch = Batch {
-                x: &batch_x,
-                y: &batch_y,
-                rows,
-                target_width,
-            };
-            let loss = self.test_step(&batch);
-            (self.batch_x, self.batch_y) = (batch_x, batch_y);
-            loss_mean.update_state(loss, rows as f64);
+            let loss = self.on_gathered(data, indices, |trainer, batch| trainer.test_step(batch));
+            loss_mean.update_state(loss, indices.len() as f64);
         }
         Ok(self.logs(loss_mean.result()))
     }
