@@ -194,3 +194,23 @@ fn same_seed_gives_the_same_initial_weights() {
     assert_eq!(Mlp::new(Seed(3)).params(), Mlp::new(Seed(3)).params());
     assert_ne!(Mlp::new(Seed(3)).params(), Mlp::new(Seed(4)).params());
 }
+
+#[test]
+fn a_bad_optimizer_setting_is_an_error_before_any_step() {
+    let mut trainer = Mlp::new(Seed(42)).compile(
+        Adam::new(1e-3).beta_1(1.5),
+        SparseCategoricalCrossentropy::from_logits(),
+        [Accuracy],
+    );
+    let before = trainer.model().params().to_vec();
+    let data = synthetic(64, 1.0);
+    let error = trainer.fit(&data, quiet(1)).unwrap_err().to_string();
+    assert!(error.contains("beta_1") && error.contains("1.5"), "{error}");
+    let (x, y) = (data.x().into_dyn(), data.y().into_dyn());
+    assert!(trainer.train_on_batch(x.view(), y.view()).is_err());
+    assert_eq!(
+        trainer.model().params(),
+        &before[..],
+        "weights must be untouched"
+    );
+}

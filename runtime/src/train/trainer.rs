@@ -113,7 +113,11 @@ where
             batch_y: Vec::new(),
             steps: 0,
         };
-        trainer.set_threads(threads).ok();
+        if trainer.set_threads(threads).is_err() {
+            // No thread pool could be started: train on the calling thread, which needs
+            // none and cannot fail.
+            trainer.set_threads(1).expect("one thread needs no pool");
+        }
         trainer
     }
 
