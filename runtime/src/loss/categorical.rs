@@ -34,7 +34,7 @@ fn crossentropy_from_logits<F: Float>(
     if let Some((grad, grad_scale)) = grad {
         let softmax_scale = total / sum_exp;
         for (i, (g, &xi)) in grad.iter_mut().zip(x).enumerate() {
-            *g = grad_scale * ((xi - max).exp() * softmax_scale - target(i));
+            *g = (grad_scale * ((xi - max).exp() * softmax_scale - target(i))).flushed();
         }
     }
     total * sum_exp.ln() - dot

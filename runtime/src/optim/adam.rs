@@ -171,8 +171,9 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let decay = self.common.decay::<F>();
         // The moments' update, shared by both variants.
         let moments = |m: &mut F, v: &mut F, g: F| {
-            *m += (g - *m) * one_minus_b1;
-            *v += (g * g - *v) * one_minus_b2;
+            let g = g.flushed();
+            *m = (*m + (g - *m) * one_minus_b1).flushed();
+            *v = (*v + (g * g - *v) * one_minus_b2).flushed();
         };
 
         for range in tensors {

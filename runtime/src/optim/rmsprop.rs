@@ -169,7 +169,7 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
         let decay = self.common.decay::<F>();
         // v = ρ v + (1 − ρ) g², and the same for a with g.
         let average = |avg: &mut F, x: F| {
-            *avg = rho * *avg + one_minus_rho * x;
+            *avg = (rho * *avg + one_minus_rho * x).flushed();
             *avg
         };
 
@@ -188,7 +188,7 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
                     let s = &mut self.momentums[range.clone()];
                     for (((p, &g), v), s) in p.iter_mut().zip(g).zip(v).zip(s) {
                         let increment = lr * g / (average(v, g * g) + eps).sqrt();
-                        *s = momentum * *s + increment;
+                        *s = (momentum * *s + increment).flushed();
                         *p = decayed(*p, decay) - *s;
                     }
                 }
@@ -206,7 +206,7 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
                     for ((((p, &g), v), a), s) in p.iter_mut().zip(g).zip(v).zip(a).zip(s) {
                         let (v, a) = (average(v, g * g), average(a, g));
                         let increment = lr * g / (v - a * a + eps).sqrt();
-                        *s = momentum * *s + increment;
+                        *s = (momentum * *s + increment).flushed();
                         *p = decayed(*p, decay) - *s;
                     }
                 }

@@ -130,7 +130,7 @@ impl<F: Float> Optimizer<F> for SGD<F> {
                 let g = &grads[range.clone()];
                 let v = &mut self.velocities[range.clone()];
                 for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
-                    *v = *v * momentum - g * lr;
+                    *v = (*v * momentum - g * lr).flushed();
                     let step = if nesterov { *v * momentum - g * lr } else { *v };
                     *p = decayed(*p, decay) + step;
                 }
