@@ -43,7 +43,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The float type the model computes in.
     type Float: Float;
     /// Activations and caches for one batch; generated per model.
-    type Workspace: Default + Send;
+    type Workspace: Default + Send + Sync;
 
     /// The model's name as written in `model!`.
     const NAME: &'static str;

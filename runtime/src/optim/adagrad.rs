@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::parallel::update_trainable;
 use super::{Common, Optimizer, check_non_negative, decayed, ensure_state};
 use crate::Float;
 
@@ -117,15 +118,13 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         let lr = F::of(self.common.learning_rate);
         let eps = F::of(self.epsilon);
         let decay = self.common.decay::<F>();
-        for range in tensors {
-            let p = &mut params[range.clone()];
-            let g = &grads[range.clone()];
-            let acc = &mut self.accumulators[range.clone()];
+        let slots = [&mut self.accumulators[..], &mut [][..], &mut [][..]];
+        update_trainable(params, grads, slots, tensors, &|p, g, [acc, _, _]| {
             for ((p, &g), acc) in p.iter_mut().zip(g).zip(acc) {
                 *acc += g * g;
                 *p = decayed(*p, decay) - lr * g / (*acc + eps).sqrt();
             }
-        }
+        });
         self.common.iterations += 1;
     }
 }

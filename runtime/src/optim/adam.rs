@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::parallel::update_trainable;
 use super::{Common, Optimizer, check_fraction, check_non_negative, decayed, ensure_state};
 use crate::Float;
 
@@ -175,25 +176,26 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             *m = (*m + (g - *m) * one_minus_b1).flushed();
             *v = (*v + (g * g - *v) * one_minus_b2).flushed();
         };
-
-        for range in tensors {
-            let p = &mut params[range.clone()];
-            let g = &grads[range.clone()];
-            let m = &mut self.momentums[range.clone()];
-            let v = &mut self.velocities[range.clone()];
-            if self.amsgrad {
-                let v_hat = &mut self.velocity_hats[range.clone()];
+        let slots = [
+            &mut self.momentums[..],
+            &mut self.velocities[..],
+            &mut self.velocity_hats[..],
+        ];
+        if self.amsgrad {
+            update_trainable(params, grads, slots, tensors, &|p, g, [m, v, v_hat]| {
                 for ((((p, &g), m), v), v_hat) in p.iter_mut().zip(g).zip(m).zip(v).zip(v_hat) {
                     moments(m, v, g);
                     *v_hat = if *v > *v_hat { *v } else { *v_hat };
                     *p = decayed(*p, decay) - *m * alpha / (v_hat.sqrt() + eps);
                 }
-            } else {
+            });
+        } else {
+            update_trainable(params, grads, slots, tensors, &|p, g, [m, v, _]| {
                 for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
                     moments(m, v, g);
                     *p = decayed(*p, decay) - *m * alpha / (v.sqrt() + eps);
                 }
-            }
+            });
         }
         self.common.iterations += 1;
     }

@@ -108,6 +108,7 @@ macro_rules! common_builders {
 mod adagrad;
 mod adam;
 mod clip;
+mod parallel;
 mod rmsprop;
 mod sgd;
 

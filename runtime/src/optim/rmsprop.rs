@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::parallel::update_trainable;
 use super::{Common, Optimizer, check_fraction, check_positive, decayed, ensure_state};
 use crate::Float;
 
@@ -173,44 +174,40 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
             *avg
         };
 
-        for range in tensors {
-            let p = &mut params[range.clone()];
-            let g = &grads[range.clone()];
-            let v = &mut self.velocities[range.clone()];
-            match (self.centered, with_momentum) {
-                (false, false) => {
-                    for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
-                        let increment = lr * g / (average(v, g * g) + eps).sqrt();
-                        *p = decayed(*p, decay) - increment;
-                    }
+        let slots = [
+            &mut self.velocities[..],
+            &mut self.average_gradients[..],
+            &mut self.momentums[..],
+        ];
+        match (self.centered, with_momentum) {
+            (false, false) => update_trainable(params, grads, slots, tensors, &|p, g, [v, ..]| {
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
+                    let increment = lr * g / (average(v, g * g) + eps).sqrt();
+                    *p = decayed(*p, decay) - increment;
                 }
-                (false, true) => {
-                    let s = &mut self.momentums[range.clone()];
-                    for (((p, &g), v), s) in p.iter_mut().zip(g).zip(v).zip(s) {
-                        let increment = lr * g / (average(v, g * g) + eps).sqrt();
-                        *s = (momentum * *s + increment).flushed();
-                        *p = decayed(*p, decay) - *s;
-                    }
+            }),
+            (false, true) => update_trainable(params, grads, slots, tensors, &|p, g, [v, _, s]| {
+                for (((p, &g), v), s) in p.iter_mut().zip(g).zip(v).zip(s) {
+                    let increment = lr * g / (average(v, g * g) + eps).sqrt();
+                    *s = (momentum * *s + increment).flushed();
+                    *p = decayed(*p, decay) - *s;
                 }
-                (true, false) => {
-                    let a = &mut self.average_gradients[range.clone()];
-                    for (((p, &g), v), a) in p.iter_mut().zip(g).zip(v).zip(a) {
-                        let (v, a) = (average(v, g * g), average(a, g));
-                        let increment = lr * g / (v - a * a + eps).sqrt();
-                        *p = decayed(*p, decay) - increment;
-                    }
+            }),
+            (true, false) => update_trainable(params, grads, slots, tensors, &|p, g, [v, a, _]| {
+                for (((p, &g), v), a) in p.iter_mut().zip(g).zip(v).zip(a) {
+                    let (v, a) = (average(v, g * g), average(a, g));
+                    let increment = lr * g / (v - a * a + eps).sqrt();
+                    *p = decayed(*p, decay) - increment;
                 }
-                (true, true) => {
-                    let a = &mut self.average_gradients[range.clone()];
-                    let s = &mut self.momentums[range.clone()];
-                    for ((((p, &g), v), a), s) in p.iter_mut().zip(g).zip(v).zip(a).zip(s) {
-                        let (v, a) = (average(v, g * g), average(a, g));
-                        let increment = lr * g / (v - a * a + eps).sqrt();
-                        *s = (momentum * *s + increment).flushed();
-                        *p = decayed(*p, decay) - *s;
-                    }
+            }),
+            (true, true) => update_trainable(params, grads, slots, tensors, &|p, g, [v, a, s]| {
+                for ((((p, &g), v), a), s) in p.iter_mut().zip(g).zip(v).zip(a).zip(s) {
+                    let (v, a) = (average(v, g * g), average(a, g));
+                    let increment = lr * g / (v - a * a + eps).sqrt();
+                    *s = (momentum * *s + increment).flushed();
+                    *p = decayed(*p, decay) - *s;
                 }
-            }
+            }),
         }
         self.common.iterations += 1;
     }

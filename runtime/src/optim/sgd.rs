@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::parallel::update_trainable;
 use super::{Common, Optimizer, check_fraction, decayed, ensure_state};
 use crate::Float;
 
@@ -115,26 +116,24 @@ impl<F: Float> Optimizer<F> for SGD<F> {
         let lr = F::of(self.common.learning_rate);
         let decay = self.common.decay::<F>();
         if self.momentum == 0.0 {
-            for range in tensors {
-                let (p, g) = (&mut params[range.clone()], &grads[range.clone()]);
+            let no_slots = [&mut [][..], &mut [][..], &mut [][..]];
+            update_trainable(params, grads, no_slots, tensors, &|p, g, _| {
                 for (p, &g) in p.iter_mut().zip(g) {
                     *p = decayed(*p, decay) - g * lr;
                 }
-            }
+            });
         } else {
             ensure_state(&mut self.velocities, params.len(), F::zero(), "SGD");
             let momentum = F::of(self.momentum);
             let nesterov = self.nesterov;
-            for range in tensors {
-                let p = &mut params[range.clone()];
-                let g = &grads[range.clone()];
-                let v = &mut self.velocities[range.clone()];
+            let slots = [&mut self.velocities[..], &mut [][..], &mut [][..]];
+            update_trainable(params, grads, slots, tensors, &|p, g, [v, _, _]| {
                 for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
                     *v = (*v * momentum - g * lr).flushed();
                     let step = if nesterov { *v * momentum - g * lr } else { *v };
                     *p = decayed(*p, decay) + step;
                 }
-            }
+            });
         }
         self.common.iterations += 1;
     }

@@ -1,5 +1,6 @@
+use super::callbacks::{Callback, CallbackList};
 use crate::data::Dataset;
-use crate::{Error, Result, Seed};
+use crate::{Error, Float, Result, Seed};
 
 /// How much `fit` prints, as Keras's `verbose`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -14,6 +15,22 @@ pub enum Verbose {
     OneLinePerEpoch,
 }
 
+/// Keras's numbers: 0 is silent, 1 a progress bar, 2 (or more) one line per epoch.
+///
+/// ```
+/// use strata_runtime::train::Verbose;
+/// assert_eq!(Verbose::from(2), Verbose::OneLinePerEpoch);
+/// ```
+impl From<u8> for Verbose {
+    fn from(level: u8) -> Self {
+        match level {
+            0 => Verbose::Silent,
+            1 => Verbose::ProgressBar,
+            _ => Verbose::OneLinePerEpoch,
+        }
+    }
+}
+
 /// The settings of one `fit` call, with Keras's names and defaults.
 ///
 /// ```
@@ -21,8 +38,8 @@ pub enum Verbose {
 /// let fit = Fit::<f32>::epochs(5).batch_size(64).validation_split(0.1);
 /// assert_eq!(fit.get_batch_size(), 64);
 /// ```
-#[derive(Clone, Debug)]
-pub struct Fit<'a, F = f32> {
+#[derive(Debug)]
+pub struct Fit<'a, F: Float = f32> {
     pub(crate) epochs: usize,
     pub(crate) batch_size: usize,
     pub(crate) shuffle: bool,
@@ -31,9 +48,10 @@ pub struct Fit<'a, F = f32> {
     pub(crate) validation_freq: usize,
     pub(crate) verbose: Verbose,
     pub(crate) seed: Seed,
+    pub(crate) callbacks: CallbackList<'a, F>,
 }
 
-impl<F> Default for Fit<'_, F> {
+impl<F: Float> Default for Fit<'_, F> {
     fn default() -> Self {
         Fit {
             epochs: 1,
@@ -44,11 +62,12 @@ impl<F> Default for Fit<'_, F> {
             validation_freq: 1,
             verbose: Verbose::ProgressBar,
             seed: Seed(0),
+            callbacks: CallbackList::default(),
         }
     }
 }
 
-impl<'a, F> Fit<'a, F> {
+impl<'a, F: Float> Fit<'a, F> {
     /// Training for `epochs` passes over the data, with Keras's defaults otherwise
     /// (batch size 32, shuffled, no validation, a progress bar).
     pub fn epochs(epochs: usize) -> Self {
@@ -96,8 +115,15 @@ impl<'a, F> Fit<'a, F> {
     }
 
     /// What to print.
-    pub fn verbose(mut self, verbose: Verbose) -> Self {
-        self.verbose = verbose;
+    pub fn verbose(mut self, verbose: impl Into<Verbose>) -> Self {
+        self.verbose = verbose.into();
+        self
+    }
+
+    /// Adds a callback, called after those added before it. Lend it (`&mut callback`) to
+    /// read it after `fit`.
+    pub fn callback(mut self, callback: impl Callback<F> + 'a) -> Self {
+        self.callbacks.push(Box::new(callback));
         self
     }
 

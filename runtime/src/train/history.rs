@@ -15,12 +15,12 @@ pub struct Logs {
 }
 
 impl Logs {
-    /// Adds (or replaces) `name`.
-    pub fn push(&mut self, name: impl Into<String>, value: f64) {
-        let name = name.into();
-        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+    /// Adds (or replaces) `name`. Replacing allocates nothing, so that logs kept across
+    /// steps cost no allocation per step.
+    pub fn push(&mut self, name: impl AsRef<str> + Into<String>, value: f64) {
+        match self.entries.iter_mut().find(|(n, _)| n == name.as_ref()) {
             Some(entry) => entry.1 = value,
-            None => self.entries.push((name, value)),
+            None => self.entries.push((name.into(), value)),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Training: `fit`, `evaluate`, `predict`, the progress bar and the history.
 
+pub mod callbacks;
 mod fit;
 mod history;
 mod predict;
@@ -7,6 +8,10 @@ mod progress;
 pub mod summary;
 mod trainer;
 
+pub use callbacks::{
+    CSVLogger, Callback, EarlyStopping, LearningRateScheduler, Mode, ReduceLROnPlateau,
+    TerminateOnNaN, Training,
+};
 pub use fit::{Fit, Verbose};
 pub use history::{History, Logs};
 pub use predict::predict;

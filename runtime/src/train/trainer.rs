@@ -6,12 +6,12 @@ use rayon::prelude::*;
 
 use super::predict::{check_sample_shape, check_samples};
 use super::progress::Progress;
-use super::{Fit, History, Logs};
+use super::{Fit, History, Logs, Training};
 use crate::data::{Dataset, permutation};
 use crate::loss::Loss;
 use crate::metrics::{Mean, Metric};
 use crate::optim::Optimizer;
-use crate::{Error, Float, Model, Result, Seed};
+use crate::{Error, Float, Model, ParamInfo, Result, Seed};
 
 /// A model compiled with an optimizer, a loss and metrics, as Keras's compiled model: it
 /// fits, evaluates and predicts.
@@ -36,6 +36,10 @@ pub struct Trainer<M: Model, O, L> {
     batch_y: Vec<M::Float>,
     /// Training steps taken, for the dropout streams.
     steps: u64,
+    /// The metrics' names, for the logs of every step.
+    metric_names: Vec<String>,
+    /// Set by a callback to end `fit` after the current batch.
+    stop_requested: bool,
 }
 
 /// One thread's share of a batch.
@@ -112,7 +116,10 @@ where
             batch_x: Vec::new(),
             batch_y: Vec::new(),
             steps: 0,
+            metric_names: Vec::new(),
+            stop_requested: false,
         };
+        trainer.metric_names = trainer.metrics.iter().map(|m| m.name()).collect();
         if trainer.set_threads(threads).is_err() {
             // No thread pool could be started: train on the calling thread, which needs
             // none and cannot fail.
@@ -210,35 +217,67 @@ where
         if let Some(validation) = validation {
             self.check_data("validation data", validation)?;
         }
-        self.in_pool(|trainer| trainer.fit_epochs(train, validation, &config))
+        self.in_pool(|trainer| trainer.fit_epochs(train, validation, config))
     }
 
     fn fit_epochs(
         &mut self,
         train: &Dataset<M::Float>,
         validation: Option<&Dataset<M::Float>>,
-        config: &Fit<'_, M::Float>,
+        mut config: Fit<'_, M::Float>,
     ) -> Result<History> {
+        let mut callbacks = std::mem::take(&mut config.callbacks);
+        let config = &config;
+        self.stop_requested = false;
         let mut history = History::default();
         let mut progress = Progress::new(config.verbose);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let steps = train.len().div_ceil(config.batch_size);
         let mut loss_mean = Mean::new();
+        let mut batch_logs = Logs::default();
+        let mut logs = Logs::default();
+        callbacks.train_begin(self)?;
         for epoch in 0..config.epochs {
             if config.shuffle {
                 order = permutation(train.len(), config.seed.derive(epoch as u64));
             }
             self.reset_metrics();
             loss_mean.reset_state();
+            callbacks.epoch_begin(epoch, self)?;
             progress.epoch_begin(epoch, config.epochs, steps);
             for (step, indices) in order.chunks(config.batch_size).enumerate() {
-                let loss = self.on_gathered(train, indices, |trainer, batch| {
+                callbacks.batch_begin(step, self)?;
+                let outcome = self.on_gathered(train, indices, |trainer, batch| {
                     trainer.train_step(batch, config.seed, epoch, step)
-                })?;
+                });
+                // A non-finite loss left the weights as they were; the callbacks may stop
+                // training on it (TerminateOnNaN), otherwise it ends `fit` with its error.
+                let (loss, failure) = match outcome {
+                    Ok(loss) => (loss, None),
+                    Err(error @ Error::NonFiniteLoss { value, .. }) if !callbacks.is_empty() => {
+                        (value, Some(error))
+                    }
+                    Err(error) => return Err(error),
+                };
                 loss_mean.update_state(loss, indices.len() as f64);
+                if !callbacks.is_empty() {
+                    let running = if loss.is_finite() {
+                        loss_mean.result()
+                    } else {
+                        loss
+                    };
+                    self.write_logs(&mut batch_logs, running);
+                    callbacks.batch_end(step, &batch_logs, self)?;
+                }
+                if let (Some(error), false) = (failure, self.stop_requested) {
+                    return Err(error);
+                }
                 progress.step(step, || self.logs(loss_mean.result()));
+                if self.stop_requested {
+                    break;
+                }
             }
-            let mut logs = self.logs(loss_mean.result());
+            logs = self.logs(loss_mean.result());
             let validate = (epoch + 1) % config.validation_freq == 0;
             if let (Some(validation), true) = (validation, validate) {
                 let val = self.evaluate_batches(validation, config.batch_size)?;
@@ -246,9 +285,14 @@ where
                     logs.push(format!("val_{name}"), value);
                 }
             }
+            callbacks.epoch_end(epoch, &mut logs, self)?;
             progress.epoch_end(&logs);
             history.record(epoch, &logs);
+            if self.stop_requested {
+                break;
+            }
         }
+        callbacks.train_end(&logs, self)?;
         Ok(history)
     }
 
@@ -379,11 +423,17 @@ where
     /// `loss` then every metric's current result.
     fn logs(&self, loss: f64) -> Logs {
         let mut logs = Logs::default();
-        logs.push("loss", loss);
-        for metric in &self.metrics {
-            logs.push(metric.name(), metric.result());
-        }
+        self.write_logs(&mut logs, loss);
         logs
+    }
+
+    /// Sets `loss` and every metric's current result in `logs`; allocates nothing once
+    /// `logs` holds them.
+    fn write_logs(&self, logs: &mut Logs, loss: f64) {
+        logs.push("loss", loss);
+        for (metric, name) in self.metrics.iter().zip(&self.metric_names) {
+            logs.push(name.as_str(), metric.result());
+        }
     }
 
     /// Checks that `data` suits the model, the loss and the metrics.
@@ -584,14 +634,94 @@ fn lane_slices<'a, M: Model>(
     )
 }
 
-/// `total` = the lanes' gradients summed in lane order.
-fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
-    total.copy_from_slice(&lanes[0].grads);
-    for lane in &lanes[1..] {
-        for (t, g) in total.iter_mut().zip(&lane.grads) {
-            *t += *g;
-        }
+impl<M, O, L> Training<M::Float> for Trainer<M, O, L>
+where
+    M: Model,
+    O: Optimizer<M::Float>,
+    L: Loss<M::Float>,
+{
+    fn model_name(&self) -> &'static str {
+        M::NAME
     }
+
+    fn param_info(&self) -> &'static [ParamInfo] {
+        M::PARAMS
+    }
+
+    fn architecture_json(&self) -> &'static str {
+        M::ARCHITECTURE_JSON
+    }
+
+    fn weights(&self) -> &[M::Float] {
+        self.model.params()
+    }
+
+    fn set_weights(&mut self, weights: &[M::Float]) -> Result<()> {
+        if weights.len() != M::PARAM_COUNT {
+            return Err(Error::invalid(
+                "weights",
+                format!(
+                    "{} takes {} weights, got {}; give every parameter of the model, in \
+                     the layout of its params()",
+                    M::NAME,
+                    M::PARAM_COUNT,
+                    weights.len()
+                ),
+            ));
+        }
+        self.model.params_mut().copy_from_slice(weights);
+        Ok(())
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.optimizer.learning_rate()
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
+        if !(learning_rate.is_finite() && learning_rate >= 0.0) {
+            return Err(Error::invalid(
+                "learning_rate",
+                format!("a learning rate must be a finite number >= 0, got {learning_rate}"),
+            ));
+        }
+        self.optimizer.set_learning_rate(learning_rate);
+        Ok(())
+    }
+
+    fn iterations(&self) -> u64 {
+        self.optimizer.iterations()
+    }
+
+    fn stop_training(&mut self) {
+        self.stop_requested = true;
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop_requested
+    }
+}
+
+/// `total` = the lanes' gradients summed in lane order, with the buffer split across the
+/// pool's threads (each element's sum is in lane order whatever the split).
+fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
+    let part = total
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .next_multiple_of(64)
+        .max(16 * 1024);
+    total
+        .par_chunks_mut(part)
+        .enumerate()
+        .for_each(|(index, total)| {
+            let start = index * part;
+            let range = start..start + total.len();
+            total.copy_from_slice(&lanes[0].grads[range.clone()]);
+            for lane in &lanes[1..] {
+                for (t, g) in total.iter_mut().zip(&lane.grads[range.clone()]) {
+                    *t += *g;
+                }
+            }
+        });
 }
 
 fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> Cow<'x, [F]> {

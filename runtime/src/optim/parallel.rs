@@ -1,0 +1,197 @@
+//! An update rule applied to the trainable parts of the flat buffers, split across the
+//! threads of the current rayon pool.
+//!
+//! Every optimizer's update is elementwise once the gradients are clipped, so splitting the
+//! buffer changes no result: a run is bit-identical whatever the split. The split is a
+//! recursive `rayon::join`, which allocates nothing.
+
+use std::ops::Range;
+
+use crate::Float;
+
+/// The most per-parameter state vectors an optimizer keeps (Adam with AMSGrad: m, v, v̂;
+/// centered RMSprop with momentum: v, ḡ, s).
+pub(super) const MAX_SLOTS: usize = 3;
+
+/// Per-parameter state, each vector with the parameter buffer's layout; an optimizer that
+/// keeps fewer passes empty slices for the rest.
+pub(super) type Slots<'a, F> = [&'a mut [F]; MAX_SLOTS];
+
+/// Below this many parameters a part is updated on one thread: a fork costs more than
+/// it saves.
+const MIN_PART: usize = 16 * 1024;
+
+/// Parts start at multiples of this many values, so that no two threads write to one
+/// cache line and every part's vector loop starts aligned.
+const PART_ALIGN: usize = 64;
+
+/// Calls `update(params, grads, slots)` on every trainable range of the buffers (split at
+/// part boundaries), with the parts spread over the current rayon pool's threads.
+pub(super) fn update_trainable<F, U>(
+    params: &mut [F],
+    grads: &[F],
+    slots: Slots<'_, F>,
+    tensors: &[Range<usize>],
+    update: &U,
+) where
+    F: Float,
+    U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
+{
+    let parts = rayon::current_num_threads();
+    update_part(0, params, grads, slots, tensors, parts, update);
+}
+
+fn update_part<F, U>(
+    offset: usize,
+    params: &mut [F],
+    grads: &[F],
+    slots: Slots<'_, F>,
+    tensors: &[Range<usize>],
+    parts: usize,
+    update: &U,
+) where
+    F: Float,
+    U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
+{
+    let len = params.len();
+    if parts <= 1 || len < 2 * MIN_PART {
+        update_serially(offset, params, grads, slots, tensors, update);
+        return;
+    }
+    let mid = (len / 2).next_multiple_of(PART_ALIGN).min(len);
+    let (params_low, params_high) = params.split_at_mut(mid);
+    let (grads_low, grads_high) = grads.split_at(mid);
+    let (slots_low, slots_high) = split_slots(slots, mid);
+    let high_parts = parts / 2;
+    rayon::join(
+        || {
+            let low = (params_low, grads_low, slots_low);
+            update_part(
+                offset,
+                low.0,
+                low.1,
+                low.2,
+                tensors,
+                parts - high_parts,
+                update,
+            );
+        },
+        || {
+            let (params, grads, slots) = (params_high, grads_high, slots_high);
+            update_part(
+                offset + mid,
+                params,
+                grads,
+                slots,
+                tensors,
+                high_parts,
+                update,
+            );
+        },
+    );
+}
+
+/// Applies `update` to the trainable ranges that fall in `offset..offset + params.len()`.
+fn update_serially<F, U>(
+    offset: usize,
+    params: &mut [F],
+    grads: &[F],
+    mut slots: Slots<'_, F>,
+    tensors: &[Range<usize>],
+    update: &U,
+) where
+    F: Float,
+    U: Fn(&mut [F], &[F], Slots<'_, F>),
+{
+    let end = offset + params.len();
+    for tensor in tensors {
+        let (start, stop) = (tensor.start.max(offset), tensor.end.min(end));
+        if start >= stop {
+            continue;
+        }
+        let local = start - offset..stop - offset;
+        let [s0, s1, s2] = &mut slots;
+        let part_slots = [
+            sub_slot(s0, local.clone()),
+            sub_slot(s1, local.clone()),
+            sub_slot(s2, local.clone()),
+        ];
+        update(&mut params[local.clone()], &grads[local], part_slots);
+    }
+}
+
+/// `slot[range]`, or an empty slice for a slot the optimizer does not keep.
+fn sub_slot<F>(slot: &mut [F], range: Range<usize>) -> &mut [F] {
+    if slot.is_empty() {
+        &mut []
+    } else {
+        &mut slot[range]
+    }
+}
+
+fn split_slots<F>(slots: Slots<'_, F>, mid: usize) -> (Slots<'_, F>, Slots<'_, F>) {
+    let [s0, s1, s2] = slots.map(|slot| {
+        if slot.is_empty() {
+            (&mut [][..], &mut [][..])
+        } else {
+            slot.split_at_mut(mid)
+        }
+    });
+    ([s0.0, s1.0, s2.0], [s0.1, s1.1, s2.1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// p += g + 10·s0, s0 += 1, over several threads and one, must agree and skip frozen
+    /// ranges.
+    fn run(threads: usize, tensors: &[Range<usize>]) -> (Vec<f32>, Vec<f32>) {
+        let n = 100_000;
+        let mut params: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let grads: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+        let mut state = vec![0.5f32; n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let slots = [&mut state[..], &mut [][..], &mut [][..]];
+            update_trainable(
+                &mut params,
+                &grads,
+                slots,
+                tensors,
+                &|p, g, [s, none, _]| {
+                    assert!(none.is_empty());
+                    for ((p, g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+                        *p += g + 10.0 * *s;
+                        *s += 1.0;
+                    }
+                },
+            );
+        });
+        (params, state)
+    }
+
+    #[test]
+    fn every_split_updates_exactly_the_trainable_ranges() {
+        let tensors = [0..40_000, 40_000..40_001, 50_000..99_999];
+        let (one, one_state) = run(1, &tensors);
+        for threads in [2, 3, 4] {
+            let (many, many_state) = run(threads, &tensors);
+            assert_eq!(one, many, "{threads} threads");
+            assert_eq!(one_state, many_state, "{threads} threads");
+        }
+        for (i, (&p, &s)) in one.iter().zip(&one_state).enumerate() {
+            let trainable = tensors.iter().any(|t| t.contains(&i));
+            let expected = if trainable {
+                i as f32 + (i % 7) as f32 + 5.0
+            } else {
+                i as f32
+            };
+            assert_eq!(p, expected, "parameter {i}");
+            assert_eq!(s, if trainable { 1.5 } else { 0.5 }, "state {i}");
+        }
+    }
+}
