@@ -22,8 +22,8 @@ pub use strata_macros::model;
 pub use strata_runtime::*;
 
 /// Everything a training script needs, in one import: the macro, the model trait, data,
-/// optimizers, losses, the accuracy metrics and `fit`'s settings. (The metrics that share
-/// a loss's name, such as `metrics::MeanSquaredError`, stay in [`metrics`].)
+/// optimizers, losses, the classification metrics and `fit`'s settings. (The metrics that
+/// share a loss's name, such as `metrics::MeanSquaredError`, stay in [`metrics`].)
 pub mod prelude {
     pub use crate::model;
     pub use strata_runtime::data::Dataset;
@@ -32,7 +32,8 @@ pub mod prelude {
         Reduction, SparseCategoricalCrossentropy,
     };
     pub use strata_runtime::metrics::{
-        Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+        AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, F1Score, FBetaScore, Precision, Recall,
+        SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
     };
     pub use strata_runtime::optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
     pub use strata_runtime::train::{Fit, History, Trainer, Verbose};

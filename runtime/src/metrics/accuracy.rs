@@ -5,7 +5,7 @@ use crate::loss::{bad_targets, check_same_width, values};
 use crate::{Error, Float, Result};
 
 /// The index of the first maximum of `row`, as Keras's `argmax`.
-fn argmax<F: Float>(row: &[F]) -> usize {
+pub(super) fn argmax<F: Float>(row: &[F]) -> usize {
     let mut best = 0;
     for (i, &value) in row.iter().enumerate().skip(1) {
         if value > row[best] {
@@ -44,7 +44,7 @@ fn sparse_categorical_accuracy<F: Float>(y_true: &[F], y_pred: &[F]) -> f64 {
 }
 
 /// Rejects a single output, whose argmax is always 0.
-fn check_more_than_one_class(what: &'static str, output_width: usize) -> Result<()> {
+pub(super) fn check_more_than_one_class(what: &'static str, output_width: usize) -> Result<()> {
     if output_width > 1 {
         return Ok(());
     }

@@ -14,10 +14,19 @@
 //! ```
 
 mod accuracy;
+mod auc;
+mod confusion;
+mod f_score;
+mod precision_recall;
 mod regression;
+mod top_k;
 
 pub use accuracy::{Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy};
+pub use auc::{AUC, Curve, SummationMethod};
+pub use f_score::{Average, F1Score, FBetaScore};
+pub use precision_recall::{Precision, Recall};
 pub use regression::{MeanAbsoluteError, MeanSquaredError};
+pub use top_k::{SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy};
 
 use crate::{Float, Result};
 
@@ -175,8 +184,8 @@ fn update_mean<F: Float>(
 }
 
 /// Implements, for a metric that holds its state in a field `mean: Mean` and has an
-/// inherent `check` and a per-sample `value::<F>()`, the inherent `name`, `result` and
-/// `reset_state` (callable without naming the float type) and [`Metric`] over them.
+/// inherent `check` and a per-sample `value::<F>()`, the inherent `name`, `result`,
+/// `reset_state` and `update`, and [`Metric`] over them.
 macro_rules! mean_metric {
     ($metric:ident, $name:literal) => {
         impl $metric {
@@ -194,11 +203,26 @@ macro_rules! mean_metric {
             pub fn reset_state(&mut self) {
                 self.mean.reset_state();
             }
+
+            fn update<F: $crate::Float>(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
+                let value = self.value::<F>();
+                $crate::metrics::update_mean($name, &mut self.mean, y_true, y_pred, rows, value);
+            }
         }
 
+        $crate::metrics::metric_from_inherent!($metric);
+    };
+}
+use mean_metric;
+
+/// Implements [`Metric`] for a metric whose inherent `name`, `check`, `update::<F>`,
+/// `result` and `reset_state` do the work (the inherent ones can be called without naming
+/// the float type).
+macro_rules! metric_from_inherent {
+    ($metric:ident) => {
         impl<F: $crate::Float> $crate::metrics::Metric<F> for $metric {
             fn name(&self) -> String {
-                $name.to_string()
+                $metric::name(self).to_string()
             }
 
             fn check(&self, target_width: usize, output_width: usize) -> $crate::Result<()> {
@@ -206,21 +230,20 @@ macro_rules! mean_metric {
             }
 
             fn update_state(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
-                let value = self.value::<F>();
-                $crate::metrics::update_mean($name, &mut self.mean, y_true, y_pred, rows, value);
+                self.update(y_true, y_pred, rows);
             }
 
             fn result(&self) -> f64 {
-                self.mean.result()
+                $metric::result(self)
             }
 
             fn reset_state(&mut self) {
-                self.mean.reset_state();
+                $metric::reset_state(self);
             }
         }
     };
 }
-use mean_metric;
+use metric_from_inherent;
 
 #[cfg(test)]
 mod tests {

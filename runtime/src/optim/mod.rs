@@ -110,12 +110,17 @@ mod adam;
 mod clip;
 mod parallel;
 mod rmsprop;
+pub mod schedule;
 mod sgd;
 
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use clip::Clip;
 pub use rmsprop::RMSprop;
+pub use schedule::{
+    CosineDecay, ExponentialDecay, InverseTimeDecay, LearningRateSchedule, PiecewiseConstantDecay,
+    PolynomialDecay,
+};
 pub use sgd::SGD;
 
 /// An optimizer updating a flat parameter buffer from a gradient buffer of the same
