@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use super::parallel::update_trainable;
-use super::{Common, Optimizer, check_non_negative, decayed, ensure_state};
+use super::{Common, LearningRate, Optimizer, check_non_negative, decayed, ensure_state};
 use crate::Float;
 
 /// The Adagrad optimizer, as Keras's `Adagrad`: `acc += g²`, then
@@ -34,7 +34,7 @@ impl<F: Float> Adagrad<F> {
     /// # use strata_runtime::optim::Adagrad;
     /// let adagrad: Adagrad = Adagrad::new(0.01).initial_accumulator_value(0.0);
     /// ```
-    pub fn new(learning_rate: f64) -> Self {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adagrad {
             common: Common::new(learning_rate),
             initial_accumulator_value: 0.1,
@@ -91,11 +91,11 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.common.learning_rate
+        self.common.rate()
     }
 
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.common.learning_rate = learning_rate;
+    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
+        self.common.set_rate("Adagrad", learning_rate)
     }
 
     fn iterations(&self) -> u64 {
@@ -115,7 +115,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         self.common.prepare(params, grads, tensors);
         let init = F::of(self.initial_accumulator_value);
         ensure_state(&mut self.accumulators, params.len(), init, "Adagrad");
-        let lr = F::of(self.common.learning_rate);
+        let lr = F::of(self.common.rate());
         let eps = F::of(self.epsilon);
         let decay = self.common.decay::<F>();
         let slots = [&mut self.accumulators[..], &mut [][..], &mut [][..]];

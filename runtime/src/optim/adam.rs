@@ -3,7 +3,9 @@
 use std::ops::Range;
 
 use super::parallel::update_trainable;
-use super::{Common, Optimizer, check_fraction, check_non_negative, decayed, ensure_state};
+use super::{
+    Common, LearningRate, Optimizer, check_fraction, check_non_negative, decayed, ensure_state,
+};
 use crate::Float;
 
 /// The Adam optimizer, as Keras's `Adam`.
@@ -44,7 +46,7 @@ impl<F: Float> Adam<F> {
     /// # use strata_runtime::optim::Adam;
     /// let adam: Adam = Adam::new(1e-3).beta_2(0.99).amsgrad(true);
     /// ```
-    pub fn new(learning_rate: f64) -> Self {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adam {
             common: Common::new(learning_rate),
             beta_1: 0.9,
@@ -139,11 +141,11 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.common.learning_rate
+        self.common.rate()
     }
 
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.common.learning_rate = learning_rate;
+    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
+        self.common.set_rate("Adam", learning_rate)
     }
 
     fn iterations(&self) -> u64 {
@@ -165,8 +167,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 
         let t = (self.common.iterations + 1) as f64;
         let (b1, b2) = (self.beta_1, self.beta_2);
-        let alpha =
-            F::of(self.common.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t)));
+        let alpha = F::of(self.common.rate() * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t)));
         let (one_minus_b1, one_minus_b2) = (F::of(1.0 - b1), F::of(1.0 - b2));
         let eps = F::of(self.epsilon);
         let decay = self.common.decay::<F>();
@@ -224,7 +225,7 @@ impl<F: Float> AdamW<F> {
     /// # use strata_runtime::optim::AdamW;
     /// let adamw: AdamW = AdamW::new(1e-3).weight_decay(0.05);
     /// ```
-    pub fn new(learning_rate: f64) -> Self {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         AdamW(Adam::new(learning_rate).weight_decay(0.004))
     }
 
@@ -268,11 +269,11 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.0.common.learning_rate
+        self.0.common.rate()
     }
 
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.0.common.learning_rate = learning_rate;
+    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
+        self.0.common.set_rate("AdamW", learning_rate)
     }
 
     fn iterations(&self) -> u64 {

@@ -118,8 +118,8 @@ pub use adam::{Adam, AdamW};
 pub use clip::Clip;
 pub use rmsprop::RMSprop;
 pub use schedule::{
-    CosineDecay, ExponentialDecay, InverseTimeDecay, LearningRateSchedule, PiecewiseConstantDecay,
-    PolynomialDecay,
+    CosineDecay, ExponentialDecay, InverseTimeDecay, LearningRate, LearningRateSchedule,
+    PiecewiseConstantDecay, PolynomialDecay,
 };
 pub use sgd::SGD;
 
@@ -134,7 +134,7 @@ pub trait Optimizer<F: Float>: Send {
 
     /// Sets the learning rate (schedules and callbacks use this). The value is stored as
     /// given; a caller passing on a user's value should call [`Optimizer::validate`] after.
-    fn set_learning_rate(&mut self, learning_rate: f64);
+    fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()>;
 
     /// How many steps have been taken.
     fn iterations(&self) -> u64;
@@ -183,16 +183,16 @@ pub trait Optimizer<F: Float>: Send {
 /// base-optimizer settings and the step counter.
 #[derive(Clone, Debug)]
 struct Common {
-    learning_rate: f64,
+    learning_rate: LearningRate,
     weight_decay: Option<f64>,
     clip: Clip,
     iterations: u64,
 }
 
 impl Common {
-    fn new(learning_rate: f64) -> Self {
+    fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Common {
-            learning_rate,
+            learning_rate: learning_rate.into(),
             weight_decay: None,
             clip: Clip::None,
             iterations: 0,
@@ -202,12 +202,15 @@ impl Common {
     /// Checks the settings every optimizer shares, for the optimizer called `optimizer`
     /// (in messages) whose Keras default learning rate is `default_learning_rate`.
     fn validate(&self, optimizer: &str, default_learning_rate: &str) -> Result<()> {
-        check_non_negative(
-            optimizer,
-            "learning_rate",
-            self.learning_rate,
-            &format!("Keras's default is {default_learning_rate}"),
-        )?;
+        match &self.learning_rate {
+            LearningRate::Constant(rate) => check_non_negative(
+                optimizer,
+                "learning_rate",
+                *rate,
+                &format!("Keras's default is {default_learning_rate}"),
+            )?,
+            LearningRate::Schedule(schedule) => schedule.validate()?,
+        }
         if let Some(weight_decay) = self.weight_decay {
             check_non_negative(
                 optimizer,
@@ -231,8 +234,30 @@ impl Common {
     }
 
     /// The factor `c` of the decoupled weight decay `p - p * c` (zero without decay).
+    /// The learning rate of the coming step.
+    fn rate(&self) -> f64 {
+        self.learning_rate.at(self.iterations)
+    }
+
+    /// Replaces a constant learning rate; a schedule's rate cannot be set, as in Keras.
+    fn set_rate(&mut self, optimizer: &str, rate: f64) -> Result<()> {
+        if let LearningRate::Schedule(schedule) = &self.learning_rate {
+            return Err(Error::invalid(
+                "learning_rate",
+                format!(
+                    "this {optimizer} follows the schedule {}, whose rate cannot be set; \
+                     build the optimizer with a constant rate to change it during training",
+                    schedule.name()
+                ),
+            ));
+        }
+        check_non_negative(optimizer, "learning_rate", rate, "e.g. 0.001")?;
+        self.learning_rate = LearningRate::Constant(rate);
+        Ok(())
+    }
+
     fn decay<F: Float>(&self) -> F {
-        F::of(self.weight_decay.unwrap_or(0.0) * self.learning_rate)
+        F::of(self.weight_decay.unwrap_or(0.0) * self.rate())
     }
 }
 
@@ -411,5 +436,47 @@ mod testing {
             assert!(params[i].is_finite(), "parameter {i} is {}", params[i]);
             assert_ne!(params[i].to_bits(), before[i], "parameter {i} did not move");
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_sets_each_steps_rate_and_cannot_be_overwritten() {
+        let schedule = PiecewiseConstantDecay::new([2], [0.5, 0.25]);
+        let mut sgd: SGD<f64> = SGD::new(schedule);
+        let mut params = vec![0.0];
+        let mut moves = Vec::new();
+        for _ in 0..4 {
+            let before = params[0];
+            sgd.step(&mut params, &mut [1.0], &[0..1]);
+            moves.push(before - params[0]);
+        }
+        // As Keras, the boundary step itself still has the first value.
+        assert_eq!(moves, [0.5, 0.5, 0.5, 0.25]);
+        assert_eq!(Optimizer::<f64>::learning_rate(&sgd), 0.25);
+        let error = Optimizer::<f64>::set_learning_rate(&mut sgd, 0.1).unwrap_err();
+        assert!(error.to_string().contains("PiecewiseConstant"), "{error}");
+    }
+
+    #[test]
+    fn a_constant_rate_can_be_set_but_not_to_a_negative_or_nan() {
+        let mut adam: Adam = Adam::new(1e-3);
+        adam.set_learning_rate(1e-4).unwrap();
+        assert_eq!(adam.learning_rate(), 1e-4);
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert!(adam.set_learning_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(adam.learning_rate(), 1e-4);
+    }
+
+    #[test]
+    fn a_bad_schedule_fails_the_optimizers_validation() {
+        let adam: Adam = Adam::new(ExponentialDecay::new(0.1, 0, 0.5));
+        let error = adam.validate().unwrap_err();
+        assert!(error.to_string().contains("decay_steps"), "{error}");
     }
 }

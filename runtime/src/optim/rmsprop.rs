@@ -3,7 +3,9 @@
 use std::ops::Range;
 
 use super::parallel::update_trainable;
-use super::{Common, Optimizer, check_fraction, check_positive, decayed, ensure_state};
+use super::{
+    Common, LearningRate, Optimizer, check_fraction, check_positive, decayed, ensure_state,
+};
 use crate::Float;
 
 /// The RMSprop optimizer, as Keras's `RMSprop`.
@@ -44,7 +46,7 @@ impl<F: Float> RMSprop<F> {
     /// # use strata_runtime::optim::RMSprop;
     /// let rmsprop: RMSprop = RMSprop::new(1e-3).rho(0.95).momentum(0.9).centered(true);
     /// ```
-    pub fn new(learning_rate: f64) -> Self {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         RMSprop {
             common: Common::new(learning_rate),
             rho: 0.9,
@@ -131,11 +133,11 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.common.learning_rate
+        self.common.rate()
     }
 
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.common.learning_rate = learning_rate;
+    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
+        self.common.set_rate("RMSprop", learning_rate)
     }
 
     fn iterations(&self) -> u64 {
@@ -163,7 +165,7 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
             ensure_state(&mut self.average_gradients, n, F::zero(), "RMSprop");
         }
 
-        let lr = F::of(self.common.learning_rate);
+        let lr = F::of(self.common.rate());
         let (rho, one_minus_rho) = (F::of(self.rho), F::of(1.0 - self.rho));
         let momentum = F::of(self.momentum);
         let eps = F::of(self.epsilon);

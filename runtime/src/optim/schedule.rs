@@ -16,9 +16,51 @@
 //! ```
 
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 use super::{check_fraction, check_non_negative, check_positive};
 use crate::{Error, Result};
+
+/// An optimizer's learning rate: a constant, or a schedule of the optimizer step. Every
+/// optimizer's `new` takes either, as Keras's `learning_rate` argument does.
+///
+/// ```
+/// use strata_runtime::optim::{Adam, CosineDecay, Optimizer};
+///
+/// let constant: Adam = Adam::new(1e-3);
+/// let scheduled: Adam = Adam::new(CosineDecay::new(1e-3, 10_000));
+/// assert_eq!(constant.learning_rate(), 1e-3);
+/// assert_eq!(scheduled.learning_rate(), 1e-3); // at step 0
+/// ```
+#[derive(Clone, Debug)]
+pub enum LearningRate {
+    /// The same rate at every step.
+    Constant(f64),
+    /// A rate computed from the step.
+    Schedule(Arc<dyn LearningRateSchedule>),
+}
+
+impl LearningRate {
+    /// The rate at optimizer step `step` (from 0).
+    pub fn at(&self, step: u64) -> f64 {
+        match self {
+            LearningRate::Constant(rate) => *rate,
+            LearningRate::Schedule(schedule) => schedule.rate(step),
+        }
+    }
+}
+
+impl From<f64> for LearningRate {
+    fn from(rate: f64) -> Self {
+        LearningRate::Constant(rate)
+    }
+}
+
+impl<S: LearningRateSchedule + 'static> From<S> for LearningRate {
+    fn from(schedule: S) -> Self {
+        LearningRate::Schedule(Arc::new(schedule))
+    }
+}
 
 /// A learning rate that changes with the optimizer step, as Keras's
 /// `LearningRateSchedule`.

@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use super::parallel::update_trainable;
-use super::{Common, Optimizer, check_fraction, decayed, ensure_state};
+use super::{Common, LearningRate, Optimizer, check_fraction, decayed, ensure_state};
 use crate::Float;
 
 /// Gradient descent with optional momentum, as Keras's `SGD`.
@@ -37,7 +37,7 @@ impl<F: Float> SGD<F> {
     /// # use strata_runtime::optim::SGD;
     /// let sgd: SGD = SGD::new(0.1).momentum(0.9).nesterov(true);
     /// ```
-    pub fn new(learning_rate: f64) -> Self {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         SGD {
             common: Common::new(learning_rate),
             momentum: 0.0,
@@ -89,11 +89,11 @@ impl<F: Float> Optimizer<F> for SGD<F> {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.common.learning_rate
+        self.common.rate()
     }
 
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.common.learning_rate = learning_rate;
+    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
+        self.common.set_rate("SGD", learning_rate)
     }
 
     fn iterations(&self) -> u64 {
@@ -113,7 +113,7 @@ impl<F: Float> Optimizer<F> for SGD<F> {
 
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]) {
         self.common.prepare(params, grads, tensors);
-        let lr = F::of(self.common.learning_rate);
+        let lr = F::of(self.common.rate());
         let decay = self.common.decay::<F>();
         if self.momentum == 0.0 {
             let no_slots = [&mut [][..], &mut [][..], &mut [][..]];

@@ -678,14 +678,7 @@ where
     }
 
     fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
-        if !(learning_rate.is_finite() && learning_rate >= 0.0) {
-            return Err(Error::invalid(
-                "learning_rate",
-                format!("a learning rate must be a finite number >= 0, got {learning_rate}"),
-            ));
-        }
-        self.optimizer.set_learning_rate(learning_rate);
-        Ok(())
+        self.optimizer.set_learning_rate(learning_rate)
     }
 
     fn iterations(&self) -> u64 {

@@ -14,7 +14,7 @@ use crate::{Float, Result};
 ///
 /// ```
 /// use strata_runtime::train::{EarlyStopping, Mode};
-/// let early = EarlyStopping::new()
+/// let early: EarlyStopping = EarlyStopping::new()
 ///     .monitor("val_accuracy")
 ///     .mode(Mode::Max)
 ///     .patience(3)
