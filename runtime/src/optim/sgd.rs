@@ -279,7 +279,7 @@ mod tests {
             (sgd.name(), sgd.learning_rate(), sgd.iterations()),
             ("SGD", 0.01, 0)
         );
-        sgd.set_learning_rate(0.5);
+        sgd.set_learning_rate(0.5).unwrap();
         let mut params = vec![1.0];
         sgd.step(&mut params, &mut [1.0], &[0..1]);
         assert_eq!((params[0], sgd.iterations()), (0.5, 1));
