@@ -6,6 +6,7 @@ mod predict;
 mod progress;
 pub mod summary;
 mod trainer;
+mod weights;
 
 pub use fit::{Fit, Verbose};
 pub use history::{History, Logs};
