@@ -1,8 +1,11 @@
+use std::path::Path;
+
+use crate::checkpoint::{self, Dtypes};
 use crate::loss::Loss;
 use crate::metrics::IntoMetrics;
 use crate::optim::Optimizer;
 use crate::train::Trainer;
-use crate::{Float, Rng};
+use crate::{Float, Result, Rng};
 
 /// One row of a model's layer table, as `summary()` prints it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,5 +128,93 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Prints [`Model::summary_string`] to standard output.
     fn summary(&self) {
         print!("{}", self.summary_string());
+    }
+
+    /// Saves the weights to `path` as a safetensors file, as Keras's `save_weights`: one
+    /// tensor per parameter with Keras's name and layout (`dense/kernel` is
+    /// `[inputs, units]`), in the model's float type, and the model's name, architecture
+    /// and strata version in the header's metadata.
+    ///
+    /// The write is atomic: an existing file at `path` is replaced only once the new one is
+    /// complete on disk, and an error or a crash leaves it as it was.
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Tiny: [4] -> [2] { Dense(3, activation = relu), Dense(2) } }
+    ///
+    /// let path = std::env::temp_dir().join(format!("tiny-{}.safetensors", std::process::id()));
+    /// let model = Tiny::new(Seed(1));
+    /// model.save_weights(&path)?;
+    ///
+    /// let mut restored = Tiny::new(Seed(2));
+    /// restored.load_weights(&path)?;
+    /// assert_eq!(restored.params(), model.params());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), strata::Error>(())
+    /// ```
+    fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        checkpoint::save(self, path.as_ref())
+    }
+
+    /// Loads weights saved by [`Model::save_weights`], or any safetensors file whose
+    /// tensors have this model's Keras names, shapes and float type, as Keras's
+    /// `load_weights`.
+    ///
+    /// The whole file is read and checked first: a missing, unexpected or misshapen tensor,
+    /// a tensor of another float type, a truncated or corrupt file fail with an
+    /// [`Error::Format`](crate::Error::Format) that lists every mismatch, and the model is
+    /// left exactly as it was. An `F64` file does not load into an `f32` model (nor the
+    /// reverse) unless asked, with [`Model::load_weights_converting`].
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Small: [4] -> [2] { Dense(3), Dense(2) } }
+    /// model! { pub struct Wider: [4] -> [2] { Dense(5), Dense(2) } }
+    ///
+    /// let path = std::env::temp_dir().join(format!("small-{}.safetensors", std::process::id()));
+    /// Small::new(Seed(1)).save_weights(&path)?;
+    ///
+    /// let mut wider = Wider::new(Seed(1));
+    /// let before = wider.params().to_vec();
+    /// let error = wider.load_weights(&path).unwrap_err().to_string();
+    /// assert!(error.contains("dense/kernel: file has [4, 3], model has [4, 5]"), "{error}");
+    /// assert!(error.contains("dense_1/kernel: file has [3, 2], model has [5, 2]"), "{error}");
+    /// assert_eq!(wider.params(), &before[..]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), strata::Error>(())
+    /// ```
+    fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        checkpoint::load(self, path.as_ref(), Dtypes::Exact)
+    }
+
+    /// [`Model::load_weights`], converting `F32` tensors to `f64` or `F64` tensors to `f32`
+    /// (rounding to nearest) when the file's float type is not the model's. Everything
+    /// else is checked as strictly.
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Net: [4] -> [2] { Dense(2) } }
+    ///
+    /// let path = std::env::temp_dir().join(format!("net-{}.safetensors", std::process::id()));
+    /// Net::<f64>::seeded(Seed(1)).save_weights(&path)?;
+    ///
+    /// let mut model = Net::new(Seed(2)); // f32
+    /// assert!(model.load_weights(&path).is_err());
+    /// model.load_weights_converting(&path)?;
+    /// assert_eq!(model.params(), Net::new(Seed(1)).params());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), strata::Error>(())
+    /// ```
+    fn load_weights_converting(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        checkpoint::load(self, path.as_ref(), Dtypes::Convert)
     }
 }

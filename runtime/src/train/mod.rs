@@ -7,6 +7,7 @@ mod predict;
 mod progress;
 pub mod summary;
 mod trainer;
+mod weights;
 
 pub use callbacks::{
     CSVLogger, Callback, EarlyStopping, LearningRateScheduler, Mode, ReduceLROnPlateau,
