@@ -5,7 +5,8 @@ use ndarray::Array2;
 use strata::Result;
 use strata::prelude::*;
 use strata::train::{
-    CSVLogger, Callback, EarlyStopping, Logs, ReduceLROnPlateau, TerminateOnNaN, Training,
+    CSVLogger, Callback, EarlyStopping, Logs, ModelCheckpoint, ReduceLROnPlateau, SaveFreq,
+    TerminateOnNaN, Training,
 };
 
 model! {
@@ -261,6 +262,62 @@ fn a_callback_error_ends_fit_with_that_error() {
     let data = data_with_nan_in_third_batch().take(64);
     let mut trainer = trainer(1e-3);
     let error = trainer.fit(&data, quiet(1).callback(BadRate)).unwrap_err();
-    assert!(error.to_string().contains("learning rate"), "{error}");
+    assert!(error.to_string().contains("learning_rate"), "{error}");
     assert_eq!(trainer.optimizer().learning_rate(), 1e-3);
+}
+
+#[test]
+fn model_checkpoint_keeps_the_best_weights_in_a_file_that_loads() {
+    let (train, validation) = small_fashion_mnist();
+    let dir = std::env::temp_dir().join(format!("strata-modelckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let best_path = dir.join("best.safetensors");
+    let mut best = ModelCheckpoint::new(best_path.to_string_lossy()).save_best_only(true);
+    let rolling_pattern = dir.join("step-{epoch:02d}.safetensors");
+    let mut rolling = ModelCheckpoint::new(rolling_pattern.to_string_lossy())
+        .save_freq(SaveFreq::Batches(20))
+        .keep_last(2);
+    let mut trainer = trainer(3e-3);
+    let fit = quiet(8)
+        .validation_data(&validation)
+        .callback(&mut best)
+        .callback(&mut rolling);
+    let history = trainer.fit(&train, fit).unwrap();
+
+    // The best file holds the weights of the epoch with the lowest validation loss.
+    let lowest = history
+        .get("val_loss")
+        .unwrap()
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let mut reloaded = self::trainer(3e-3);
+    reloaded.load_weights(&best_path).unwrap();
+    let loss = reloaded
+        .evaluate_with(&validation, 64)
+        .unwrap()
+        .get("loss")
+        .unwrap();
+    assert!((loss - lowest).abs() < 1e-9, "{loss} != {lowest}");
+
+    // 32 batches an epoch, a save every 20: the two newest files are kept.
+    let kept: Vec<String> = rolling
+        .saved()
+        .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(kept, ["step-07.safetensors", "step-08.safetensors"]);
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk,
+        [
+            "best.safetensors",
+            "step-07.safetensors",
+            "step-08.safetensors"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -10,8 +10,8 @@ mod trainer;
 mod weights;
 
 pub use callbacks::{
-    CSVLogger, Callback, EarlyStopping, LearningRateScheduler, Mode, ReduceLROnPlateau,
-    TerminateOnNaN, Training,
+    CSVLogger, Callback, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
+    ReduceLROnPlateau, SaveFreq, TerminateOnNaN, Training,
 };
 pub use fit::{Fit, Verbose};
 pub use history::{History, Logs};

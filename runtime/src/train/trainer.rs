@@ -673,6 +673,10 @@ where
         Ok(())
     }
 
+    fn save_weights(&self, path: &std::path::Path) -> Result<()> {
+        self.model.save_weights(path)
+    }
+
     fn learning_rate(&self) -> f64 {
         self.optimizer.learning_rate()
     }

@@ -29,6 +29,7 @@
 
 mod csv_logger;
 mod early_stopping;
+mod model_checkpoint;
 mod monitor;
 mod reduce_lr;
 mod scheduler;
@@ -36,10 +37,13 @@ mod terminate_on_nan;
 
 pub use csv_logger::CSVLogger;
 pub use early_stopping::EarlyStopping;
+pub use model_checkpoint::{ModelCheckpoint, SaveFreq};
 pub use monitor::Mode;
 pub use reduce_lr::ReduceLROnPlateau;
 pub use scheduler::LearningRateScheduler;
 pub use terminate_on_nan::TerminateOnNaN;
+
+use std::path::Path;
 
 use super::Logs;
 use crate::{Float, ParamInfo, Result};
@@ -62,6 +66,11 @@ pub trait Training<F: Float = f32> {
     /// Replaces every weight (Keras's `set_weights`); `weights` must have the model's
     /// parameter count.
     fn set_weights(&mut self, weights: &[F]) -> Result<()>;
+
+    /// Saves the weights to a safetensors file, atomically: [`Model::save_weights`].
+    ///
+    /// [`Model::save_weights`]: crate::Model::save_weights
+    fn save_weights(&self, path: &Path) -> Result<()>;
 
     /// The optimizer's current learning rate.
     fn learning_rate(&self) -> f64;
@@ -256,6 +265,8 @@ impl<F: Float> std::fmt::Debug for CallbackList<'_, F> {
 pub(crate) mod testing {
     //! A stand-in for a training run, for the callbacks' unit tests.
 
+    use std::path::Path;
+
     use super::Training;
     use crate::{Error, ParamInfo, Result};
 
@@ -300,6 +311,11 @@ pub(crate) mod testing {
             }
             self.weights.copy_from_slice(weights);
             Ok(())
+        }
+
+        fn save_weights(&self, path: &Path) -> Result<()> {
+            let text: Vec<String> = self.weights.iter().map(f32::to_string).collect();
+            std::fs::write(path, text.join(",")).map_err(|e| Error::io(path, e))
         }
 
         fn learning_rate(&self) -> f64 {
