@@ -17,8 +17,14 @@
 
 mod atomic;
 mod header;
+mod training;
 mod weights;
 
 pub use atomic::write_atomically;
 pub use header::{TensorEntry, WeightsHeader};
+pub(crate) use training::{ModelIdentity, RunState};
 pub(crate) use weights::{Dtypes, load, save};
+
+pub(crate) mod train_state {
+    pub(crate) use super::training::{load, save};
+}

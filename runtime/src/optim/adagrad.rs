@@ -102,6 +102,14 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         self.common.iterations
     }
 
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+        vec![("accumulator", &mut self.accumulators)]
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.common.iterations = iterations;
+    }
+
     fn validate(&self) -> crate::Result<()> {
         let name = "Adagrad";
         self.common.validate(name, "0.001")?;

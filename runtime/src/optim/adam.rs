@@ -152,6 +152,21 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         self.common.iterations
     }
 
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+        let mut vectors = vec![
+            ("momentum", &mut self.momentums),
+            ("velocity", &mut self.velocities),
+        ];
+        if self.amsgrad {
+            vectors.push(("velocity_hat", &mut self.velocity_hats));
+        }
+        vectors
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.common.iterations = iterations;
+    }
+
     fn validate(&self) -> crate::Result<()> {
         self.validate_as("Adam")
     }
@@ -278,6 +293,14 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
 
     fn iterations(&self) -> u64 {
         self.0.common.iterations
+    }
+
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+        self.0.state_vectors()
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.0.set_iterations(iterations);
     }
 
     fn validate(&self) -> crate::Result<()> {

@@ -177,6 +177,14 @@ pub trait Optimizer<F: Float>: Send {
     /// or if `params` changes length between steps: mistakes of the caller (the trainer),
     /// not of the user.
     fn step(&mut self, params: &mut [F], grads: &mut [F], tensors: &[Range<usize>]);
+
+    /// The per-parameter state by name (Adam's `momentum` and `velocity`, ...), each vector
+    /// with the parameter buffer's layout, or empty before the first step: what a training
+    /// checkpoint saves and restores.
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)>;
+
+    /// Sets the number of steps taken, when a training checkpoint is restored.
+    fn set_iterations(&mut self, iterations: u64);
 }
 
 /// What every optimizer holds besides its own hyper-parameters and state: Keras's

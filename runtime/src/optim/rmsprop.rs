@@ -144,6 +144,21 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
         self.common.iterations
     }
 
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+        let mut vectors = vec![("velocity", &mut self.velocities)];
+        if self.momentum > 0.0 {
+            vectors.push(("momentum", &mut self.momentums));
+        }
+        if self.centered {
+            vectors.push(("average_gradient", &mut self.average_gradients));
+        }
+        vectors
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.common.iterations = iterations;
+    }
+
     fn validate(&self) -> crate::Result<()> {
         let name = "RMSprop";
         self.common.validate(name, "0.001")?;

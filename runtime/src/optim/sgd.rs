@@ -100,6 +100,18 @@ impl<F: Float> Optimizer<F> for SGD<F> {
         self.common.iterations
     }
 
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+        if self.momentum == 0.0 {
+            Vec::new()
+        } else {
+            vec![("momentum", &mut self.velocities)]
+        }
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.common.iterations = iterations;
+    }
+
     fn validate(&self) -> crate::Result<()> {
         self.common.validate("SGD", "0.01")?;
         check_fraction(

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::callbacks::{Callback, CallbackList};
 use crate::data::Dataset;
 use crate::{Error, Float, Result, Seed};
@@ -49,6 +51,7 @@ pub struct Fit<'a, F: Float = f32> {
     pub(crate) verbose: Verbose,
     pub(crate) seed: Seed,
     pub(crate) callbacks: CallbackList<'a, F>,
+    pub(crate) backup: Option<PathBuf>,
 }
 
 impl<F: Float> Default for Fit<'_, F> {
@@ -63,6 +66,7 @@ impl<F: Float> Default for Fit<'_, F> {
             verbose: Verbose::ProgressBar,
             seed: Seed(0),
             callbacks: CallbackList::default(),
+            backup: None,
         }
     }
 }
@@ -117,6 +121,16 @@ impl<'a, F: Float> Fit<'a, F> {
     /// What to print.
     pub fn verbose(mut self, verbose: impl Into<Verbose>) -> Self {
         self.verbose = verbose.into();
+        self
+    }
+
+    /// Keras's `BackupAndRestore`: saves a training checkpoint to `path` after every
+    /// epoch (atomically), and if `path` exists when `fit` starts, resumes from it first,
+    /// so that an interrupted run started again with the same code picks up where it
+    /// stopped and ends bit-identical to a run never interrupted. The file is removed once
+    /// `fit` completes.
+    pub fn backup_and_restore(mut self, path: impl Into<PathBuf>) -> Self {
+        self.backup = Some(path.into());
         self
     }
 

@@ -78,6 +78,11 @@ impl History {
         self.series.iter().map(|(n, _)| n.as_str())
     }
 
+    /// A history of these epochs and named series (each as long as `epoch`).
+    pub(crate) fn from_parts(epoch: Vec<usize>, series: Vec<(String, Vec<f64>)>) -> Self {
+        History { epoch, series }
+    }
+
     pub(crate) fn record(&mut self, epoch: usize, logs: &Logs) {
         self.epoch.push(epoch);
         for (name, value) in logs.iter() {

@@ -5,6 +5,7 @@ mod fit;
 mod history;
 mod predict;
 mod progress;
+mod resume;
 pub mod summary;
 mod trainer;
 mod weights;

@@ -20,8 +20,8 @@ use crate::{Error, Float, Model, ParamInfo, Result, Seed};
 /// buffer; the lanes' gradients are summed in a fixed order, so that a run is
 /// deterministic for a given seed and thread count.
 pub struct Trainer<M: Model, O, L> {
-    model: M,
-    optimizer: O,
+    pub(super) model: M,
+    pub(super) optimizer: O,
     loss: L,
     metrics: Vec<Box<dyn Metric<M::Float>>>,
     /// One per thread.
@@ -35,11 +35,18 @@ pub struct Trainer<M: Model, O, L> {
     batch_x: Vec<M::Float>,
     batch_y: Vec<M::Float>,
     /// Training steps taken, for the dropout streams.
-    steps: u64,
+    pub(super) steps: u64,
     /// The metrics' names, for the logs of every step.
     metric_names: Vec<String>,
     /// Set by a callback to end `fit` after the current batch.
     stop_requested: bool,
+    /// Epochs finished by the current (or last) `fit`, and their history.
+    pub(super) epochs_done: usize,
+    pub(super) history: History,
+    /// The seed of the current (or last) `fit`.
+    pub(super) fit_seed: Seed,
+    /// Set by `resume_from`: the next `fit` continues the checkpoint's run, whose seed this is.
+    pub(super) resuming: Option<Seed>,
 }
 
 /// One thread's share of a batch.
@@ -118,6 +125,10 @@ where
             steps: 0,
             metric_names: Vec::new(),
             stop_requested: false,
+            epochs_done: 0,
+            history: History::default(),
+            fit_seed: Seed(0),
+            resuming: None,
         };
         trainer.metric_names = trainer.metrics.iter().map(|m| m.name()).collect();
         if trainer.set_threads(threads).is_err() {
@@ -217,7 +228,24 @@ where
         if let Some(validation) = validation {
             self.check_data("validation data", validation)?;
         }
-        self.in_pool(|trainer| trainer.fit_epochs(train, validation, config))
+        if let Some(backup) = &config.backup
+            && backup.exists()
+        {
+            self.resume_from(backup)?;
+        }
+        self.check_resumed_seed(config.seed)?;
+        let backup = config.backup.clone();
+        let history = self.in_pool(|trainer| trainer.fit_epochs(train, validation, config))?;
+        if let Some(backup) = backup {
+            // The run is complete: its backup is no longer needed, as in Keras.
+            match std::fs::remove_file(&backup) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(backup, e));
+                }
+                _ => {}
+            }
+        }
+        Ok(history)
     }
 
     fn fit_epochs(
@@ -229,7 +257,11 @@ where
         let mut callbacks = std::mem::take(&mut config.callbacks);
         let config = &config;
         self.stop_requested = false;
-        let mut history = History::default();
+        self.fit_seed = config.seed;
+        if self.resuming.take().is_none() {
+            self.epochs_done = 0;
+            self.history = History::default();
+        }
         let mut progress = Progress::new(config.verbose);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let steps = train.len().div_ceil(config.batch_size);
@@ -237,7 +269,7 @@ where
         let mut batch_logs = Logs::default();
         let mut logs = Logs::default();
         callbacks.train_begin(self)?;
-        for epoch in 0..config.epochs {
+        for epoch in self.epochs_done..config.epochs {
             if config.shuffle {
                 order = permutation(train.len(), config.seed.derive(epoch as u64));
             }
@@ -287,13 +319,17 @@ where
             }
             callbacks.epoch_end(epoch, &mut logs, self)?;
             progress.epoch_end(&logs);
-            history.record(epoch, &logs);
+            self.history.record(epoch, &logs);
+            self.epochs_done = epoch + 1;
+            if let Some(backup) = &config.backup {
+                self.save_checkpoint(backup)?;
+            }
             if self.stop_requested {
                 break;
             }
         }
         callbacks.train_end(&logs, self)?;
-        Ok(history)
+        Ok(self.history.clone())
     }
 
     /// Gathers the samples at `indices` into the trainer's batch buffers (no allocation
