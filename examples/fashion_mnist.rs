@@ -1,4 +1,5 @@
-//! Trains the README's classifier on Fashion-MNIST and reports its test accuracy.
+//! Trains the README's classifier on Fashion-MNIST, plots its history to
+//! `fashion_mnist_history.png` and reports its test accuracy.
 //!
 //! Run with `cargo run --release --example fashion_mnist`.
 
@@ -23,7 +24,9 @@ fn main() -> Result<(), strata::Error> {
         SparseCategoricalCrossentropy::from_logits(),
         [Accuracy],
     );
-    trainer.fit(&train, Fit::epochs(5).batch_size(64).validation_data(&test))?;
+    let history = trainer.fit(&train, Fit::epochs(5).batch_size(64).validation_data(&test))?;
+    history.plot("fashion_mnist_history.png")?;
+    println!("wrote the training curves to fashion_mnist_history.png");
     let scores = trainer.evaluate(&test)?;
     println!(
         "test loss: {:.4} - test accuracy: {:.4}",

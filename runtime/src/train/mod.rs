@@ -3,6 +3,7 @@
 pub mod callbacks;
 mod fit;
 mod history;
+mod plot;
 mod predict;
 mod progress;
 mod resume;
