@@ -9,6 +9,7 @@ mod conv;
 mod dense;
 mod dropout;
 mod matmul;
+mod normalization;
 mod pool;
 mod reshaping;
 mod window;
@@ -18,6 +19,10 @@ pub use conv::{COLUMNS_PER_CHUNK, Conv2dGeometry, conv2d_backward, conv2d_forwar
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use matmul::matmul;
+pub use normalization::{
+    batch_norm_backward, batch_norm_forward_inference, batch_norm_forward_train,
+    layer_norm_backward, layer_norm_forward,
+};
 pub use pool::{
     average_pool2d_backward, average_pool2d_forward, global_average_pool_backward,
     global_average_pool_forward, global_max_pool_backward, global_max_pool_forward, global_window,
