@@ -14,10 +14,11 @@ use super::window::{Padding, Window2d};
 use super::{dense_forward, matmul};
 use crate::Float;
 
-/// How many values of im2col columns a chunk of samples may fill: 64 K values (256 KB in
-/// `f32`), about what one core's L2 cache keeps beside the kernel and the output.
-/// Chosen by `cargo bench --bench conv` (group `conv_chunk`).
-pub const COLUMNS_PER_CHUNK: usize = 1 << 16;
+/// How many values a chunk of samples may span in its im2col columns and its output
+/// together: 256 K values (1 MB in `f32`), half of one core's L2 cache on the benchmark
+/// machine, so that both stay in cache between the passes over them. Chosen by
+/// `cargo bench --bench conv` (groups `conv_chunk_of_*`).
+pub const CHUNK_VALUES: usize = 1 << 18;
 
 /// The sizes of a 2-D convolution over one channels-last sample.
 ///
@@ -106,14 +107,14 @@ impl Conv2dGeometry {
         self.window.positions() * self.window.patch_len()
     }
 
-    /// Samples per chunk of columns, for a batch of `batch`: as many as fit in
-    /// [`COLUMNS_PER_CHUNK`], at least one.
+    /// Samples per chunk, for a batch of `batch`: as many as fit in [`CHUNK_VALUES`],
+    /// at least one.
     pub const fn samples_per_chunk(&self, batch: usize) -> usize {
-        let per_sample = self.columns_per_sample();
+        let per_sample = self.columns_per_sample() + self.output_len();
         let fit = if per_sample == 0 {
             batch
         } else {
-            COLUMNS_PER_CHUNK / per_sample
+            CHUNK_VALUES / per_sample
         };
         let fit = if fit == 0 { 1 } else { fit };
         if fit < batch { fit } else { batch }
@@ -160,16 +161,9 @@ pub fn conv2d_forward<F: Float>(
     check_sizes(g, batch, x.len(), y.len(), kernel.len(), columns.len());
     for_each_chunk(g, batch, columns.len(), |samples, range_x, range_y| {
         let rows = samples * g.window.positions();
-        let patches = patches(g, &x[range_x], columns, rows);
-        dense_forward(
-            patches,
-            kernel,
-            bias,
-            &mut y[range_y],
-            rows,
-            g.window.patch_len(),
-            g.filters,
-        );
+        let (patches, y) = (patches(g, &x[range_x], columns, rows), &mut y[range_y]);
+        let patch_len = g.window.patch_len();
+        dense_forward(patches, kernel, bias, y, rows, patch_len, g.filters);
     });
 }
 
@@ -203,19 +197,19 @@ pub fn conv2d_backward<F: Float>(
 ) {
     let g = geometry;
     check_sizes(g, batch, x.len(), dy.len(), kernel.len(), columns.len());
-    if let Some(dbias) = dbias {
-        debug_assert_eq!(
-            dbias.len(),
-            g.filters,
-            "conv2d_backward: dbias is not filters long"
-        );
-        column_sums(dy, dbias);
+    let mut dbias = dbias;
+    if let Some(dbias) = dbias.as_deref_mut() {
+        assert_eq!(dbias.len(), g.filters, "conv2d: dbias is not filters long");
+        dbias.fill(F::zero());
     }
     let (patch_len, filters) = (g.window.patch_len(), g.filters);
     let mut first_chunk = true;
     for_each_chunk(g, batch, columns.len(), |samples, range_x, range_y| {
         let rows = samples * g.window.positions();
         let dy = &dy[range_y];
+        if let Some(dbias) = dbias.as_deref_mut() {
+            add_column_sums(dy, dbias);
+        }
         if let Some(dkernel) = dkernel.as_deref_mut() {
             let patches = patches(g, &x[range_x.clone()], columns, rows);
             matmul(
@@ -340,10 +334,30 @@ fn im2col<F: Float>(w: &Window2d, x: &[F], columns: &mut [F]) {
             let start = position * patch_len + offset;
             let run = &mut columns[start..start + len];
             match input {
-                Some(i) => run.copy_from_slice(&sample[i..i + len]),
+                Some(i) => copy_run(&sample[i..i + len], run),
                 None => run.fill(F::zero()),
             }
         });
+    }
+}
+
+/// `to = from`. Runs of a few values (a 3×3 window over one channel copies runs of 3)
+/// are copied with their length known at compile time: a call to `memcpy` for each
+/// costs more than the copy.
+#[inline(always)]
+fn copy_run<F: Float>(from: &[F], to: &mut [F]) {
+    fn fixed<F: Float, const N: usize>(from: &[F], to: &mut [F]) {
+        let from: &[F; N] = from.try_into().expect("N values");
+        let to: &mut [F; N] = to.try_into().expect("N values");
+        *to = *from;
+    }
+    match to.len() {
+        1 => fixed::<F, 1>(from, to),
+        2 => fixed::<F, 2>(from, to),
+        3 => fixed::<F, 3>(from, to),
+        4 => fixed::<F, 4>(from, to),
+        5 => fixed::<F, 5>(from, to),
+        _ => to.copy_from_slice(from),
     }
 }
 
@@ -377,6 +391,11 @@ fn col2im<F: Float>(w: &Window2d, columns: &[F], dx: &mut [F]) {
 /// `sums[j] = Σ_i m[i, j]` for a row-major `m` with `sums.len()` columns.
 pub(crate) fn column_sums<F: Float>(m: &[F], sums: &mut [F]) {
     sums.fill(F::zero());
+    add_column_sums(m, sums);
+}
+
+/// `sums[j] += Σ_i m[i, j]`.
+fn add_column_sums<F: Float>(m: &[F], sums: &mut [F]) {
     if sums.is_empty() {
         return;
     }
@@ -467,24 +486,21 @@ mod tests {
     #[test]
     fn conv2d_forward_matches_nested_loops() {
         let mut rng = crate::Rng::seed_from_u64(11);
-        let mut chunked = geometries();
-        // Large enough that the batch is cut into chunks of one sample.
-        chunked.push(Conv2dGeometry::new(
-            [20, 20, 16],
-            3,
-            [3, 3],
-            [1, 1],
-            [1, 1],
-            Padding::Same,
-        ));
-        assert_eq!(chunked.last().unwrap().samples_per_chunk(3), 1);
-        for g in chunked {
+        for (g, one_sample_chunks) in geometries()
+            .into_iter()
+            .flat_map(|g| [(g, false), (g, true)])
+        {
             let batch = 3;
             let x = random_away_from_zero(batch * g.window.input_len(), &mut rng);
             let kernel = random_away_from_zero(g.kernel_len(), &mut rng);
             let bias = random_away_from_zero(g.filters, &mut rng);
             let mut y = vec![f64::NAN; batch * g.output_len()];
-            let mut columns = vec![f64::NAN; g.columns_len(batch)];
+            let columns_len = if one_sample_chunks {
+                g.columns_per_sample()
+            } else {
+                g.columns_len(batch)
+            };
+            let mut columns = vec![f64::NAN; columns_len];
             conv2d_forward(&g, batch, &x, &kernel, Some(&bias), &mut y, &mut columns);
             assert_close(
                 &format!("{g:?}"),
@@ -552,54 +568,57 @@ mod tests {
     #[test]
     fn conv2d_backward_in_chunks_equals_sample_by_sample() {
         let mut rng = crate::Rng::seed_from_u64(13);
-        let g = Conv2dGeometry::new([20, 20, 16], 3, [3, 3], [2, 1], [1, 1], Padding::Same);
-        let batch = 5;
-        assert!(g.samples_per_chunk(batch) < batch);
-        let x = random_away_from_zero(batch * g.window.input_len(), &mut rng);
-        let kernel = random_away_from_zero(g.kernel_len(), &mut rng);
-        let dy = random_away_from_zero(batch * g.output_len(), &mut rng);
-        let mut columns = vec![0.0; g.columns_len(batch)];
-        let (mut dx, mut dkernel) = (vec![0.0; x.len()], vec![0.0; kernel.len()]);
-        let grads = (Some(&mut dx[..]), Some(&mut dkernel[..]));
-        conv2d_backward(
-            &g,
-            batch,
-            &x,
-            &kernel,
-            &dy,
-            grads.0,
-            grads.1,
-            None,
-            &mut columns,
-        );
-        let (mut want_dx, mut want_dkernel) = (vec![], vec![0.0; kernel.len()]);
-        let (input_len, output_len) = (g.window.input_len(), g.output_len());
-        for n in 0..batch {
-            let (x, dy) = (
-                &x[n * input_len..][..input_len],
-                &dy[n * output_len..][..output_len],
-            );
-            let (mut dx, mut dk) = (vec![0.0; input_len], vec![0.0; kernel.len()]);
+        let shallow = Conv2dGeometry::new([9, 8, 1], 3, [3, 3], [2, 1], [1, 1], Padding::Same);
+        let deep = Conv2dGeometry::new([9, 8, 3], 3, [3, 3], [2, 1], [1, 1], Padding::Same);
+        for g in [shallow, deep] {
+            let batch = 5;
+            let x = random_away_from_zero(batch * g.window.input_len(), &mut rng);
+            let kernel = random_away_from_zero(g.kernel_len(), &mut rng);
+            let dy = random_away_from_zero(batch * g.output_len(), &mut rng);
+            // Room for two samples' columns: chunks of 2, 2 and 1.
+            let mut columns = vec![0.0; 2 * g.columns_per_sample()];
+            let (mut dx, mut dkernel) = (vec![0.0; x.len()], vec![0.0; kernel.len()]);
+            let grads = (Some(&mut dx[..]), Some(&mut dkernel[..]));
             conv2d_backward(
                 &g,
-                1,
-                x,
+                batch,
+                &x,
                 &kernel,
-                dy,
-                Some(&mut dx),
-                Some(&mut dk),
+                &dy,
+                grads.0,
+                grads.1,
                 None,
                 &mut columns,
             );
-            want_dx.extend(dx);
-            want_dkernel.iter_mut().zip(dk).for_each(|(w, d)| *w += d);
-        }
-        assert_close("dx", &dx, &want_dx);
-        for (got, want) in dkernel.iter().zip(&want_dkernel) {
-            assert!(
-                (got - want).abs() <= 1e-10 * (1.0 + want.abs()),
-                "{got} != {want}"
-            );
+            let (mut want_dx, mut want_dkernel) = (vec![], vec![0.0; kernel.len()]);
+            let (input_len, output_len) = (g.window.input_len(), g.output_len());
+            for n in 0..batch {
+                let (x, dy) = (
+                    &x[n * input_len..][..input_len],
+                    &dy[n * output_len..][..output_len],
+                );
+                let (mut dx, mut dk) = (vec![0.0; input_len], vec![0.0; kernel.len()]);
+                conv2d_backward(
+                    &g,
+                    1,
+                    x,
+                    &kernel,
+                    dy,
+                    Some(&mut dx),
+                    Some(&mut dk),
+                    None,
+                    &mut columns,
+                );
+                want_dx.extend(dx);
+                want_dkernel.iter_mut().zip(dk).for_each(|(w, d)| *w += d);
+            }
+            assert_close("dx", &dx, &want_dx);
+            for (got, want) in dkernel.iter().zip(&want_dkernel) {
+                assert!(
+                    (got - want).abs() <= 1e-10 * (1.0 + want.abs()),
+                    "{got} != {want}"
+                );
+            }
         }
     }
 

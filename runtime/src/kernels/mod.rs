@@ -15,7 +15,7 @@ mod reshaping;
 mod window;
 
 pub use activation::{Activation, activation_backward, activation_forward};
-pub use conv::{COLUMNS_PER_CHUNK, Conv2dGeometry, conv2d_backward, conv2d_forward};
+pub use conv::{CHUNK_VALUES, Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use matmul::matmul;

@@ -30,28 +30,34 @@ pub fn max_pool2d_forward<F: Float>(
         "max_pool2d: argmax is not as long as y"
     );
     let channels = window.input[2];
-    y.fill(F::neg_infinity());
-    argmax.fill(0);
+    // Each sample's outputs are set and then updated while they are in cache.
     for_each_sample(window, x, y, argmax, |x, y, argmax| {
+        y.fill(F::neg_infinity());
+        argmax.fill(0);
         window.for_each_run(|position, _, input, len| {
             let Some(start) = input else { return };
-            let (y, argmax) = (
-                &mut y[position * channels..],
-                &mut argmax[position * channels..],
-            );
-            for (tap, i) in x[start..start + len]
+            let y = &mut y[position * channels..][..channels];
+            let argmax = &mut argmax[position * channels..][..channels];
+            for (tap, first) in x[start..start + len]
                 .chunks_exact(channels)
                 .zip((start..).step_by(channels))
             {
-                for (ch, &v) in tap.iter().enumerate() {
-                    if v > y[ch] {
-                        y[ch] = v;
-                        argmax[ch] = (i + ch) as u32;
-                    }
-                }
+                keep_larger(tap, first as u32, y, argmax);
             }
         });
     });
+}
+
+/// `y = max(y, tap)` element by element, `argmax` following, where `tap[ch]` is input value
+/// `first + ch`. Written as selects, not branches, so that it vectorizes: the branch on
+/// random data is mispredicted half the time and made pooling ten times slower.
+#[inline(always)]
+fn keep_larger<F: Float>(tap: &[F], first: u32, y: &mut [F], argmax: &mut [u32]) {
+    for (ch, ((y, argmax), &v)) in y.iter_mut().zip(argmax.iter_mut()).zip(tap).enumerate() {
+        let larger = v > *y;
+        *y = if larger { v } else { *y };
+        *argmax = if larger { first + ch as u32 } else { *argmax };
+    }
 }
 
 /// The gradient of [`max_pool2d_forward`]: each `dy` value goes to the input value that
@@ -64,15 +70,16 @@ pub fn max_pool2d_backward<F: Float>(
     dx: &mut [F],
 ) {
     check_sizes(window, batch, dx.len(), dy.len());
-    dx.fill(F::zero());
     let (input_len, output_len) = (window.input_len(), window.positions() * window.input[2]);
     if input_len == 0 || output_len == 0 {
+        dx.fill(F::zero());
         return;
     }
     let samples = dx
         .chunks_exact_mut(input_len)
         .zip(dy.chunks_exact(output_len));
     for ((dx, dy), argmax) in samples.zip(argmax.chunks_exact(output_len)) {
+        dx.fill(F::zero());
         for (&d, &i) in dy.iter().zip(argmax) {
             dx[i as usize] += d;
         }
@@ -93,8 +100,8 @@ pub fn max_pool2d_backward<F: Float>(
 pub fn average_pool2d_forward<F: Float>(window: &Window2d, batch: usize, x: &[F], y: &mut [F]) {
     check_sizes(window, batch, x.len(), y.len());
     let channels = window.input[2];
-    y.fill(F::zero());
     for_each_sample(window, x, y, &mut [], |x, y, _| {
+        y.fill(F::zero());
         window.for_each_run(|position, _, input, len| {
             let Some(start) = input else { return };
             let y = &mut y[position * channels..][..channels];
@@ -114,15 +121,16 @@ pub fn average_pool2d_forward<F: Float>(window: &Window2d, batch: usize, x: &[F]
 pub fn average_pool2d_backward<F: Float>(window: &Window2d, batch: usize, dy: &[F], dx: &mut [F]) {
     check_sizes(window, batch, dx.len(), dy.len());
     let channels = window.input[2];
-    dx.fill(F::zero());
     let (input_len, output_len) = (window.input_len(), window.positions() * channels);
     if input_len == 0 || output_len == 0 {
+        dx.fill(F::zero());
         return;
     }
     for (dx, dy) in dx
         .chunks_exact_mut(input_len)
         .zip(dy.chunks_exact(output_len))
     {
+        dx.fill(F::zero());
         window.for_each_run(|position, _, input, len| {
             let Some(start) = input else { return };
             let scale = F::one() / F::of(window.real_cells(position) as f64);

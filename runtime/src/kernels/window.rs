@@ -189,7 +189,7 @@ impl Window2d {
         real(oy, 0, top) * real(ox, 1, left)
     }
 
-    /// Walks every window of one sample in output order and calls
+    /// Walks every window of one sample, the taps of each window in order, and calls
     /// `visit(position, patch_offset, input_offset, len)` for each run of `len` values:
     /// values `patch_offset..patch_offset + len` of window `position`'s patch (laid out
     /// `[window height, window width, channels]`, as an im2col row) are values
@@ -202,40 +202,31 @@ impl Window2d {
     pub(crate) fn for_each_run(&self, mut visit: impl FnMut(usize, usize, Option<usize>, usize)) {
         let [height, width, channels] = self.input;
         let [window_height, window_width] = self.window;
+        let ([sh, sw], [dh, dw]) = (self.strides, self.dilation);
         let ((out_rows, top), (out_columns, left)) = (self.rows(), self.columns());
         let row_run = window_width * channels;
-        let contiguous_taps = self.dilation[1] == 1;
+        let span = (window_width - 1) * dw + 1;
+        // Windows whose row lies inside the input, its taps contiguous: one run a row.
+        let whole_row = |ox: usize| dw == 1 && ox * sw >= left && ox * sw - left + span <= width;
         for oy in 0..out_rows {
-            for ox in 0..out_columns {
-                let position = oy * out_columns + ox;
-                for ky in 0..window_height {
-                    let patch_offset = ky * row_run;
-                    let Some(iy) = tap(oy, ky, self.strides[0], self.dilation[0], top, height)
-                    else {
+            for ky in 0..window_height {
+                let patch_offset = ky * row_run;
+                let iy = tap(oy, ky, sh, dh, top, height);
+                for ox in 0..out_columns {
+                    let position = oy * out_columns + ox;
+                    let Some(iy) = iy else {
                         visit(position, patch_offset, None, row_run);
                         continue;
                     };
-                    let first = tap(ox, 0, self.strides[1], self.dilation[1], left, width);
-                    let last = tap(
-                        ox,
-                        window_width - 1,
-                        self.strides[1],
-                        self.dilation[1],
-                        left,
-                        width,
-                    );
-                    if let (true, Some(ix), Some(_)) = (contiguous_taps, first, last) {
-                        visit(
-                            position,
-                            patch_offset,
-                            Some((iy * width + ix) * channels),
-                            row_run,
-                        );
+                    let row_start = iy * width;
+                    if whole_row(ox) {
+                        let input = (row_start + ox * sw - left) * channels;
+                        visit(position, patch_offset, Some(input), row_run);
                         continue;
                     }
                     for kx in 0..window_width {
-                        let input = tap(ox, kx, self.strides[1], self.dilation[1], left, width)
-                            .map(|ix| (iy * width + ix) * channels);
+                        let input =
+                            tap(ox, kx, sw, dw, left, width).map(|ix| (row_start + ix) * channels);
                         visit(position, patch_offset + kx * channels, input, channels);
                     }
                 }
