@@ -108,15 +108,14 @@ impl Conv2dGeometry {
     }
 
     /// Samples per chunk, for a batch of `batch`: as many as fit in [`CHUNK_VALUES`],
-    /// at least one.
+    /// at least one (unless the batch is empty).
     pub const fn samples_per_chunk(&self, batch: usize) -> usize {
         let per_sample = self.columns_per_sample() + self.output_len();
-        let fit = if per_sample == 0 {
-            batch
-        } else {
-            CHUNK_VALUES / per_sample
+        let fit = match CHUNK_VALUES.checked_div(per_sample) {
+            Some(0) => 1,
+            Some(fit) => fit,
+            None => batch,
         };
-        let fit = if fit == 0 { 1 } else { fit };
         if fit < batch { fit } else { batch }
     }
 
