@@ -129,6 +129,14 @@ pub fn batch_norm_forward_inference<F: Float>(
 /// (always written: `dx` needs them, so pass scratch space when the layer has no gamma
 /// or beta), and `dx = gamma · inv_std / N · (N · dy - dbeta - normalized · dgamma)` when
 /// asked for, `N = outer`.
+///
+/// ```
+/// use strata_runtime::kernels::batch_norm_backward;
+/// // Two rows, one channel, normalized to [-1, 1] with inv_std 0.5.
+/// let (mut dx, mut dgamma, mut dbeta) = ([0.0f32; 2], [0.0], [0.0]);
+/// batch_norm_backward(2, 1, &[1.0, 1.0], &[-1.0, 1.0], &[0.5], None, Some(&mut dx), &mut dgamma, &mut dbeta);
+/// assert_eq!((dx, dgamma, dbeta), ([0.0, 0.0], [0.0], [2.0])); // a shift changes nothing
+/// ```
 #[allow(clippy::too_many_arguments)] // what forward kept, the gradients, the sizes
 pub fn batch_norm_backward<F: Float>(
     outer: usize,
@@ -210,6 +218,14 @@ pub fn layer_norm_forward<F: Float>(
 /// The gradients of [`layer_norm_forward`], each written only when asked for: with
 /// `x̂ = (x - mean) · inv_std` and `g = gamma · dy`, `dx = inv_std · (g - mean(g) -
 /// x̂ · mean(g · x̂))` per row, `dgamma = Σ dy · x̂` and `dbeta = Σ dy` over rows.
+///
+/// ```
+/// use strata_runtime::kernels::layer_norm_backward;
+/// let (x, mean, inv_std) = ([1.0f32, 3.0], [2.0], [1.0]); // normalized: [-1, 1]
+/// let (mut dx, mut dgamma, mut dbeta) = ([f32::NAN; 2], [f32::NAN; 2], [f32::NAN; 2]);
+/// layer_norm_backward(1, 2, &x, None, &[1.0, 2.0], &mean, &inv_std, Some(&mut dx), Some(&mut dgamma), Some(&mut dbeta));
+/// assert_eq!((dx, dgamma, dbeta), ([0.0, 0.0], [-1.0, 2.0], [1.0, 2.0]));
+/// ```
 #[allow(clippy::too_many_arguments)] // what forward kept, the gradients, the sizes
 pub fn layer_norm_backward<F: Float>(
     rows: usize,

@@ -62,6 +62,14 @@ fn keep_larger<F: Float>(tap: &[F], first: u32, y: &mut [F], argmax: &mut [u32])
 
 /// The gradient of [`max_pool2d_forward`]: each `dy` value goes to the input value that
 /// won its window; `dx` is overwritten.
+///
+/// ```
+/// use strata_runtime::kernels::{Padding, Window2d, max_pool2d_backward};
+/// let pool = Window2d::pooling([2, 2, 1], [2, 2], [2, 2], Padding::Valid);
+/// let mut dx = [f32::NAN; 4];
+/// max_pool2d_backward(&pool, 1, &[5.0], &[1], &mut dx); // input value 1 won
+/// assert_eq!(dx, [0.0, 5.0, 0.0, 0.0]);
+/// ```
 pub fn max_pool2d_backward<F: Float>(
     window: &Window2d,
     batch: usize,
@@ -118,6 +126,14 @@ pub fn average_pool2d_forward<F: Float>(window: &Window2d, batch: usize, x: &[F]
 
 /// The gradient of [`average_pool2d_forward`]: each `dy` value is shared equally by the
 /// real cells of its window; `dx` is overwritten.
+///
+/// ```
+/// use strata_runtime::kernels::{Padding, Window2d, average_pool2d_backward};
+/// let pool = Window2d::pooling([1, 3, 1], [1, 2], [1, 2], Padding::Same);
+/// let mut dx = [f32::NAN; 3];
+/// average_pool2d_backward(&pool, 1, &[2.0, 8.0], &mut dx);
+/// assert_eq!(dx, [1.0, 1.0, 8.0]);
+/// ```
 pub fn average_pool2d_backward<F: Float>(window: &Window2d, batch: usize, dy: &[F], dx: &mut [F]) {
     check_sizes(window, batch, dx.len(), dy.len());
     let channels = window.input[2];
@@ -175,6 +191,13 @@ pub fn global_max_pool_forward<F: Float>(
 }
 
 /// The gradient of [`global_max_pool_forward`]; `dx` is overwritten.
+///
+/// ```
+/// use strata_runtime::kernels::global_max_pool_backward;
+/// let mut dx = [f32::NAN; 4];
+/// global_max_pool_backward(1, 2, 2, &[1.0, 2.0], &[2, 1], &mut dx);
+/// assert_eq!(dx, [0.0, 2.0, 1.0, 0.0]);
+/// ```
 pub fn global_max_pool_backward<F: Float>(
     batch: usize,
     positions: usize,
@@ -207,6 +230,13 @@ pub fn global_average_pool_forward<F: Float>(
 
 /// The gradient of [`global_average_pool_forward`]: `dx` is `dy / positions` at every
 /// position (overwritten).
+///
+/// ```
+/// use strata_runtime::kernels::global_average_pool_backward;
+/// let mut dx = [f32::NAN; 4];
+/// global_average_pool_backward(1, 2, 2, &[1.0, 4.0], &mut dx);
+/// assert_eq!(dx, [0.5, 2.0, 0.5, 2.0]);
+/// ```
 pub fn global_average_pool_backward<F: Float>(
     batch: usize,
     positions: usize,

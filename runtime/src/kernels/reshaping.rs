@@ -28,6 +28,13 @@ pub fn zero_padding2d_forward<F: Float>(
 
 /// The gradient of [`zero_padding2d_forward`]: `dx` is `dy` without its border
 /// (overwritten).
+///
+/// ```
+/// use strata_runtime::kernels::zero_padding2d_backward;
+/// let mut dx = [f32::NAN; 2];
+/// zero_padding2d_backward([1, 2, 1], [[0, 1], [1, 0]], 1, &[9.0, 1.0, 2.0, 9.0, 9.0, 9.0], &mut dx);
+/// assert_eq!(dx, [1.0, 2.0]);
+/// ```
 pub fn zero_padding2d_backward<F: Float>(
     input: [usize; 3],
     padding: [[usize; 2]; 2],
@@ -95,6 +102,13 @@ pub fn upsampling2d_forward<F: Float>(
 
 /// The gradient of [`upsampling2d_forward`]: each `dx` value is the sum of `dy` over its
 /// block (overwritten).
+///
+/// ```
+/// use strata_runtime::kernels::upsampling2d_backward;
+/// let mut dx = [f32::NAN; 2];
+/// upsampling2d_backward([1, 2, 1], [1, 2], 1, &[1.0, 2.0, 3.0, 4.0], &mut dx);
+/// assert_eq!(dx, [3.0, 7.0]);
+/// ```
 pub fn upsampling2d_backward<F: Float>(
     input: [usize; 3],
     size: [usize; 2],
