@@ -205,33 +205,56 @@ impl Window2d {
         let ([sh, sw], [dh, dw]) = (self.strides, self.dilation);
         let ((out_rows, top), (out_columns, left)) = (self.rows(), self.columns());
         let row_run = window_width * channels;
-        let span = (window_width - 1) * dw + 1;
-        // Windows whose row lies inside the input, its taps contiguous: one run a row.
-        let whole_row = |ox: usize| dw == 1 && ox * sw >= left && ox * sw - left + span <= width;
+        let interior = self.interior_columns();
         for oy in 0..out_rows {
             for ky in 0..window_height {
                 let patch_offset = ky * row_run;
-                let iy = tap(oy, ky, sh, dh, top, height);
-                for ox in 0..out_columns {
-                    let position = oy * out_columns + ox;
-                    let Some(iy) = iy else {
+                let first_position = oy * out_columns;
+                let Some(iy) = tap(oy, ky, sh, dh, top, height) else {
+                    for position in first_position..first_position + out_columns {
                         visit(position, patch_offset, None, row_run);
-                        continue;
+                    }
+                    continue;
+                };
+                let row_start = iy * width;
+                let by_taps =
+                    |ox: usize, visit: &mut dyn FnMut(usize, usize, Option<usize>, usize)| {
+                        for kx in 0..window_width {
+                            let input = tap(ox, kx, sw, dw, left, width)
+                                .map(|ix| (row_start + ix) * channels);
+                            visit(
+                                first_position + ox,
+                                patch_offset + kx * channels,
+                                input,
+                                channels,
+                            );
+                        }
                     };
-                    let row_start = iy * width;
-                    if whole_row(ox) {
-                        let input = (row_start + ox * sw - left) * channels;
-                        visit(position, patch_offset, Some(input), row_run);
-                        continue;
-                    }
-                    for kx in 0..window_width {
-                        let input =
-                            tap(ox, kx, sw, dw, left, width).map(|ix| (row_start + ix) * channels);
-                        visit(position, patch_offset + kx * channels, input, channels);
-                    }
+                for ox in 0..interior.start {
+                    by_taps(ox, &mut visit);
+                }
+                for ox in interior.clone() {
+                    let input = (row_start + ox * sw - left) * channels;
+                    visit(first_position + ox, patch_offset, Some(input), row_run);
+                }
+                for ox in interior.end..out_columns {
+                    by_taps(ox, &mut visit);
                 }
             }
         }
+    }
+
+    /// The output columns whose window row lies inside the input with contiguous taps
+    /// (no dilation): their taps along a row are one run.
+    fn interior_columns(&self) -> std::ops::Range<usize> {
+        let ((out_columns, left), width) = (self.columns(), self.input[1]);
+        let (stride, span) = (self.strides[1], self.window[1]);
+        if self.dilation[1] != 1 || width + left < span {
+            return 0..0;
+        }
+        let first = left.div_ceil(stride);
+        let end = ((width + left - span) / stride + 1).min(out_columns);
+        first.min(end)..end
     }
 }
 
