@@ -5,14 +5,33 @@
 //! Functions overwrite their outputs unless they say otherwise.
 
 mod activation;
+mod conv;
 mod dense;
 mod dropout;
 mod matmul;
+mod normalization;
+mod pool;
+mod reshaping;
+mod window;
 
 pub use activation::{Activation, activation_backward, activation_forward};
+pub use conv::{CHUNK_VALUES, Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use matmul::matmul;
+pub use normalization::{
+    batch_norm_backward, batch_norm_forward_inference, batch_norm_forward_train,
+    layer_norm_backward, layer_norm_forward,
+};
+pub use pool::{
+    average_pool2d_backward, average_pool2d_forward, global_average_pool_backward,
+    global_average_pool_forward, global_max_pool_backward, global_max_pool_forward, global_window,
+    max_pool2d_backward, max_pool2d_forward,
+};
+pub use reshaping::{
+    upsampling2d_backward, upsampling2d_forward, zero_padding2d_backward, zero_padding2d_forward,
+};
+pub use window::{Padding, Window2d, window_axis};
 
 /// Finite-difference gradient checks, shared by the kernels' tests.
 #[cfg(test)]

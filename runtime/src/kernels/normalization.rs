@@ -1,0 +1,548 @@
+//! BatchNormalization and LayerNormalization over the last axis, with Keras 3's
+//! definitions: biased variance, `epsilon` inside the square root, moving statistics
+//! updated as `moving · momentum + batch · (1 - momentum)`.
+//!
+//! Values are `[outer, channels]`: the normalized axis is the last one (Keras's default
+//! `axis = -1`) and every other axis is folded into `outer`. A normalized axis in the
+//! middle is not supported: it would need a transpose around these kernels.
+
+use super::conv::column_sums;
+use crate::Float;
+
+/// BatchNormalization in training: normalizes each channel of `x` `[outer, channels]` by
+/// the batch's mean and biased variance, `y = gamma · (x - mean) / sqrt(var + epsilon) +
+/// beta` (`gamma`, `beta` absent when the layer has `scale` or `center` off), and moves the
+/// moving statistics towards the batch's.
+///
+/// Keeps for [`batch_norm_backward`]: the batch `mean` and `inv_std = 1 / sqrt(var +
+/// epsilon)` (`channels` values each) and the `normalized` values (`outer × channels`).
+///
+/// ```
+/// use strata_runtime::kernels::batch_norm_forward_train;
+/// let x = [1.0f32, 10.0, 3.0, 30.0]; // two rows, two channels
+/// let (mut moving_mean, mut moving_variance) = ([0.0; 2], [1.0; 2]);
+/// let (mut y, mut mean, mut inv_std, mut normalized) = ([0.0; 4], [0.0; 2], [0.0; 2], [0.0; 4]);
+/// batch_norm_forward_train(
+///     2, 2, &x, None, None, &mut moving_mean, &mut moving_variance, 0.99, 0.0,
+///     &mut y, &mut mean, &mut inv_std, &mut normalized,
+/// );
+/// assert_eq!(y, [-1.0, -1.0, 1.0, 1.0]);
+/// assert_eq!(mean, [2.0, 20.0]);
+/// assert!((moving_mean[1] - 0.2).abs() < 1e-6);
+/// assert!((moving_variance[1] - (0.99 + 100.0 * 0.01)).abs() < 1e-5);
+/// ```
+#[allow(clippy::too_many_arguments)] // input, parameters, moving statistics, outputs
+pub fn batch_norm_forward_train<F: Float>(
+    outer: usize,
+    channels: usize,
+    x: &[F],
+    gamma: Option<&[F]>,
+    beta: Option<&[F]>,
+    moving_mean: &mut [F],
+    moving_variance: &mut [F],
+    momentum: f64,
+    epsilon: f64,
+    y: &mut [F],
+    mean: &mut [F],
+    inv_std: &mut [F],
+    normalized: &mut [F],
+) {
+    assert_eq!(
+        x.len(),
+        outer * channels,
+        "batch_norm: x is not [outer, channels]"
+    );
+    assert!(outer > 0, "batch_norm: batch statistics of no values");
+    column_sums(x, mean);
+    let scale = F::of(1.0 / outer as f64);
+    mean.iter_mut().for_each(|m| *m *= scale);
+    // The variance from the deviations (two passes), not E[x²] - E[x]², which cancels.
+    let variance = inv_std;
+    variance.fill(F::zero());
+    for row in x.chunks_exact(channels) {
+        for ((v, &x), &m) in variance.iter_mut().zip(row).zip(&*mean) {
+            *v += (x - m) * (x - m);
+        }
+    }
+    variance.iter_mut().for_each(|v| *v *= scale);
+    let (keep, update) = (F::of(momentum), F::of(1.0 - momentum));
+    for ((moving_mean, moving_variance), (&m, &v)) in moving_mean
+        .iter_mut()
+        .zip(moving_variance.iter_mut())
+        .zip(mean.iter().zip(&*variance))
+    {
+        *moving_mean = *moving_mean * keep + m * update;
+        *moving_variance = *moving_variance * keep + v * update;
+    }
+    let inv_std = variance;
+    inv_std
+        .iter_mut()
+        .for_each(|v| *v = F::one() / (*v + F::of(epsilon)).sqrt());
+    for (normalized, x) in normalized
+        .chunks_exact_mut(channels)
+        .zip(x.chunks_exact(channels))
+    {
+        for (((n, &x), &m), &s) in normalized.iter_mut().zip(x).zip(&*mean).zip(&*inv_std) {
+            *n = (x - m) * s;
+        }
+    }
+    scale_and_shift(normalized, gamma, beta, y, channels);
+}
+
+/// BatchNormalization in inference: `y = gamma · (x - moving_mean) /
+/// sqrt(moving_variance + epsilon) + beta`.
+///
+/// ```
+/// use strata_runtime::kernels::batch_norm_forward_inference;
+/// let mut y = [0.0f32; 2];
+/// batch_norm_forward_inference(1, 2, &[3.0, 3.0], Some(&[2.0, 1.0]), None, &[1.0, 0.0], &[4.0, 1.0], 0.0, &mut y);
+/// assert_eq!(y, [2.0, 3.0]);
+/// ```
+#[allow(clippy::too_many_arguments)] // input, parameters, moving statistics, output
+pub fn batch_norm_forward_inference<F: Float>(
+    outer: usize,
+    channels: usize,
+    x: &[F],
+    gamma: Option<&[F]>,
+    beta: Option<&[F]>,
+    moving_mean: &[F],
+    moving_variance: &[F],
+    epsilon: f64,
+    y: &mut [F],
+) {
+    assert_eq!(
+        x.len(),
+        outer * channels,
+        "batch_norm: x is not [outer, channels]"
+    );
+    let epsilon = F::of(epsilon);
+    for (y, x) in y.chunks_exact_mut(channels).zip(x.chunks_exact(channels)) {
+        for (((y, &x), &m), &v) in y.iter_mut().zip(x).zip(moving_mean).zip(moving_variance) {
+            *y = (x - m) / (v + epsilon).sqrt();
+        }
+    }
+    scale_and_shift_in_place(y, gamma, beta, channels);
+}
+
+/// The gradients of [`batch_norm_forward_train`] through the batch statistics, given
+/// `dy` and what it kept: `dgamma = Σ dy · normalized` and `dbeta = Σ dy` per channel
+/// (always written: `dx` needs them, so pass scratch space when the layer has no gamma
+/// or beta), and `dx = gamma · inv_std / N · (N · dy - dbeta - normalized · dgamma)` when
+/// asked for, `N = outer`.
+///
+/// ```
+/// use strata_runtime::kernels::batch_norm_backward;
+/// // Two rows, one channel, normalized to [-1, 1] with inv_std 0.5.
+/// let (mut dx, mut dgamma, mut dbeta) = ([0.0f32; 2], [0.0], [0.0]);
+/// batch_norm_backward(2, 1, &[1.0, 1.0], &[-1.0, 1.0], &[0.5], None, Some(&mut dx), &mut dgamma, &mut dbeta);
+/// assert_eq!((dx, dgamma, dbeta), ([0.0, 0.0], [0.0], [2.0])); // a shift changes nothing
+/// ```
+#[allow(clippy::too_many_arguments)] // what forward kept, the gradients, the sizes
+pub fn batch_norm_backward<F: Float>(
+    outer: usize,
+    channels: usize,
+    dy: &[F],
+    normalized: &[F],
+    inv_std: &[F],
+    gamma: Option<&[F]>,
+    dx: Option<&mut [F]>,
+    dgamma: &mut [F],
+    dbeta: &mut [F],
+) {
+    assert_eq!(
+        dy.len(),
+        outer * channels,
+        "batch_norm: dy is not [outer, channels]"
+    );
+    column_sums(dy, dbeta);
+    dgamma.fill(F::zero());
+    for (dy, normalized) in dy
+        .chunks_exact(channels)
+        .zip(normalized.chunks_exact(channels))
+    {
+        for ((dg, &d), &n) in dgamma.iter_mut().zip(dy).zip(normalized) {
+            *dg += d * n;
+        }
+    }
+    let Some(dx) = dx else { return };
+    let per_value = F::of(1.0 / outer as f64);
+    let rows = dx.chunks_exact_mut(channels).zip(dy.chunks_exact(channels));
+    for ((dx, dy), normalized) in rows.zip(normalized.chunks_exact(channels)) {
+        for (c, ((dx, &d), &n)) in dx.iter_mut().zip(dy).zip(normalized).enumerate() {
+            *dx = inv_std[c] * (d - (dbeta[c] + n * dgamma[c]) * per_value);
+        }
+    }
+    scale_and_shift_in_place(dx, gamma, None, channels);
+}
+
+/// LayerNormalization over the last axis: each row of `x` `[rows, features]` normalized
+/// by its own mean and biased variance, `y = gamma · (x - mean) / sqrt(var + epsilon) +
+/// beta`. Keeps each row's `mean` and `inv_std` for [`layer_norm_backward`].
+///
+/// ```
+/// use strata_runtime::kernels::layer_norm_forward;
+/// let (mut y, mut mean, mut inv_std) = ([0.0f32; 2], [0.0], [0.0]);
+/// layer_norm_forward(1, 2, &[1.0, 3.0], None, Some(&[0.5, 0.5]), 0.0, &mut y, &mut mean, &mut inv_std);
+/// assert_eq!((y, mean, inv_std), ([-0.5, 1.5], [2.0], [1.0]));
+/// ```
+#[allow(clippy::too_many_arguments)] // input, parameters, epsilon, outputs
+pub fn layer_norm_forward<F: Float>(
+    rows: usize,
+    features: usize,
+    x: &[F],
+    gamma: Option<&[F]>,
+    beta: Option<&[F]>,
+    epsilon: f64,
+    y: &mut [F],
+    mean: &mut [F],
+    inv_std: &mut [F],
+) {
+    assert_eq!(
+        x.len(),
+        rows * features,
+        "layer_norm: x is not [rows, features]"
+    );
+    let scale = F::of(1.0 / features as f64);
+    let each_row = x.chunks_exact(features).zip(y.chunks_exact_mut(features));
+    for ((x, y), (mean, inv_std)) in each_row.zip(mean.iter_mut().zip(inv_std.iter_mut())) {
+        *mean = x.iter().copied().sum::<F>() * scale;
+        let variance = x.iter().map(|&x| (x - *mean) * (x - *mean)).sum::<F>() * scale;
+        *inv_std = F::one() / (variance + F::of(epsilon)).sqrt();
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = (x - *mean) * *inv_std;
+        }
+    }
+    scale_and_shift_in_place(y, gamma, beta, features);
+}
+
+/// The gradients of [`layer_norm_forward`], each written only when asked for: with
+/// `x̂ = (x - mean) · inv_std` and `g = gamma · dy`, `dx = inv_std · (g - mean(g) -
+/// x̂ · mean(g · x̂))` per row, `dgamma = Σ dy · x̂` and `dbeta = Σ dy` over rows.
+///
+/// ```
+/// use strata_runtime::kernels::layer_norm_backward;
+/// let (x, mean, inv_std) = ([1.0f32, 3.0], [2.0], [1.0]); // normalized: [-1, 1]
+/// let (mut dx, mut dgamma, mut dbeta) = ([f32::NAN; 2], [f32::NAN; 2], [f32::NAN; 2]);
+/// layer_norm_backward(1, 2, &x, None, &[1.0, 2.0], &mean, &inv_std, Some(&mut dx), Some(&mut dgamma), Some(&mut dbeta));
+/// assert_eq!((dx, dgamma, dbeta), ([0.0, 0.0], [-1.0, 2.0], [1.0, 2.0]));
+/// ```
+#[allow(clippy::too_many_arguments)] // what forward kept, the gradients, the sizes
+pub fn layer_norm_backward<F: Float>(
+    rows: usize,
+    features: usize,
+    x: &[F],
+    gamma: Option<&[F]>,
+    dy: &[F],
+    mean: &[F],
+    inv_std: &[F],
+    dx: Option<&mut [F]>,
+    mut dgamma: Option<&mut [F]>,
+    dbeta: Option<&mut [F]>,
+) {
+    assert_eq!(
+        x.len(),
+        rows * features,
+        "layer_norm: x is not [rows, features]"
+    );
+    assert_eq!(
+        dy.len(),
+        rows * features,
+        "layer_norm: dy is not [rows, features]"
+    );
+    if let Some(dbeta) = dbeta {
+        column_sums(dy, dbeta);
+    }
+    if let Some(dgamma) = dgamma.as_deref_mut() {
+        dgamma.fill(F::zero());
+    }
+    let scale = F::of(1.0 / features as f64);
+    let mut dx_rows = dx.map(|dx| dx.chunks_exact_mut(features));
+    let each_row = x.chunks_exact(features).zip(dy.chunks_exact(features));
+    for ((x, dy), (&mean, &inv_std)) in each_row.zip(mean.iter().zip(inv_std)) {
+        let normalized = |i: usize| (x[i] - mean) * inv_std;
+        if let Some(dgamma) = dgamma.as_deref_mut() {
+            for (i, (dg, &d)) in dgamma.iter_mut().zip(dy).enumerate() {
+                *dg += d * normalized(i);
+            }
+        }
+        let Some(dx) = dx_rows.as_mut().and_then(Iterator::next) else {
+            continue;
+        };
+        let g = |i: usize| gamma.map_or(dy[i], |gamma| gamma[i] * dy[i]);
+        let (mut g_mean, mut g_normalized_mean) = (F::zero(), F::zero());
+        for i in 0..features {
+            g_mean += g(i);
+            g_normalized_mean += g(i) * normalized(i);
+        }
+        let (g_mean, g_normalized_mean) = (g_mean * scale, g_normalized_mean * scale);
+        for (i, dx) in dx.iter_mut().enumerate() {
+            *dx = inv_std * (g(i) - g_mean - normalized(i) * g_normalized_mean);
+        }
+    }
+}
+
+/// `y = gamma · normalized + beta`, per channel, each term only when present.
+fn scale_and_shift<F: Float>(
+    normalized: &[F],
+    gamma: Option<&[F]>,
+    beta: Option<&[F]>,
+    y: &mut [F],
+    channels: usize,
+) {
+    y.copy_from_slice(normalized);
+    scale_and_shift_in_place(y, gamma, beta, channels);
+}
+
+/// `y = gamma · y + beta`, per channel, each term only when present.
+fn scale_and_shift_in_place<F: Float>(
+    y: &mut [F],
+    gamma: Option<&[F]>,
+    beta: Option<&[F]>,
+    channels: usize,
+) {
+    if channels == 0 {
+        return;
+    }
+    for row in y.chunks_exact_mut(channels) {
+        if let Some(gamma) = gamma {
+            row.iter_mut().zip(gamma).for_each(|(y, &g)| *y *= g);
+        }
+        if let Some(beta) = beta {
+            row.iter_mut().zip(beta).for_each(|(y, &b)| *y += b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::gradcheck::{assert_gradient_matches, random_away_from_zero};
+    use rand::SeedableRng;
+
+    const EPSILON: f64 = 1e-3;
+
+    /// `y` of batch normalization in training, and the batch's mean and variance, by the
+    /// definition.
+    fn naive_batch_norm(
+        outer: usize,
+        channels: usize,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let column = |c: usize| (0..outer).map(move |r| x[r * channels + c]);
+        let mean: Vec<f64> = (0..channels)
+            .map(|c| column(c).sum::<f64>() / outer as f64)
+            .collect();
+        let variance: Vec<f64> = (0..channels)
+            .map(|c| column(c).map(|v| (v - mean[c]).powi(2)).sum::<f64>() / outer as f64)
+            .collect();
+        let y = (0..outer * channels)
+            .map(|i| {
+                let c = i % channels;
+                gamma[c] * (x[i] - mean[c]) / (variance[c] + EPSILON).sqrt() + beta[c]
+            })
+            .collect();
+        (y, mean, variance)
+    }
+
+    fn batch_norm_train(
+        outer: usize,
+        channels: usize,
+        x: &[f64],
+        gamma: Option<&[f64]>,
+        beta: Option<&[f64]>,
+    ) -> [Vec<f64>; 6] {
+        let (mut moving_mean, mut moving_variance) = (vec![0.5; channels], vec![2.0; channels]);
+        let (mut y, mut normalized) = (vec![f64::NAN; x.len()], vec![f64::NAN; x.len()]);
+        let (mut mean, mut inv_std) = (vec![f64::NAN; channels], vec![f64::NAN; channels]);
+        batch_norm_forward_train(
+            outer,
+            channels,
+            x,
+            gamma,
+            beta,
+            &mut moving_mean,
+            &mut moving_variance,
+            0.99,
+            EPSILON,
+            &mut y,
+            &mut mean,
+            &mut inv_std,
+            &mut normalized,
+        );
+        [y, mean, inv_std, normalized, moving_mean, moving_variance]
+    }
+
+    fn assert_close(what: &str, got: &[f64], want: &[f64]) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                "{what}[{i}]: {g} != {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn batch_norm_forward_matches_the_definition() {
+        let mut rng = crate::Rng::seed_from_u64(41);
+        let (outer, channels) = (13, 5);
+        let x = random_away_from_zero(outer * channels, &mut rng);
+        let gamma = random_away_from_zero(channels, &mut rng);
+        let beta = random_away_from_zero(channels, &mut rng);
+        let [y, mean, _, _, moving_mean, moving_variance] =
+            batch_norm_train(outer, channels, &x, Some(&gamma), Some(&beta));
+        let (want_y, want_mean, want_variance) =
+            naive_batch_norm(outer, channels, &x, &gamma, &beta);
+        assert_close("y", &y, &want_y);
+        assert_close("mean", &mean, &want_mean);
+        let want_moving_mean: Vec<f64> = want_mean.iter().map(|m| 0.5 * 0.99 + m * 0.01).collect();
+        let want_moving_variance: Vec<f64> = want_variance
+            .iter()
+            .map(|v| 2.0 * 0.99 + v * 0.01)
+            .collect();
+        assert_close("moving_mean", &moving_mean, &want_moving_mean);
+        assert_close("moving_variance", &moving_variance, &want_moving_variance);
+
+        let mut inference = vec![f64::NAN; x.len()];
+        batch_norm_forward_inference(
+            outer,
+            channels,
+            &x,
+            Some(&gamma),
+            Some(&beta),
+            &want_mean,
+            &want_variance,
+            EPSILON,
+            &mut inference,
+        );
+        assert_close("inference with the batch's statistics", &inference, &want_y);
+    }
+
+    #[test]
+    fn batch_norm_backward_matches_finite_differences_through_the_batch_statistics() {
+        let mut rng = crate::Rng::seed_from_u64(42);
+        let (outer, channels) = (7, 3);
+        let x = random_away_from_zero(outer * channels, &mut rng);
+        let gamma = random_away_from_zero(channels, &mut rng);
+        let beta = random_away_from_zero(channels, &mut rng);
+        let weights = random_away_from_zero(outer * channels, &mut rng);
+        let loss = |x: &[f64], gamma: Option<&[f64]>, beta: &[f64]| -> f64 {
+            let [y, ..] = batch_norm_train(outer, channels, x, gamma, Some(beta));
+            y.iter().zip(&weights).map(|(y, w)| y * w).sum()
+        };
+        for scaled in [true, false] {
+            let g = scaled.then_some(&gamma[..]);
+            let [_, _, inv_std, normalized, ..] =
+                batch_norm_train(outer, channels, &x, g, Some(&beta));
+            let mut dx = vec![f64::NAN; x.len()];
+            let (mut dgamma, mut dbeta) = (vec![f64::NAN; channels], vec![f64::NAN; channels]);
+            batch_norm_backward(
+                outer,
+                channels,
+                &weights,
+                &normalized,
+                &inv_std,
+                g,
+                Some(&mut dx),
+                &mut dgamma,
+                &mut dbeta,
+            );
+            assert_gradient_matches("dx", |x| loss(x, g, &beta), &x, &dx);
+            assert_gradient_matches("dbeta", |b| loss(&x, g, b), &beta, &dbeta);
+            if scaled {
+                assert_gradient_matches("dgamma", |gm| loss(&x, Some(gm), &beta), &gamma, &dgamma);
+            }
+        }
+    }
+
+    #[test]
+    fn layer_norm_forward_matches_the_definition() {
+        let mut rng = crate::Rng::seed_from_u64(43);
+        let (rows, features) = (4, 9);
+        let x = random_away_from_zero(rows * features, &mut rng);
+        let gamma = random_away_from_zero(features, &mut rng);
+        let beta = random_away_from_zero(features, &mut rng);
+        let mut y = vec![f64::NAN; x.len()];
+        let (mut mean, mut inv_std) = (vec![0.0; rows], vec![0.0; rows]);
+        layer_norm_forward(
+            rows,
+            features,
+            &x,
+            Some(&gamma),
+            Some(&beta),
+            EPSILON,
+            &mut y,
+            &mut mean,
+            &mut inv_std,
+        );
+        // Each row is a batch of one channel-less sample: batch norm on its transpose.
+        for r in 0..rows {
+            let row = &x[r * features..][..features];
+            let (want, _, _) = naive_batch_norm(features, 1, row, &[1.0], &[0.0]);
+            let want: Vec<f64> = want
+                .iter()
+                .enumerate()
+                .map(|(i, v)| gamma[i] * v + beta[i])
+                .collect();
+            assert_close("y", &y[r * features..][..features], &want);
+        }
+    }
+
+    #[test]
+    fn layer_norm_backward_matches_finite_differences() {
+        let mut rng = crate::Rng::seed_from_u64(44);
+        let (rows, features) = (3, 11);
+        let x = random_away_from_zero(rows * features, &mut rng);
+        let gamma = random_away_from_zero(features, &mut rng);
+        let beta = random_away_from_zero(features, &mut rng);
+        let weights = random_away_from_zero(rows * features, &mut rng);
+        let forward = |x: &[f64], gamma: Option<&[f64]>, beta: &[f64]| {
+            let mut y = vec![0.0; x.len()];
+            let (mut mean, mut inv_std) = (vec![0.0; rows], vec![0.0; rows]);
+            layer_norm_forward(
+                rows,
+                features,
+                x,
+                gamma,
+                Some(beta),
+                EPSILON,
+                &mut y,
+                &mut mean,
+                &mut inv_std,
+            );
+            (y, mean, inv_std)
+        };
+        let loss = |x: &[f64], gamma: Option<&[f64]>, beta: &[f64]| -> f64 {
+            forward(x, gamma, beta)
+                .0
+                .iter()
+                .zip(&weights)
+                .map(|(y, w)| y * w)
+                .sum()
+        };
+        for scaled in [true, false] {
+            let g = scaled.then_some(&gamma[..]);
+            let (_, mean, inv_std) = forward(&x, g, &beta);
+            let mut dx = vec![f64::NAN; x.len()];
+            let (mut dgamma, mut dbeta) = (vec![f64::NAN; features], vec![f64::NAN; features]);
+            layer_norm_backward(
+                rows,
+                features,
+                &x,
+                g,
+                &weights,
+                &mean,
+                &inv_std,
+                Some(&mut dx),
+                Some(&mut dgamma),
+                Some(&mut dbeta),
+            );
+            assert_gradient_matches("dx", |x| loss(x, g, &beta), &x, &dx);
+            assert_gradient_matches("dbeta", |b| loss(&x, g, b), &beta, &dbeta);
+            if scaled {
+                assert_gradient_matches("dgamma", |gm| loss(&x, Some(gm), &beta), &gamma, &dgamma);
+            }
+        }
+    }
+}
