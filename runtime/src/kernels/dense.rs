@@ -1,6 +1,7 @@
 //! The fully connected layer: `y = x · kernel + bias`, with Keras's `[inputs, units]`
 //! kernel.
 
+use super::conv::column_sums;
 use super::matmul;
 use crate::Float;
 
@@ -104,20 +105,6 @@ pub fn dense_backward<F: Float>(
     }
     if let Some(dx) = dx {
         matmul(rows, units, inputs, dy, false, kernel, true, dx, false);
-    }
-}
-
-/// `sums[j] = Σ_i m[i, j]` for a row-major `m` with `sums.len()` columns. Row by row, so
-/// that the inner loop runs along contiguous memory and vectorises.
-fn column_sums<F: Float>(m: &[F], sums: &mut [F]) {
-    sums.fill(F::zero());
-    if sums.is_empty() {
-        return;
-    }
-    for row in m.chunks_exact(sums.len()) {
-        for (sum, &v) in sums.iter_mut().zip(row) {
-            *sum += v;
-        }
     }
 }
 
