@@ -324,6 +324,11 @@ fn bad_weights_are_refused_before_any_step_with_the_fix() {
         quiet(1).class_weight([(2, f64::INFINITY)]),
         "the weight inf of class 2 is not a finite number >= 0",
     );
+    assert_refused(
+        &data,
+        quiet(1).class_weight([(2, 1e39)]),
+        "the weight 1000000000000000000000000000000000000000 of class 2 overflows the model's F32",
+    );
     let mut trainer = trainer();
     let err = trainer.evaluate_weighted(&data, &[1.0; 3]).unwrap_err();
     assert!(

@@ -207,6 +207,16 @@ impl<'a, F: Float> Fit<'a, F> {
                     ),
                 ));
             }
+            if !F::of(weight).is_finite() {
+                return Err(Error::invalid(
+                    "class_weight",
+                    format!(
+                        "the weight {weight} of class {class} overflows the model's {}; give \
+                         a smaller weight",
+                        F::DTYPE
+                    ),
+                ));
+            }
             by_class[class] = weight;
         }
         // Allocates once, whatever the number of samples.
