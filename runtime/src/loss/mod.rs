@@ -69,6 +69,101 @@ pub trait Loss<F: Float>: Send + Sync {
         grad: &mut [F],
     ) -> F;
 
+    /// [`Loss::sum_and_grad`] with each sample weighted, as Keras's `sample_weight`: the
+    /// sum over `rows` samples of `weight × loss`, with `grad_scale` times its gradient
+    /// written to `grad`. `None` weighs every sample 1 and is [`Loss::sum_and_grad`]
+    /// itself. Times [`Loss::reduction_scale`], this is Keras's weighted loss: divided by
+    /// the number of samples (not by the sum of the weights) for
+    /// [`Reduction::SumOverBatchSize`]. Allocates nothing; no loss needs code of its own
+    /// for it, since it calls [`Loss::sum_and_grad`] one sample at a time.
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanSquaredError};
+    ///
+    /// let y_true: &[f64] = &[0.0, 1.0];
+    /// let y_pred: &[f64] = &[1.0, 3.0]; // squared errors 1 and 4
+    /// let mut grad = [0.0; 2];
+    /// let loss = MeanSquaredError::new();
+    /// let sum = loss.weighted_sum_and_grad(y_pred, y_true, 2, 1.0, Some(&[2.0, 0.5]), &mut grad);
+    /// assert_eq!(sum, 2.0 * 1.0 + 0.5 * 4.0);
+    /// assert_eq!(grad, [2.0 * 2.0, 0.5 * 4.0]); // weight · 2 (y_pred - y_true)
+    /// ```
+    ///
+    /// Panics if `sample_weight` does not hold `rows` weights.
+    fn weighted_sum_and_grad(
+        &self,
+        y_pred: &[F],
+        y_true: &[F],
+        rows: usize,
+        grad_scale: F,
+        sample_weight: Option<&[F]>,
+        grad: &mut [F],
+    ) -> F {
+        let Some(weights) = sample_weight else {
+            return self.sum_and_grad(y_pred, y_true, rows, grad_scale, grad);
+        };
+        assert_eq!(
+            weights.len(),
+            rows,
+            "{}: {} sample weights for {rows} samples",
+            self.name(),
+            weights.len()
+        );
+        if rows == 0 {
+            return F::zero();
+        }
+        let (output_width, target_width) = widths(self.name(), y_pred.len(), y_true.len(), rows);
+        assert_eq!(
+            grad.len(),
+            y_pred.len(),
+            "{}: grad must have the shape of y_pred",
+            self.name()
+        );
+        let samples = y_pred
+            .chunks_exact(output_width)
+            .zip(y_true.chunks_exact(target_width))
+            .zip(grad.chunks_exact_mut(output_width))
+            .zip(weights);
+        let mut total = F::zero();
+        for (((p, t), g), &weight) in samples {
+            total += weight * self.sum_and_grad(p, t, 1, grad_scale * weight, g);
+        }
+        total
+    }
+
+    /// The reduced loss of `rows` samples, each weighted, as calling a Keras loss with
+    /// `sample_weight` gives it: for [`Reduction::SumOverBatchSize`], the sum of
+    /// `weight × loss` divided by the number of samples. Allocates one value per sample,
+    /// as [`Loss::compute`].
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanAbsoluteError};
+    ///
+    /// let y_true: &[f64] = &[0.0, 1.0, 0.0, 0.0];
+    /// let y_pred: &[f64] = &[1.0, 1.0, 1.0, 0.0]; // per-sample losses 0.5 and 0.5
+    /// let loss = MeanAbsoluteError::new().compute_weighted(y_pred, y_true, 2, &[0.7, 0.3]);
+    /// assert!((loss - 0.25).abs() < 1e-12); // Keras's documented value: (0.7 · 0.5 + 0.3 · 0.5) / 2
+    /// ```
+    ///
+    /// Panics if `sample_weight` does not hold `rows` weights.
+    fn compute_weighted(&self, y_pred: &[F], y_true: &[F], rows: usize, sample_weight: &[F]) -> F {
+        assert_eq!(
+            sample_weight.len(),
+            rows,
+            "{}: {} sample weights for {rows} samples",
+            self.name(),
+            sample_weight.len()
+        );
+        let mut per_sample = vec![F::zero(); rows];
+        self.per_sample(y_pred, y_true, rows, &mut per_sample);
+        let weighted: F = per_sample
+            .iter()
+            .zip(sample_weight)
+            .map(|(&l, &w)| w * l)
+            .sum();
+        weighted * self.reduction_scale(rows)
+    }
+
     /// The factor that turns the sum of `rows` per-sample losses into the reduced loss:
     /// `1 / rows` for [`Reduction::SumOverBatchSize`] and [`Reduction::None`] (which `fit`
     /// averages), `1` for [`Reduction::Sum`] and for an empty batch.
@@ -300,12 +395,19 @@ fn mean_over_rows_and_grad<F: Float>(
     let inv_width = F::one() / F::of(width as f64);
     let grad_scale = grad_scale * inv_width;
     let mut total = F::zero();
-    for ((&p, &t), g) in y_pred.iter().zip(y_true).zip(grad.iter_mut()) {
-        let (loss, derivative) = term(p, t);
-        total += loss;
-        *g = derivative * grad_scale;
+    let rows_iter = y_pred.chunks_exact(width).zip(y_true.chunks_exact(width));
+    // Summed per sample, as the per-sample losses are, so that the sum over one sample at a
+    // time (`Loss::weighted_sum_and_grad`) is the same number.
+    for ((p, t), g) in rows_iter.zip(grad.chunks_exact_mut(width)) {
+        let mut sample = F::zero();
+        for ((&p, &t), g) in p.iter().zip(t).zip(g) {
+            let (loss, derivative) = term(p, t);
+            sample += loss;
+            *g = derivative * grad_scale;
+        }
+        total += sample * inv_width;
     }
-    total * inv_width
+    total
 }
 
 /// The common width of predictions and targets of an elementwise loss.
@@ -395,13 +497,171 @@ mod testing {
             );
         }
     }
+
+    /// Asserts that [`Loss::weighted_sum_and_grad`], reduced, gives
+    /// [`Loss::compute_weighted`]'s value and a gradient within `1e-6` (relative) of
+    /// central finite differences of it.
+    pub fn assert_weighted_grad_matches_finite_differences(
+        loss: &(impl Loss<f64> + ?Sized),
+        (y_pred, y_true, rows): (&[f64], &[f64], usize),
+        weights: &[f64],
+    ) {
+        let scale = loss.reduction_scale(rows);
+        let mut grad = vec![f64::NAN; y_pred.len()];
+        let sum = loss.weighted_sum_and_grad(y_pred, y_true, rows, scale, Some(weights), &mut grad);
+        let expected = loss.compute_weighted(y_pred, y_true, rows, weights);
+        approx::assert_relative_eq!(sum * scale, expected, max_relative = 1e-12, epsilon = 1e-12);
+
+        let h = 1e-6;
+        let mut shifted = y_pred.to_vec();
+        for (i, &analytic) in grad.iter().enumerate() {
+            shifted[i] = y_pred[i] + h;
+            let up = loss.compute_weighted(&shifted, y_true, rows, weights);
+            shifted[i] = y_pred[i] - h;
+            let down = loss.compute_weighted(&shifted, y_true, rows, weights);
+            shifted[i] = y_pred[i];
+            let numeric = (up - down) / (2.0 * h);
+            assert!(
+                approx::relative_eq!(analytic, numeric, max_relative = 1e-6, epsilon = 1e-8),
+                "{} ({:?}): d weighted loss / d y_pred[{i}] is {analytic}, finite differences \
+                 give {numeric}",
+                loss.name(),
+                loss.reduction(),
+            );
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::testing::REDUCTIONS;
+    use super::testing::{REDUCTIONS, assert_weighted_grad_matches_finite_differences, uniform};
     use super::*;
     use approx::assert_relative_eq;
+
+    /// Four samples of three values for every loss: predictions, and targets that suit it.
+    struct Samples {
+        logits: Vec<f64>,
+        probabilities: Vec<f64>,
+        binary: Vec<f64>,
+        regression: Vec<f64>,
+        one_hot: [f64; 12],
+        labels: [f64; 4],
+    }
+
+    impl Samples {
+        fn new() -> Self {
+            Samples {
+                logits: uniform(1, 12, -2.0, 2.0),
+                probabilities: uniform(2, 12, 0.05, 0.95),
+                binary: uniform(3, 12, 0.0, 1.0).iter().map(|t| t.round()).collect(),
+                regression: uniform(4, 12, -3.0, 3.0),
+                one_hot: [0., 1., 0., 1., 0., 0., 0., 0., 1., 0., 1., 0.],
+                labels: [1.0, 0.0, 2.0, 1.0],
+            }
+        }
+
+        /// Calls `check` with every loss, under `reduction`, and predictions and targets
+        /// that suit it.
+        fn for_each_loss(
+            &self,
+            reduction: Reduction,
+            mut check: impl FnMut(&dyn Loss<f64>, &[f64], &[f64]),
+        ) {
+            let (logits, regression) = (&self.logits[..], &self.regression[..]);
+            check(
+                &MeanSquaredError::new().with_reduction(reduction),
+                logits,
+                regression,
+            );
+            check(
+                &MeanAbsoluteError::new().with_reduction(reduction),
+                logits,
+                regression,
+            );
+            check(
+                &Huber::new(0.5).with_reduction(reduction),
+                logits,
+                regression,
+            );
+            let bce = BinaryCrossentropy::new().with_reduction(reduction);
+            check(&bce, &self.probabilities, &self.binary);
+            let bce_logits = BinaryCrossentropy::from_logits().with_label_smoothing(0.1);
+            check(&bce_logits.with_reduction(reduction), logits, &self.binary);
+            let cce = CategoricalCrossentropy::from_logits().with_reduction(reduction);
+            check(&cce, logits, &self.one_hot);
+            let sparse = SparseCategoricalCrossentropy::from_logits().with_reduction(reduction);
+            check(&sparse, logits, &self.labels);
+        }
+    }
+
+    #[test]
+    fn weighted_gradient_matches_finite_differences_of_the_weighted_loss() {
+        let samples = Samples::new();
+        for reduction in REDUCTIONS {
+            samples.for_each_loss(reduction, |loss, y_pred, y_true| {
+                assert_weighted_grad_matches_finite_differences(
+                    loss,
+                    (y_pred, y_true, 4),
+                    &[0.5, 2.0, 0.0, 1.25],
+                );
+            });
+        }
+    }
+
+    #[test]
+    fn unit_weights_give_the_unweighted_sum_and_gradient_bit_for_bit() {
+        let samples = Samples::new();
+        for reduction in REDUCTIONS {
+            samples.for_each_loss(reduction, |loss, y_pred, y_true| {
+                let scale = loss.reduction_scale(4);
+                let (mut plain, mut weighted) = ([0.0; 12], [0.0; 12]);
+                let sum = loss.sum_and_grad(y_pred, y_true, 4, scale, &mut plain);
+                let ones = Some(&[1.0; 4][..]);
+                let same =
+                    loss.weighted_sum_and_grad(y_pred, y_true, 4, scale, ones, &mut weighted);
+                assert_eq!(sum.to_bits(), same.to_bits(), "{}", loss.name());
+                assert_eq!(
+                    plain.map(f64::to_bits),
+                    weighted.map(f64::to_bits),
+                    "{}",
+                    loss.name()
+                );
+                // Doubling every weight doubles the sum and the gradient exactly.
+                let twos = Some(&[2.0; 4][..]);
+                let double =
+                    loss.weighted_sum_and_grad(y_pred, y_true, 4, scale, twos, &mut weighted);
+                assert_eq!(double, 2.0 * sum, "{}", loss.name());
+                assert_eq!(plain.map(|g| 2.0 * g), weighted, "{}", loss.name());
+            });
+        }
+    }
+
+    #[test]
+    fn weighted_loss_divides_by_the_batch_size_not_the_sum_of_the_weights() {
+        // Per-sample losses 1 and 4, weights 3 and 0: Keras gives 3 / 2, not 3 / 3.
+        let (y_pred, y_true) = ([1.0, 2.0], [0.0, 0.0]);
+        let mean = MeanSquaredError::new();
+        assert_eq!(mean.compute_weighted(&y_pred, &y_true, 2, &[3.0, 0.0]), 1.5);
+        let sum = mean.with_reduction(Reduction::Sum);
+        assert_eq!(sum.compute_weighted(&y_pred, &y_true, 2, &[3.0, 0.0]), 3.0);
+        let mut grad = [f64::NAN; 2];
+        let scale = Loss::<f64>::reduction_scale(&mean, 2);
+        let value =
+            mean.weighted_sum_and_grad(&y_pred, &y_true, 2, scale, Some(&[3.0, 0.0]), &mut grad);
+        assert_eq!(value * scale, 1.5);
+        assert_eq!(grad, [3.0 * 2.0 * 1.0 / 2.0, 0.0]);
+        // No weights is the plain sum.
+        let plain = mean.weighted_sum_and_grad(&y_pred, &y_true, 2, scale, None, &mut grad);
+        assert_eq!(plain, 5.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "3 sample weights for 2 samples")]
+    fn weighted_sum_and_grad_refuses_a_weight_count_other_than_the_rows() {
+        let mut grad = [0.0; 2];
+        let loss = MeanSquaredError::new();
+        loss.weighted_sum_and_grad(&[1.0, 2.0], &[0.0, 0.0], 2, 1.0, Some(&[1.0; 3]), &mut grad);
+    }
 
     #[test]
     fn reduce_gives_keras_reductions() {

@@ -89,7 +89,7 @@ impl Kind {
 /// let y_true: &[f32] = &[2.0, 1.0]; // class indices
 /// let y_pred: &[f32] = &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0];
 /// accuracy.check(1, 3).unwrap();
-/// accuracy.update_state(y_true, y_pred, 2);
+/// accuracy.update_state(y_true, y_pred, 2, None);
 /// assert_eq!(accuracy.result(), 0.5);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -154,8 +154,12 @@ mean_metric!(Accuracy, "accuracy");
 /// let mut accuracy = BinaryAccuracy::new();
 /// let y_true: &[f64] = &[1.0, 1.0, 0.0, 0.0];
 /// let y_pred: &[f64] = &[0.98, 1.0, 0.0, 0.6];
-/// accuracy.update_state(y_true, y_pred, 4);
+/// accuracy.update_state(y_true, y_pred, 4, None);
 /// assert_eq!(accuracy.result(), 0.75); // Keras's documented value
+///
+/// accuracy.reset_state();
+/// accuracy.update_state(y_true, y_pred, 4, Some(&[1.0, 0.0, 0.0, 1.0]));
+/// assert_eq!(accuracy.result(), 0.5); // Keras's documented weighted value
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BinaryAccuracy {
@@ -230,7 +234,7 @@ mean_metric!(BinaryAccuracy, "binary_accuracy");
 /// let mut accuracy = CategoricalAccuracy;
 /// let y_true: &[f64] = &[0.0, 0.0, 1.0, 0.0, 1.0, 0.0];
 /// let y_pred: &[f64] = &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0];
-/// accuracy.update_state(y_true, y_pred, 2);
+/// accuracy.update_state(y_true, y_pred, 2, None);
 /// assert_eq!(accuracy.result(), 0.5); // Keras's documented value
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -282,7 +286,7 @@ mean_metric!(CategoricalAccuracy, "categorical_accuracy");
 /// let mut accuracy = SparseCategoricalAccuracy;
 /// let y_true: &[f64] = &[2.0, 1.0];
 /// let y_pred: &[f64] = &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0];
-/// accuracy.update_state(y_true, y_pred, 2);
+/// accuracy.update_state(y_true, y_pred, 2, None);
 /// assert_eq!(accuracy.result(), 0.5); // Keras's documented value
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -341,7 +345,7 @@ mod tests {
     const BINARY_PRED: [f64; 4] = [0.98, 1.0, 0.0, 0.6];
 
     fn result_of(mut metric: impl Metric<f64>, y_true: &[f64], y_pred: &[f64], rows: usize) -> f64 {
-        metric.update_state(y_true, y_pred, rows);
+        metric.update_state(y_true, y_pred, rows, None);
         metric.result()
     }
 
@@ -363,6 +367,72 @@ mod tests {
         assert_eq!(
             result_of(SparseCategoricalAccuracy, &LABELS, &SCORES, 2),
             0.5
+        );
+    }
+
+    fn weighted_result_of(
+        mut metric: impl Metric<f64>,
+        y_true: &[f64],
+        y_pred: &[f64],
+        rows: usize,
+        sample_weight: &[f64],
+    ) -> f64 {
+        metric.update_state(y_true, y_pred, rows, Some(sample_weight));
+        metric.result()
+    }
+
+    #[test]
+    fn weighted_accuracies_match_keras_examples() {
+        let binary = weighted_result_of(
+            BinaryAccuracy,
+            &BINARY_TRUE,
+            &BINARY_PRED,
+            4,
+            &[1.0, 0.0, 0.0, 1.0],
+        );
+        assert_eq!(binary, 0.5);
+        // The sample weighing 0.7 is wrong, the one weighing 0.3 right.
+        let weights = [0.7, 0.3];
+        let categorical = weighted_result_of(CategoricalAccuracy, &ONE_HOT, &SCORES, 2, &weights);
+        approx::assert_relative_eq!(categorical, 0.3);
+        let scores = [0.1, 0.6, 0.3, 0.05, 0.95, 0.0];
+        let sparse = weighted_result_of(SparseCategoricalAccuracy, &LABELS, &scores, 2, &weights);
+        approx::assert_relative_eq!(sparse, 0.3);
+        let picked = weighted_result_of(Accuracy, &LABELS, &scores, 2, &weights);
+        approx::assert_relative_eq!(picked, 0.3);
+    }
+
+    #[test]
+    fn accuracy_weighs_each_sample_and_divides_by_the_sum_of_the_weights() {
+        // Right, wrong, right with weights 1, 3, 0: (1·1 + 3·0 + 0·1) / 4.
+        let y_true = [0.0, 0.0, 1.0];
+        let y_pred = [0.9, 0.1, 0.2, 0.8, 0.3, 0.7];
+        let value = weighted_result_of(Accuracy, &y_true, &y_pred, 3, &[1.0, 3.0, 0.0]);
+        assert_eq!(value, 0.25);
+        // Weights of 1 give the unweighted value; scaling every weight changes nothing.
+        let ones = weighted_result_of(Accuracy, &y_true, &y_pred, 3, &[1.0; 3]);
+        assert_eq!(ones, result_of(Accuracy, &y_true, &y_pred, 3));
+        let scaled = weighted_result_of(Accuracy, &y_true, &y_pred, 3, &[2.0, 6.0, 0.0]);
+        assert_eq!(scaled, 0.25);
+        // Every weight 0: nothing counted, so 0 as Keras.
+        let zeros = weighted_result_of(Accuracy, &y_true, &y_pred, 3, &[0.0; 3]);
+        assert_eq!(zeros, 0.0);
+        // Weighted batches accumulate: 0.25 · 4 + 1 · 1 right of 5.
+        let mut accuracy = Accuracy;
+        accuracy.update_state(&y_true, &y_pred, 3, Some(&[1.0, 3.0, 0.0]));
+        accuracy.update_state(&y_true[..1], &y_pred[..2], 1, None);
+        assert_eq!(accuracy.result(), 0.4);
+    }
+
+    #[test]
+    #[should_panic(expected = "2 sample weights for 3 samples")]
+    fn update_state_refuses_a_weight_count_other_than_the_rows() {
+        let mut accuracy = Accuracy;
+        accuracy.update_state(
+            &[0.0, 0.0, 1.0],
+            &[0.9, 0.1, 0.2, 0.8, 0.3, 0.7],
+            3,
+            Some(&[1.0, 1.0]),
         );
     }
 
@@ -415,8 +485,13 @@ mod tests {
     #[test]
     fn accuracy_accumulates_samples_across_updates() {
         let mut accuracy = SparseCategoricalAccuracy;
-        accuracy.update_state(&LABELS, &SCORES, 2); // 1 of 2
-        accuracy.update_state(&[1.0f64, 0.0, 1.0], &[0.0, 1.0, 1.0, 0.0, 0.2, 0.3], 3); // 3 of 3
+        accuracy.update_state(&LABELS, &SCORES, 2, None); // 1 of 2
+        accuracy.update_state(
+            &[1.0f64, 0.0, 1.0],
+            &[0.0, 1.0, 1.0, 0.0, 0.2, 0.3],
+            3,
+            None,
+        ); // 3 of 3
         assert_eq!(accuracy.result(), 0.8); // 4 of 5, not the mean of the batches' 0.75
     }
 
@@ -435,15 +510,15 @@ mod tests {
             (&LABELS, &SCORES, 2),
         ];
         for (metric, (y_true, y_pred, rows)) in metrics.iter_mut().zip(batches) {
-            metric.update_state(y_true, y_pred, rows);
+            metric.update_state(y_true, y_pred, rows, None);
             assert!(metric.result() > 0.0);
             metric.reset_state();
             assert_eq!(metric.result(), 0.0, "{}", metric.name());
         }
         let mut accuracy = SparseCategoricalAccuracy;
-        accuracy.update_state(&LABELS, &SCORES, 2); // 1 of 2
+        accuracy.update_state(&LABELS, &SCORES, 2, None); // 1 of 2
         accuracy.reset_state();
-        accuracy.update_state(&LABELS[1..], &SCORES[3..], 1); // right
+        accuracy.update_state(&LABELS[1..], &SCORES[3..], 1, None); // right
         assert_eq!(accuracy.result(), 1.0);
     }
 
@@ -451,7 +526,7 @@ mod tests {
     fn metrics_without_samples_give_zero() {
         let mut accuracy = Accuracy;
         assert_eq!(accuracy.result(), 0.0);
-        Metric::<f32>::update_state(&mut accuracy, &[], &[], 0);
+        Metric::<f32>::update_state(&mut accuracy, &[], &[], 0, None);
         assert_eq!(accuracy.result(), 0.0);
         assert_eq!(BinaryAccuracy.result(), 0.0);
         assert_eq!(CategoricalAccuracy.result(), 0.0);
@@ -461,7 +536,7 @@ mod tests {
     #[test]
     fn accuracy_works_in_f32() {
         let mut accuracy = Accuracy;
-        accuracy.update_state(&[1.0f32, 1.0], &[0.7f32, 0.5], 2); // 0.5 is not above 0.5
+        accuracy.update_state(&[1.0f32, 1.0], &[0.7f32, 0.5], 2, None); // 0.5 is not above 0.5
         assert_eq!(accuracy.result(), 0.5);
     }
 

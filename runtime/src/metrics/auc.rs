@@ -2,7 +2,7 @@
 //! confusion counts at evenly spaced thresholds.
 
 use super::confusion::{Confusion, divide_no_nan, is_positive};
-use super::{metric_from_inherent, widths};
+use super::{metric_from_inherent, sample_weights, widths};
 use crate::loss::check_same_width;
 use crate::{Error, Float, Result};
 
@@ -43,9 +43,15 @@ pub enum SummationMethod {
 /// use strata_runtime::metrics::{AUC, Metric};
 ///
 /// let mut auc = AUC::new().with_num_thresholds(3);
-/// auc.update_state(&[0.0f32, 0.0, 1.0, 1.0], &[0.0, 0.5, 0.3, 0.9], 4);
+/// auc.update_state(&[0.0f32, 0.0, 1.0, 1.0], &[0.0, 0.5, 0.3, 0.9], 4, None);
 /// // Thresholds -1e-7, 0.5, 1 + 1e-7: recall 1, 0.5, 0; false positive rate 1, 0, 0.
 /// assert_eq!(auc.result(), 0.75); // Keras's documented value
+///
+/// // Keras's weighted example: only the samples scored 0.0 and 0.9 count.
+/// auc.reset_state();
+/// let weights: &[f32] = &[1.0, 0.0, 0.0, 1.0];
+/// auc.update_state(&[0.0f32, 0.0, 1.0, 1.0], &[0.0, 0.5, 0.3, 0.9], 4, Some(weights));
+/// assert_eq!(auc.result(), 1.0); // Keras's documented value
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct AUC {
@@ -143,25 +149,37 @@ impl AUC {
         self.counts.clear();
     }
 
-    fn update<F: Float>(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
+    fn update<F: Float>(
+        &mut self,
+        y_true: &[F],
+        y_pred: &[F],
+        rows: usize,
+        sample_weight: Option<&[F]>,
+    ) {
         let num_thresholds = self.num_thresholds;
         if rows == 0 || num_thresholds <= 1 {
             return; // `check` refuses fewer than two thresholds: nothing to count at.
         }
-        widths("auc", y_true.len(), y_pred.len(), rows);
+        let (target_width, output_width) = widths("auc", y_true.len(), y_pred.len(), rows);
         let mut positives_in = vec![0.0; num_thresholds];
         let mut negatives_in = vec![0.0; num_thresholds];
-        for (&target, &score) in y_true.iter().zip(y_pred) {
-            let score = if self.from_logits {
-                sigmoid(score)
-            } else {
-                score
-            };
-            let bucket = bucket_of(score, num_thresholds);
-            if is_positive(target) {
-                positives_in[bucket] += 1.0;
-            } else {
-                negatives_in[bucket] += 1.0;
+        let rows_iter = y_true
+            .chunks_exact(target_width)
+            .zip(y_pred.chunks_exact(output_width));
+        let weights = sample_weights("auc", sample_weight, rows);
+        for ((targets, scores), weight) in rows_iter.zip(weights) {
+            for (&target, &score) in targets.iter().zip(scores) {
+                let score = if self.from_logits {
+                    sigmoid(score)
+                } else {
+                    score
+                };
+                let bucket = bucket_of(score, num_thresholds);
+                if is_positive(target) {
+                    positives_in[bucket] += weight;
+                } else {
+                    negatives_in[bucket] += weight;
+                }
             }
         }
         self.counts.resize(num_thresholds, Confusion::new());
@@ -268,7 +286,7 @@ mod tests {
 
     fn auc_of(auc: AUC, y_true: &[f64], y_pred: &[f64]) -> f64 {
         let mut auc = auc;
-        auc.update_state(y_true, y_pred, y_true.len());
+        auc.update_state(y_true, y_pred, y_true.len(), None);
         auc.result()
     }
 
@@ -289,7 +307,7 @@ mod tests {
             .map(|threshold| {
                 let mut counts = Confusion::new();
                 for (&t, &p) in y_true.iter().zip(y_pred) {
-                    counts.add(t, p.clamp(0.0, 1.0) > threshold);
+                    counts.add(t, p.clamp(0.0, 1.0) > threshold, 1.0);
                 }
                 counts
             })
@@ -301,7 +319,7 @@ mod tests {
         let three = AUC.with_num_thresholds(3);
         assert_eq!(auc_of(three.clone(), &Y_TRUE, &Y_PRED), 0.75);
         let mut auc = three;
-        auc.update_state(&Y_TRUE, &Y_PRED, 4);
+        auc.update_state(&Y_TRUE, &Y_PRED, 4, None);
         let tp: Vec<f64> = auc.counts.iter().map(|c| c.true_positives).collect();
         let fp: Vec<f64> = auc.counts.iter().map(|c| c.false_positives).collect();
         let fn_: Vec<f64> = auc.counts.iter().map(|c| c.false_negatives).collect();
@@ -323,7 +341,7 @@ mod tests {
         let y_pred = [0.0, 1.0, 0.25, 0.5, 0.75, 0.13, 0.33, 0.99, -0.5, 1.5];
         for n in [2, 3, 5, 11, 200] {
             let mut auc = AUC.with_num_thresholds(n);
-            auc.update_state(&y_true, &y_pred, 10);
+            auc.update_state(&y_true, &y_pred, 10, None);
             assert_eq!(auc.counts, counts_by_comparison(&y_true, &y_pred, n), "{n}");
         }
     }
@@ -405,13 +423,40 @@ mod tests {
     #[test]
     fn state_accumulates_across_updates_and_resets() {
         let mut auc = AUC.with_num_thresholds(3);
-        auc.update_state(&Y_TRUE[..2], &Y_PRED[..2], 2);
-        auc.update_state(&Y_TRUE[2..], &Y_PRED[2..], 2);
+        auc.update_state(&Y_TRUE[..2], &Y_PRED[..2], 2, None);
+        auc.update_state(&Y_TRUE[2..], &Y_PRED[2..], 2, None);
         assert_eq!(auc.result(), 0.75);
         auc.reset_state();
         assert_eq!(auc.result(), 0.0);
-        Metric::<f32>::update_state(&mut auc, &[], &[], 0);
+        Metric::<f32>::update_state(&mut auc, &[], &[], 0, None);
         assert_eq!(auc.result(), 0.0);
+    }
+
+    #[test]
+    fn weights_count_each_decision_with_its_sample_weight() {
+        // Keras's documented weighted example.
+        let mut auc = AUC.with_num_thresholds(3);
+        auc.update_state(&Y_TRUE, &Y_PRED, 4, Some(&[1.0, 0.0, 0.0, 1.0]));
+        assert_eq!(auc.result(), 1.0);
+        // A weight of 2 counts a sample as two copies of it.
+        let mut weighted = AUC;
+        weighted.update_state(&Y_TRUE, &Y_PRED, 4, Some(&[2.0, 1.0, 1.0, 1.0]));
+        let copies = [0.0, 0.0, 0.0, 1.0, 1.0];
+        let copied_scores = [0.0, 0.0, 0.5, 0.3, 0.9];
+        assert_eq!(weighted.result(), auc_of(AUC, &copies, &copied_scores));
+        // Weights of 1 count as no weights; several outputs share their sample's weight.
+        let mut ones = AUC;
+        ones.update_state(&Y_TRUE, &Y_PRED, 2, Some(&[1.0, 1.0]));
+        assert_eq!(ones.counts, {
+            let mut plain = AUC;
+            plain.update_state(&Y_TRUE, &Y_PRED, 2, None);
+            plain.counts
+        });
+        let mut half = AUC.with_num_thresholds(3);
+        half.update_state(&Y_TRUE, &Y_PRED, 2, Some(&[0.0, 1.0]));
+        // Only the second sample: targets 1, 1 scored 0.3, 0.9; no negatives.
+        assert_eq!(half.counts[0].true_positives, 2.0);
+        assert_eq!(half.counts[0].false_positives, 0.0);
     }
 
     #[test]
@@ -433,7 +478,7 @@ mod tests {
         );
         // Updating with a refused setting counts nothing instead of panicking.
         let mut one_threshold = AUC.with_num_thresholds(1);
-        one_threshold.update_state(&Y_TRUE, &Y_PRED, 4);
+        one_threshold.update_state(&Y_TRUE, &Y_PRED, 4, None);
         assert_eq!(one_threshold.result(), 0.0);
     }
 }

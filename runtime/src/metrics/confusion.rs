@@ -38,15 +38,16 @@ impl Confusion {
         }
     }
 
-    /// Adds one decision whose target is positive with weight `label` (1 or 0 for a hard
-    /// label; Keras's F-scores pass soft labels through as fractions).
-    pub(super) fn add(&mut self, label: f64, predicted_positive: bool) {
+    /// Adds one decision of weight `weight` (its sample's weight, 1 without weights) whose
+    /// target is positive with weight `label` (1 or 0 for a hard label; Keras's F-scores
+    /// pass soft labels through as fractions).
+    pub(super) fn add(&mut self, label: f64, predicted_positive: bool, weight: f64) {
         if predicted_positive {
-            self.true_positives += label;
-            self.false_positives += 1.0 - label;
+            self.true_positives += label * weight;
+            self.false_positives += (1.0 - label) * weight;
         } else {
-            self.false_negatives += label;
-            self.true_negatives += 1.0 - label;
+            self.false_negatives += label * weight;
+            self.true_negatives += (1.0 - label) * weight;
         }
     }
 
@@ -127,9 +128,9 @@ mod tests {
     fn add_sorts_decisions_into_the_four_cells() {
         let mut confusion = Confusion::new();
         for (label, predicted) in [(1.0, true), (1.0, false), (0.0, true), (0.0, false)] {
-            confusion.add(label, predicted);
+            confusion.add(label, predicted, 1.0);
         }
-        confusion.add(0.0, false);
+        confusion.add(0.0, false, 1.0);
         assert_eq!(
             confusion,
             Confusion {
@@ -140,6 +141,19 @@ mod tests {
             }
         );
         assert_eq!(confusion.false_positive_rate(), 1.0 / 3.0);
+    }
+
+    #[test]
+    fn add_counts_a_decision_with_its_weight() {
+        let mut confusion = Confusion::new();
+        confusion.add(1.0, true, 2.5);
+        confusion.add(0.0, true, 0.5);
+        confusion.add(1.0, false, 0.0);
+        confusion.add(0.7, false, 2.0);
+        assert_eq!(confusion.true_positives, 2.5);
+        assert_eq!(confusion.false_positives, 0.5);
+        approx::assert_relative_eq!(confusion.false_negatives, 1.4);
+        approx::assert_relative_eq!(confusion.true_negatives, 0.6);
     }
 
     #[test]

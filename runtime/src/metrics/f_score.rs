@@ -1,7 +1,7 @@
 //! F-scores: the weighted harmonic mean of precision and recall, per class and averaged.
 
 use super::confusion::{Confusion, divide_no_nan};
-use super::{metric_from_inherent, widths};
+use super::{metric_from_inherent, sample_weights, widths};
 use crate::loss::check_same_width;
 use crate::{Error, Float, Result};
 
@@ -39,14 +39,14 @@ pub enum Average {
 /// let mut f2 = FBetaScore::new().with_beta(2.0).with_threshold(0.5);
 /// let y_true: &[f32] = &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0];
 /// let y_pred: &[f32] = &[0.2, 0.6, 0.7, 0.2, 0.6, 0.6, 0.6, 0.8, 0.0];
-/// f2.update_state(y_true, y_pred, 3);
+/// f2.update_state(y_true, y_pred, 3, None);
 /// let per_class = [5.0 / 13.0, 10.0 / 11.0, 5.0 / 6.0];
 /// assert!((f2.result() - per_class.iter().sum::<f64>() / 3.0).abs() < 1e-12);
 ///
 /// // Micro: tp 4, fp 2, fn 2 over all classes, so precision and recall are 2/3.
 /// let mut micro = f2.clone().with_average(Average::Micro);
 /// micro.reset_state();
-/// micro.update_state(y_true, y_pred, 3);
+/// micro.update_state(y_true, y_pred, 3, None);
 /// assert!((micro.result() - 2.0 / 3.0).abs() < 1e-12);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -74,13 +74,13 @@ pub const FBetaScore: FBetaScore = FBetaScore::new();
 /// let mut f1: FBetaScore = F1Score.with_threshold(0.5);
 /// let y_true: &[f64] = &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0];
 /// let y_pred: &[f64] = &[0.2, 0.6, 0.7, 0.2, 0.6, 0.6, 0.6, 0.8, 0.0];
-/// f1.update_state(y_true, y_pred, 3);
+/// f1.update_state(y_true, y_pred, 3, None);
 /// assert!((f1.result() - (0.5 + 0.8 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
 /// assert_eq!(f1.name(), "f1_score");
 ///
 /// // Weighted by how often each class is a target: 3, 2 and 1 times.
 /// let mut weighted = F1Score.with_threshold(0.5).with_average(Average::Weighted);
-/// weighted.update_state(y_true, y_pred, 3);
+/// weighted.update_state(y_true, y_pred, 3, None);
 /// assert!((weighted.result() - (0.5 * 3.0 + 0.8 * 2.0 + 2.0 / 3.0) / 6.0).abs() < 1e-12);
 /// ```
 #[allow(non_upper_case_globals)]
@@ -202,7 +202,13 @@ impl FBetaScore {
         self.per_class.clear();
     }
 
-    fn update<F: Float>(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
+    fn update<F: Float>(
+        &mut self,
+        y_true: &[F],
+        y_pred: &[F],
+        rows: usize,
+        sample_weight: Option<&[F]>,
+    ) {
         if rows == 0 {
             return;
         }
@@ -218,15 +224,16 @@ impl FBetaScore {
             self.name,
             self.per_class.len()
         );
-        let rows = y_true
+        let rows_iter = y_true
             .chunks_exact(target_width)
             .zip(y_pred.chunks_exact(output_width));
-        for (targets, scores) in rows {
+        let weights = sample_weights(self.name, sample_weight, rows);
+        for ((targets, scores), weight) in rows_iter.zip(weights) {
             let predicted = self.predictions(scores);
             for ((counts, &target), predicted) in
                 self.per_class.iter_mut().zip(targets).zip(predicted)
             {
-                counts.add(target.as_f64(), predicted);
+                counts.add(target.as_f64(), predicted, weight);
             }
         }
     }
@@ -265,19 +272,38 @@ mod tests {
 
     fn result_of(metric: FBetaScore, y_true: &[f64], y_pred: &[f64], rows: usize) -> f64 {
         let mut metric = metric;
-        metric.update_state(y_true, y_pred, rows);
+        metric.update_state(y_true, y_pred, rows, None);
         metric.result()
+    }
+
+    #[test]
+    fn weights_count_each_sample_as_that_many_copies() {
+        // Sample 0 weighing 2 is sample 0 twice; sample 2 weighing 0 is no sample.
+        for average in [Average::Micro, Average::Macro, Average::Weighted] {
+            let f1 = F1Score.with_threshold(0.5).with_average(average);
+            let mut weighted = f1.clone();
+            weighted.update_state(&Y_TRUE, &Y_PRED, 3, Some(&[2.0, 1.0, 0.0]));
+            let mut copies = f1;
+            copies.update_state(&Y_TRUE[..3], &Y_PRED[..3], 1, None);
+            copies.update_state(&Y_TRUE[..6], &Y_PRED[..6], 2, None);
+            assert_relative_eq!(weighted.result(), copies.result(), epsilon = 1e-12);
+        }
+        // Soft targets and weights multiply, as Keras's `y_true * sample_weight`.
+        let mut soft = F1Score.with_threshold(0.5).with_average(Average::Micro);
+        soft.update_state(&[0.5, 0.0], &[0.9, 0.1], 1, Some(&[4.0]));
+        assert_eq!(soft.per_class[0].true_positives, 2.0);
+        assert_eq!(soft.per_class[0].false_positives, 2.0);
     }
 
     #[test]
     fn per_class_scores_match_keras_example() {
         let mut f1 = F1Score.with_threshold(0.5);
-        f1.update_state(&Y_TRUE, &Y_PRED, 3);
+        f1.update_state(&Y_TRUE, &Y_PRED, 3, None);
         for (counts, expected) in f1.per_class.iter().zip(F1_PER_CLASS) {
             assert_relative_eq!(counts.f_beta(1.0), expected, epsilon = 1e-12);
         }
         let mut f2 = FBetaScore.with_beta(2.0).with_threshold(0.5);
-        f2.update_state(&Y_TRUE, &Y_PRED, 3);
+        f2.update_state(&Y_TRUE, &Y_PRED, 3, None);
         for (counts, expected) in f2
             .per_class
             .iter()
@@ -328,7 +354,7 @@ mod tests {
     #[test]
     fn a_row_of_zero_scores_predicts_nothing() {
         let mut f1 = F1Score.with_average(Average::Micro);
-        f1.update_state(&[1.0, 0.0], &[0.0, 0.0], 1);
+        f1.update_state(&[1.0, 0.0], &[0.0, 0.0], 1, None);
         assert_eq!(
             f1.per_class
                 .iter()
@@ -376,16 +402,16 @@ mod tests {
     #[test]
     fn state_accumulates_across_updates_and_resets() {
         let mut f1 = F1Score.with_threshold(0.5);
-        f1.update_state(&Y_TRUE[..6], &Y_PRED[..6], 2);
-        f1.update_state(&Y_TRUE[6..], &Y_PRED[6..], 1);
+        f1.update_state(&Y_TRUE[..6], &Y_PRED[..6], 2, None);
+        f1.update_state(&Y_TRUE[6..], &Y_PRED[6..], 1, None);
         let macro_f1 = F1_PER_CLASS.iter().sum::<f64>() / 3.0;
         assert_relative_eq!(f1.result(), macro_f1, epsilon = 1e-12);
         f1.reset_state();
         assert_eq!(f1.result(), 0.0);
-        Metric::<f32>::update_state(&mut f1, &[], &[], 0);
+        Metric::<f32>::update_state(&mut f1, &[], &[], 0, None);
         assert_eq!(f1.result(), 0.0);
         // After a reset the metric takes another number of classes.
-        f1.update_state(&[1.0f32, 0.0], &[0.9, 0.1], 1);
+        f1.update_state(&[1.0f32, 0.0], &[0.9, 0.1], 1, None);
         assert_eq!(f1.per_class.len(), 2);
     }
 

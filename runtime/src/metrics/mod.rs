@@ -1,7 +1,9 @@
 //! Metrics: objects with Keras's `update_state`, `result` and `reset_state`.
 //!
-//! Every metric here is, as in Keras, the mean over samples of a per-sample value, summed
-//! in `f64` so that long epochs lose no precision. A metric without arguments is also a
+//! Every metric here is, as in Keras, a mean over samples of a per-sample value or counts
+//! of decisions, summed in `f64` so that long epochs lose no precision. Each sample counts
+//! with its weight when [`Metric::update_state`] is given weights (Keras's
+//! `sample_weight`), and with weight 1 otherwise. A metric without arguments is also a
 //! constant of the same name, so that `[Accuracy]` reads as Keras's
 //! `metrics=["accuracy"]`:
 //!
@@ -40,8 +42,30 @@ pub trait Metric<F: Float>: Send {
     /// predictions with `output_width` values suit this metric.
     fn check(&self, target_width: usize, output_width: usize) -> Result<()>;
 
-    /// Adds `rows` samples to the state.
-    fn update_state(&mut self, y_true: &[F], y_pred: &[F], rows: usize);
+    /// Adds `rows` samples to the state, each counted with its weight in `sample_weight`
+    /// (one per sample; `None` weighs every sample 1), as Keras's
+    /// `update_state(y_true, y_pred, sample_weight)`.
+    ///
+    /// ```
+    /// use strata_runtime::metrics::{Metric, SparseCategoricalAccuracy};
+    ///
+    /// // Keras's documented example: the right sample weighs 0.3, the wrong one 0.7.
+    /// let mut accuracy = SparseCategoricalAccuracy;
+    /// let y_true: &[f32] = &[2.0, 1.0];
+    /// let y_pred: &[f32] = &[0.1, 0.6, 0.3, 0.05, 0.95, 0.0];
+    /// accuracy.update_state(y_true, y_pred, 2, Some(&[0.7, 0.3]));
+    /// assert!((accuracy.result() - 0.3).abs() < 1e-7);
+    /// ```
+    ///
+    /// Panics if the slices do not hold `rows` whole rows or `sample_weight` does not hold
+    /// `rows` weights (`fit` and `evaluate` check their inputs before any step).
+    fn update_state(
+        &mut self,
+        y_true: &[F],
+        y_pred: &[F],
+        rows: usize,
+        sample_weight: Option<&[F]>,
+    );
 
     /// The value over every sample since the last reset.
     fn result(&self) -> f64;
@@ -162,24 +186,44 @@ fn widths(what: &str, y_true_len: usize, y_pred_len: usize, rows: usize) -> (usi
     (y_true_len / rows, y_pred_len / rows)
 }
 
-/// Adds to `mean` the per-sample `value(target row, prediction row)` of `rows` samples.
+/// The weight of each of `rows` samples, in `f64`: `sample_weight`'s, or 1 without it.
+/// Panics, naming the metric, if `sample_weight` does not hold `rows` weights.
+fn sample_weights<'w, F: Float>(
+    what: &str,
+    sample_weight: Option<&'w [F]>,
+    rows: usize,
+) -> impl Iterator<Item = f64> + 'w {
+    if let Some(weights) = sample_weight {
+        assert_eq!(
+            weights.len(),
+            rows,
+            "{what}: {} sample weights for {rows} samples",
+            weights.len()
+        );
+    }
+    (0..rows).map(move |i| sample_weight.map_or(1.0, |weights| weights[i].as_f64()))
+}
+
+/// Adds to `mean` the per-sample `value(target row, prediction row)` of `rows` samples,
+/// each with its weight.
 fn update_mean<F: Float>(
     what: &str,
     mean: &mut Mean,
     y_true: &[F],
     y_pred: &[F],
     rows: usize,
+    sample_weight: Option<&[F]>,
     value: impl Fn(&[F], &[F]) -> f64,
 ) {
     if rows == 0 {
         return;
     }
     let (target_width, output_width) = widths(what, y_true.len(), y_pred.len(), rows);
-    let rows = y_true
+    let rows_iter = y_true
         .chunks_exact(target_width)
         .zip(y_pred.chunks_exact(output_width));
-    for (t, p) in rows {
-        mean.update_state(value(t, p), 1.0);
+    for ((t, p), weight) in rows_iter.zip(sample_weights(what, sample_weight, rows)) {
+        mean.update_state(value(t, p), weight);
     }
 }
 
@@ -204,9 +248,23 @@ macro_rules! mean_metric {
                 self.mean.reset_state();
             }
 
-            fn update<F: $crate::Float>(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
+            fn update<F: $crate::Float>(
+                &mut self,
+                y_true: &[F],
+                y_pred: &[F],
+                rows: usize,
+                sample_weight: Option<&[F]>,
+            ) {
                 let value = self.value::<F>();
-                $crate::metrics::update_mean($name, &mut self.mean, y_true, y_pred, rows, value);
+                $crate::metrics::update_mean(
+                    $name,
+                    &mut self.mean,
+                    y_true,
+                    y_pred,
+                    rows,
+                    sample_weight,
+                    value,
+                );
             }
         }
 
@@ -229,8 +287,14 @@ macro_rules! metric_from_inherent {
                 $metric::check(self, target_width, output_width)
             }
 
-            fn update_state(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
-                self.update(y_true, y_pred, rows);
+            fn update_state(
+                &mut self,
+                y_true: &[F],
+                y_pred: &[F],
+                rows: usize,
+                sample_weight: Option<&[F]>,
+            ) {
+                self.update(y_true, y_pred, rows, sample_weight);
             }
 
             fn result(&self) -> f64 {

@@ -2,7 +2,7 @@
 //! them.
 
 use super::confusion::{Confusion, is_positive};
-use super::{metric_from_inherent, widths};
+use super::{metric_from_inherent, sample_weights, widths};
 use crate::loss::{bad_targets, check_same_width, values};
 use crate::{Error, Float, Result};
 
@@ -118,13 +118,13 @@ impl Decisions {
         Ok(())
     }
 
-    /// Adds to `counts` one decision per counted output of `rows` samples.
+    /// Adds to `counts` one decision per counted output of `rows` samples, each with its
+    /// sample's weight.
     fn count<F: Float>(
         &self,
         what: &str,
-        y_true: &[F],
-        y_pred: &[F],
-        rows: usize,
+        (y_true, y_pred, rows): (&[F], &[F], usize),
+        sample_weight: Option<&[F]>,
         counts: &mut Confusion,
     ) {
         if rows == 0 {
@@ -134,17 +134,18 @@ impl Decisions {
         let threshold = F::of(self.threshold());
         let mut kept = vec![true; output_width];
         let mut order = Vec::with_capacity(output_width);
-        let rows = y_true
+        let rows_iter = y_true
             .chunks_exact(target_width)
             .zip(y_pred.chunks_exact(output_width));
-        for (targets, scores) in rows {
+        let weights = sample_weights(what, sample_weight, rows);
+        for ((targets, scores), weight) in rows_iter.zip(weights) {
             if let Some(top_k) = self.top_k {
                 mark_top_k(scores, top_k, &mut order, &mut kept);
             }
             for i in self.columns(target_width.min(output_width)) {
                 let predicted_positive = kept[i] && scores[i] > threshold;
                 let label = if is_positive(targets[i]) { 1.0 } else { 0.0 };
-                counts.add(label, predicted_positive);
+                counts.add(label, predicted_positive, weight);
             }
         }
     }
@@ -233,8 +234,15 @@ macro_rules! confusion_metric {
                 self.counts = Confusion::new();
             }
 
-            fn update<F: Float>(&mut self, y_true: &[F], y_pred: &[F], rows: usize) {
-                self.decisions.count($name, y_true, y_pred, rows, &mut self.counts);
+            fn update<F: Float>(
+                &mut self,
+                y_true: &[F],
+                y_pred: &[F],
+                rows: usize,
+                sample_weight: Option<&[F]>,
+            ) {
+                let batch = (y_true, y_pred, rows);
+                self.decisions.count($name, batch, sample_weight, &mut self.counts);
             }
         }
 
@@ -258,15 +266,21 @@ confusion_metric!(
     /// use strata_runtime::metrics::{Metric, Precision};
     ///
     /// let mut precision = Precision;
-    /// precision.update_state(&[0.0f64, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4);
+    /// precision.update_state(&[0.0f64, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4, None);
     /// assert!((precision.result() - 2.0 / 3.0).abs() < 1e-12); // Keras's documented 0.6667
+    ///
+    /// // Keras's weighted example: only the third sample, a true positive, counts.
+    /// precision.reset_state();
+    /// let weights: &[f64] = &[0.0, 0.0, 1.0, 0.0];
+    /// precision.update_state(&[0.0f64, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4, Some(weights));
+    /// assert_eq!(precision.result(), 1.0);
     ///
     /// // Keras's top_k examples: one sample of four outputs, equal scores.
     /// let mut top_2 = Precision::new().with_top_k(2);
-    /// top_2.update_state(&[0.0f64, 0.0, 1.0, 1.0], &[1.0, 1.0, 1.0, 1.0], 1);
+    /// top_2.update_state(&[0.0f64, 0.0, 1.0, 1.0], &[1.0, 1.0, 1.0, 1.0], 1, None);
     /// assert_eq!(top_2.result(), 0.0);
     /// let mut top_4 = Precision::new().with_top_k(4);
-    /// top_4.update_state(&[0.0f64, 0.0, 1.0, 1.0], &[1.0, 1.0, 1.0, 1.0], 1);
+    /// top_4.update_state(&[0.0f64, 0.0, 1.0, 1.0], &[1.0, 1.0, 1.0, 1.0], 1, None);
     /// assert_eq!(top_4.result(), 0.5);
     /// ```
     Precision,
@@ -284,14 +298,20 @@ confusion_metric!(
     /// use strata_runtime::metrics::{Metric, Recall};
     ///
     /// let mut recall = Recall;
-    /// recall.update_state(&[0.0f64, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4);
+    /// recall.update_state(&[0.0f64, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4, None);
     /// assert!((recall.result() - 2.0 / 3.0).abs() < 1e-12); // Keras's documented 0.6667
+    ///
+    /// // Keras's weighted example: only the third sample, a true positive, counts.
+    /// recall.reset_state();
+    /// let weights: &[f64] = &[0.0, 0.0, 1.0, 0.0];
+    /// recall.update_state(&[0.0f64, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4, Some(weights));
+    /// assert_eq!(recall.result(), 1.0);
     ///
     /// // Class 1 of three, as in a softmax classifier with one-hot targets.
     /// let mut recall_of_class_1 = Recall::new().with_class_id(1);
     /// let y_true = [0.0f32, 1.0, 0.0, 0.0, 1.0, 0.0];
     /// let y_pred = [0.2f32, 0.7, 0.1, 0.5, 0.4, 0.1];
-    /// recall_of_class_1.update_state(&y_true, &y_pred, 2);
+    /// recall_of_class_1.update_state(&y_true, &y_pred, 2, None);
     /// assert_eq!(recall_of_class_1.result(), 0.5);
     /// ```
     Recall,
@@ -305,7 +325,7 @@ mod tests {
     use crate::metrics::Metric;
 
     fn result_of(mut metric: impl Metric<f64>, y_true: &[f64], y_pred: &[f64], rows: usize) -> f64 {
-        metric.update_state(y_true, y_pred, rows);
+        metric.update_state(y_true, y_pred, rows, None);
         metric.result()
     }
 
@@ -317,6 +337,45 @@ mod tests {
         let (y_true, y_pred) = ([0.0, 0.0, 1.0, 1.0], [1.0; 4]);
         assert_eq!(result_of(Precision.with_top_k(2), &y_true, &y_pred, 1), 0.0);
         assert_eq!(result_of(Precision.with_top_k(4), &y_true, &y_pred, 1), 0.5);
+    }
+
+    fn weighted_result_of(
+        mut metric: impl Metric<f64>,
+        (y_true, y_pred, rows): (&[f64], &[f64], usize),
+        sample_weight: &[f64],
+    ) -> f64 {
+        metric.update_state(y_true, y_pred, rows, Some(sample_weight));
+        metric.result()
+    }
+
+    #[test]
+    fn weighted_precision_and_recall_match_keras_examples() {
+        let batch: (&[f64], &[f64], usize) = (&[0.0, 1.0, 1.0, 1.0], &[1.0, 0.0, 1.0, 1.0], 4);
+        let weights = [0.0, 0.0, 1.0, 0.0];
+        assert_eq!(weighted_result_of(Precision, batch, &weights), 1.0);
+        assert_eq!(weighted_result_of(Recall, batch, &weights), 1.0);
+    }
+
+    #[test]
+    fn weights_count_every_output_of_a_sample_with_its_weight() {
+        // As in precision_and_recall_match_hand_counts, with sample 1 weighing 3 and
+        // sample 2 weighing 0.5: tp 3·1 + 0.5·1, fp 3·1, fn 3·1 + 0.5·1.
+        let batch: (&[f64], &[f64], usize) = (
+            &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0],
+            &[0.9, 0.8, 0.5, 0.2, 0.6, 0.1],
+            2,
+        );
+        let weights = [3.0, 0.5];
+        assert_eq!(weighted_result_of(Precision, batch, &weights), 3.5 / 6.5);
+        assert_eq!(weighted_result_of(Recall, batch, &weights), 3.5 / 7.0);
+        // With class_id, the weight counts once per sample.
+        let class_0 = Recall.with_class_id(0);
+        assert_eq!(weighted_result_of(class_0, batch, &weights), 1.0);
+        let class_2 = Recall.with_class_id(2);
+        assert_eq!(weighted_result_of(class_2, batch, &weights), 0.0);
+        // Weights of 1 are no weights.
+        let ones = weighted_result_of(Precision, batch, &[1.0, 1.0]);
+        assert_eq!(ones, result_of(Precision, batch.0, batch.1, 2));
     }
 
     #[test]
@@ -418,14 +477,14 @@ mod tests {
     #[test]
     fn state_accumulates_across_updates_and_resets() {
         let mut precision = Precision;
-        precision.update_state(&[1.0f32, 0.0], &[0.9, 0.9], 2);
-        precision.update_state(&[1.0f32, 1.0], &[0.9, 0.9], 2);
+        precision.update_state(&[1.0f32, 0.0], &[0.9, 0.9], 2, None);
+        precision.update_state(&[1.0f32, 1.0], &[0.9, 0.9], 2, None);
         assert_eq!(precision.result(), 0.75);
         precision.reset_state();
         assert_eq!(precision.result(), 0.0);
-        Metric::<f32>::update_state(&mut precision, &[], &[], 0);
+        Metric::<f32>::update_state(&mut precision, &[], &[], 0, None);
         assert_eq!(precision.result(), 0.0);
-        precision.update_state(&[0.0f32], &[0.9], 1);
+        precision.update_state(&[0.0f32], &[0.9], 1, None);
         assert_eq!(precision.result(), 0.0);
     }
 

@@ -34,7 +34,16 @@ fn check_regression(what: &'static str, target_width: usize, output_width: usize
 /// let mut mse = MeanSquaredError;
 /// let y_true: &[f64] = &[0.0, 1.0, 0.0, 0.0];
 /// let y_pred: &[f64] = &[1.0, 1.0, 1.0, 0.0];
-/// mse.update_state(y_true, y_pred, 2);
+/// mse.update_state(y_true, y_pred, 2, None);
+/// assert_eq!(mse.result(), 0.5);
+///
+/// // Keras's documented examples: errors 0.5 and 0, unweighted then weighted 1 and 0.
+/// mse.reset_state();
+/// let (y_true, y_pred): (&[f64], &[f64]) = (&[0.0, 1.0, 0.0, 0.0], &[1.0, 1.0, 0.0, 0.0]);
+/// mse.update_state(y_true, y_pred, 2, None);
+/// assert_eq!(mse.result(), 0.25);
+/// mse.reset_state();
+/// mse.update_state(y_true, y_pred, 2, Some(&[1.0, 0.0]));
 /// assert_eq!(mse.result(), 0.5);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -73,7 +82,16 @@ mean_metric!(MeanSquaredError, "mean_squared_error");
 /// let mut mae = MeanAbsoluteError;
 /// let y_true: &[f64] = &[0.0, 1.0, 0.0, 0.0];
 /// let y_pred: &[f64] = &[1.0, 1.0, 1.0, 0.0];
-/// mae.update_state(y_true, y_pred, 2);
+/// mae.update_state(y_true, y_pred, 2, None);
+/// assert_eq!(mae.result(), 0.5);
+///
+/// // Keras's documented examples: errors 0.5 and 0, unweighted then weighted 1 and 0.
+/// mae.reset_state();
+/// let (y_true, y_pred): (&[f64], &[f64]) = (&[0.0, 1.0, 0.0, 0.0], &[1.0, 1.0, 0.0, 0.0]);
+/// mae.update_state(y_true, y_pred, 2, None);
+/// assert_eq!(mae.result(), 0.25);
+/// mae.reset_state();
+/// mae.update_state(y_true, y_pred, 2, Some(&[1.0, 0.0]));
 /// assert_eq!(mae.result(), 0.5);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -113,7 +131,7 @@ mod tests {
     fn mean_squared_error_matches_hand_computation() {
         let mut mse = MeanSquaredError;
         // Samples: (1² + 0²) / 2 = 0.5 and (0.5² + 2²) / 2 = 2.125.
-        mse.update_state(&[0.0f32, 1.0, 1.0, 1.0], &[1.0, 1.0, 1.5, -1.0], 2);
+        mse.update_state(&[0.0f32, 1.0, 1.0, 1.0], &[1.0, 1.0, 1.5, -1.0], 2, None);
         assert_relative_eq!(mse.result(), 1.3125);
     }
 
@@ -121,20 +139,34 @@ mod tests {
     fn mean_absolute_error_matches_hand_computation() {
         let mut mae = MeanAbsoluteError;
         // Samples: (1 + 0) / 2 = 0.5 and (0.5 + 2) / 2 = 1.25.
-        mae.update_state(&[0.0f32, 1.0, 1.0, 1.0], &[1.0, 1.0, 1.5, -1.0], 2);
+        mae.update_state(&[0.0f32, 1.0, 1.0, 1.0], &[1.0, 1.0, 1.5, -1.0], 2, None);
         assert_relative_eq!(mae.result(), 0.875);
+    }
+
+    #[test]
+    fn regression_metrics_give_the_weighted_mean_over_samples() {
+        // Samples' errors 0.5 and 2.125 (MSE), 0.5 and 1.25 (MAE), weighted 3 and 1.
+        let (y_true, y_pred) = ([0.0f32, 1.0, 1.0, 1.0], [1.0, 1.0, 1.5, -1.0]);
+        let mut mse = MeanSquaredError;
+        mse.update_state(&y_true, &y_pred, 2, Some(&[3.0, 1.0]));
+        assert_relative_eq!(mse.result(), (3.0 * 0.5 + 2.125) / 4.0);
+        let mut mae = MeanAbsoluteError;
+        mae.update_state(&y_true, &y_pred, 2, Some(&[3.0, 1.0]));
+        assert_relative_eq!(mae.result(), (3.0 * 0.5 + 1.25) / 4.0);
+        mae.update_state(&y_true, &y_pred, 2, Some(&[0.0, 0.0]));
+        assert_relative_eq!(mae.result(), (3.0 * 0.5 + 1.25) / 4.0);
     }
 
     #[test]
     fn regression_metrics_accumulate_across_updates_and_reset() {
         let mut mae = MeanAbsoluteError;
         assert_eq!(mae.result(), 0.0);
-        mae.update_state(&[0.0f64], &[3.0], 1);
-        mae.update_state(&[0.0f64, 0.0], &[1.0, 2.0], 2);
+        mae.update_state(&[0.0f64], &[3.0], 1, None);
+        mae.update_state(&[0.0f64, 0.0], &[1.0, 2.0], 2, None);
         assert_relative_eq!(mae.result(), 2.0); // (3 + 1 + 2) / 3
         mae.reset_state();
         assert_eq!(mae.result(), 0.0);
-        mae.update_state(&[0.0f64], &[1.0], 1);
+        mae.update_state(&[0.0f64], &[1.0], 1, None);
         assert_relative_eq!(mae.result(), 1.0);
     }
 

@@ -62,8 +62,13 @@ fn check_k(what: &'static str, k: usize, output_width: usize) -> Result<()> {
 /// let mut top_1 = TopKCategoricalAccuracy::new().with_k(1);
 /// let y_true: &[f32] = &[0.0, 0.0, 1.0, 0.0, 1.0, 0.0];
 /// let y_pred: &[f32] = &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0];
-/// top_1.update_state(y_true, y_pred, 2);
+/// top_1.update_state(y_true, y_pred, 2, None);
 /// assert_eq!(top_1.result(), 0.5); // Keras's documented value
+///
+/// // Keras's weighted example: the miss weighs 0.7, the hit 0.3.
+/// top_1.reset_state();
+/// top_1.update_state(y_true, y_pred, 2, Some(&[0.7, 0.3]));
+/// assert!((top_1.result() - 0.3).abs() < 1e-7);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TopKCategoricalAccuracy {
@@ -132,8 +137,13 @@ mean_metric!(TopKCategoricalAccuracy, "top_k_categorical_accuracy");
 /// let mut top_1 = SparseTopKCategoricalAccuracy::new().with_k(1);
 /// let y_true: &[f32] = &[2.0, 1.0];
 /// let y_pred: &[f32] = &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0];
-/// top_1.update_state(y_true, y_pred, 2);
+/// top_1.update_state(y_true, y_pred, 2, None);
 /// assert_eq!(top_1.result(), 0.5); // Keras's documented value
+///
+/// // Keras's weighted example: the miss weighs 0.7, the hit 0.3.
+/// top_1.reset_state();
+/// top_1.update_state(y_true, y_pred, 2, Some(&[0.7, 0.3]));
+/// assert!((top_1.result() - 0.3).abs() < 1e-7);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SparseTopKCategoricalAccuracy {
@@ -205,7 +215,7 @@ mod tests {
     use crate::metrics::Metric;
 
     fn result_of(mut metric: impl Metric<f64>, y_true: &[f64], y_pred: &[f64], rows: usize) -> f64 {
-        metric.update_state(y_true, y_pred, rows);
+        metric.update_state(y_true, y_pred, rows, None);
         metric.result()
     }
 
@@ -270,12 +280,12 @@ mod tests {
     fn state_accumulates_across_updates_and_resets() {
         let mut metric = SparseTopKCategoricalAccuracy.with_k(1);
         assert_eq!(metric.result(), 0.0);
-        metric.update_state(&[2.0f32, 1.0], &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0], 2);
-        metric.update_state(&[0.0f32], &[0.9, 0.05, 0.05], 1);
+        metric.update_state(&[2.0f32, 1.0], &[0.1, 0.9, 0.8, 0.05, 0.95, 0.0], 2, None);
+        metric.update_state(&[0.0f32], &[0.9, 0.05, 0.05], 1, None);
         assert_eq!(metric.result(), 2.0 / 3.0);
         metric.reset_state();
         assert_eq!(metric.result(), 0.0);
-        Metric::<f32>::update_state(&mut metric, &[], &[], 0);
+        Metric::<f32>::update_state(&mut metric, &[], &[], 0, None);
         assert_eq!(metric.result(), 0.0);
     }
 

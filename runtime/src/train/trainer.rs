@@ -4,6 +4,7 @@ use std::ops::Range;
 use ndarray::{ArrayD, ArrayViewD};
 use rayon::prelude::*;
 
+use super::fit::check_sample_weight;
 use super::predict::{check_sample_shape, check_samples};
 use super::progress::Progress;
 use super::{Fit, History, Logs, Training};
@@ -34,6 +35,8 @@ pub struct Trainer<M: Model, O, L> {
     /// The current batch, gathered from the dataset.
     batch_x: Vec<M::Float>,
     batch_y: Vec<M::Float>,
+    /// The current batch's sample weights, when there are weights.
+    batch_weights: Vec<M::Float>,
     /// Training steps taken, for the dropout streams.
     pub(super) steps: u64,
     /// The metrics' names, for the logs of every step.
@@ -89,6 +92,8 @@ impl<M: Model> Lane<M> {
 struct Batch<'a, F> {
     x: &'a [F],
     y: &'a [F],
+    /// One weight per sample, or `None` for weight 1 each.
+    weights: Option<&'a [F]>,
     rows: usize,
     target_width: usize,
 }
@@ -122,6 +127,7 @@ where
             trainable,
             batch_x: Vec::new(),
             batch_y: Vec::new(),
+            batch_weights: Vec::new(),
             steps: 0,
             metric_names: Vec::new(),
             stop_requested: false,
@@ -209,7 +215,8 @@ where
     }
 
     /// Keras's `fit`: trains for `config`'s epochs and returns the history of the logged
-    /// losses and metrics.
+    /// losses and metrics. With [`Fit::sample_weight`] or [`Fit::class_weight`], the loss,
+    /// its gradient and the training metrics weigh each sample; validation is unweighted.
     pub fn fit(&mut self, data: &Dataset<M::Float>, config: Fit<'_, M::Float>) -> Result<History>
     where
         Self: Send,
@@ -228,6 +235,8 @@ where
         if let Some(validation) = validation {
             self.check_data("validation data", validation)?;
         }
+        let weights = config.train_weights(data, train, M::OUTPUT_SIZE)?;
+        let weights = weights.as_deref();
         if let Some(backup) = &config.backup
             && backup.exists()
         {
@@ -235,7 +244,8 @@ where
         }
         self.check_resumed_seed(config.seed)?;
         let backup = config.backup.clone();
-        let history = self.in_pool(|trainer| trainer.fit_epochs(train, validation, config))?;
+        let history =
+            self.in_pool(|trainer| trainer.fit_epochs((train, weights), validation, config))?;
         if let Some(backup) = backup {
             // The run is complete: its backup is no longer needed, as in Keras.
             match std::fs::remove_file(&backup) {
@@ -250,7 +260,7 @@ where
 
     fn fit_epochs(
         &mut self,
-        train: &Dataset<M::Float>,
+        (train, weights): (&Dataset<M::Float>, Option<&[M::Float]>),
         validation: Option<&Dataset<M::Float>>,
         mut config: Fit<'_, M::Float>,
     ) -> Result<History> {
@@ -279,7 +289,7 @@ where
             progress.epoch_begin(epoch, config.epochs, steps);
             for (step, indices) in order.chunks(config.batch_size).enumerate() {
                 callbacks.batch_begin(step, self)?;
-                let outcome = self.on_gathered(train, indices, |trainer, batch| {
+                let outcome = self.on_gathered((train, weights), indices, |trainer, batch| {
                     trainer.train_step(batch, config.seed, epoch, step)
                 });
                 // A non-finite loss left the weights as they were; the callbacks may stop
@@ -312,7 +322,7 @@ where
             logs = self.logs(loss_mean.result());
             let validate = (epoch + 1) % config.validation_freq == 0;
             if let (Some(validation), true) = (validation, validate) {
-                let val = self.evaluate_batches(validation, config.batch_size)?;
+                let val = self.evaluate_batches((validation, None), config.batch_size)?;
                 for (name, value) in val.iter() {
                     logs.push(format!("val_{name}"), value);
                 }
@@ -332,31 +342,38 @@ where
         Ok(self.history.clone())
     }
 
-    /// Gathers the samples at `indices` into the trainer's batch buffers (no allocation
-    /// once they have grown) and runs `step` on them.
+    /// Gathers the samples at `indices`, and their weights if there are any, into the
+    /// trainer's batch buffers (no allocation once they have grown) and runs `step` on
+    /// them.
     fn on_gathered<R>(
         &mut self,
-        data: &Dataset<M::Float>,
+        (data, weights): (&Dataset<M::Float>, Option<&[M::Float]>),
         indices: &[usize],
         step: impl FnOnce(&mut Self, &Batch<'_, M::Float>) -> R,
     ) -> R {
         let rows = indices.len();
         let target_width = data.target_width();
-        let (mut batch_x, mut batch_y) = (
+        let (mut batch_x, mut batch_y, mut batch_weights) = (
             std::mem::take(&mut self.batch_x),
             std::mem::take(&mut self.batch_y),
+            std::mem::take(&mut self.batch_weights),
         );
         batch_x.resize(rows * M::INPUT_SIZE, M::Float::default());
         batch_y.resize(rows * target_width, M::Float::default());
         data.gather_into(indices, &mut batch_x, &mut batch_y);
+        if let Some(weights) = weights {
+            batch_weights.clear();
+            batch_weights.extend(indices.iter().map(|&i| weights[i]));
+        }
         let batch = Batch {
             x: &batch_x,
             y: &batch_y,
+            weights: weights.map(|_| &batch_weights[..]),
             rows,
             target_width,
         };
         let result = step(self, &batch);
-        (self.batch_x, self.batch_y) = (batch_x, batch_y);
+        (self.batch_x, self.batch_y, self.batch_weights) = (batch_x, batch_y, batch_weights);
         result
     }
 
@@ -380,11 +397,12 @@ where
             let out = model.forward_train(&mut lane.workspace, x, rows, &mut rng);
             let outputs = rows * M::OUTPUT_SIZE;
             lane.y_pred[..outputs].copy_from_slice(out);
-            lane.loss_sum = loss.sum_and_grad(
+            lane.loss_sum = loss.weighted_sum_and_grad(
                 &lane.y_pred[..outputs],
                 y,
                 rows,
                 scale,
+                lane_weights(batch, &lane.rows),
                 &mut lane.output_grad[..outputs],
             );
             model.backward(
@@ -444,8 +462,9 @@ where
         for lane in &self.lanes[..lanes] {
             let (_, y) = lane_slices::<M>(batch, &lane.rows);
             let outputs = lane.rows.len() * M::OUTPUT_SIZE;
+            let weights = lane_weights(batch, &lane.rows);
             for metric in &mut self.metrics {
-                metric.update_state(y, &lane.y_pred[..outputs], lane.rows.len());
+                metric.update_state(y, &lane.y_pred[..outputs], lane.rows.len(), weights);
             }
         }
     }
@@ -509,15 +528,38 @@ where
             ));
         }
         self.check_data("evaluate", data)?;
-        self.in_pool(|trainer| trainer.evaluate_batches(data, batch_size))
+        self.in_pool(|trainer| trainer.evaluate_batches((data, None), batch_size))
     }
 
-    fn evaluate_batches(&mut self, data: &Dataset<M::Float>, batch_size: usize) -> Result<Logs> {
+    /// Keras's `evaluate` with `sample_weight`: the loss and metrics over `data`, in
+    /// batches of 32, each sample weighted by its entry in `sample_weight` (one finite
+    /// weight ≥ 0 per sample) as in [`Fit::sample_weight`]: the loss is
+    /// `Σ weight × loss / samples`, the metrics are weighted means or weighted counts.
+    pub fn evaluate_weighted(
+        &mut self,
+        data: &Dataset<M::Float>,
+        sample_weight: &[M::Float],
+    ) -> Result<Logs>
+    where
+        Self: Send,
+    {
+        self.check_data("evaluate", data)?;
+        check_sample_weight("evaluate", sample_weight, data.len())?;
+        self.in_pool(|trainer| trainer.evaluate_batches((data, Some(sample_weight)), 32))
+    }
+
+    fn evaluate_batches(
+        &mut self,
+        (data, weights): (&Dataset<M::Float>, Option<&[M::Float]>),
+        batch_size: usize,
+    ) -> Result<Logs> {
         self.reset_metrics();
         let mut loss_mean = Mean::new();
         let order: Vec<usize> = (0..data.len()).collect();
         for indices in order.chunks(batch_size) {
-            let loss = self.on_gathered(data, indices, |trainer, batch| trainer.test_step(batch));
+            let loss = self.on_gathered((data, weights), indices, |trainer, batch| {
+                trainer.test_step(batch)
+            });
             loss_mean.update_state(loss, indices.len() as f64);
         }
         Ok(self.logs(loss_mean.result()))
@@ -533,13 +575,12 @@ where
             let outputs = rows * M::OUTPUT_SIZE;
             let out = model.forward(&mut lane.workspace, x, rows);
             lane.y_pred[..outputs].copy_from_slice(out);
-            loss.per_sample(
-                &lane.y_pred[..outputs],
-                y,
-                rows,
-                &mut lane.per_sample[..rows],
-            );
-            lane.loss_sum = lane.per_sample[..rows].iter().copied().sum();
+            let per_sample = &mut lane.per_sample[..rows];
+            loss.per_sample(&lane.y_pred[..outputs], y, rows, per_sample);
+            lane.loss_sum = match lane_weights(batch, &lane.rows) {
+                Some(weights) => per_sample.iter().zip(weights).map(|(&l, &w)| w * l).sum(),
+                None => per_sample.iter().copied().sum(),
+            };
         };
         if lanes == 1 {
             work(&mut self.lanes[0]);
@@ -653,10 +694,16 @@ impl<F: Clone> FlatBatch<'_, F> {
         Batch {
             x: &self.x,
             y: &self.y,
+            weights: None,
             rows: self.rows,
             target_width: self.target_width,
         }
     }
+}
+
+/// The weights of the lane's rows of the batch, if the batch has weights.
+fn lane_weights<'a, F>(batch: &Batch<'a, F>, rows: &Range<usize>) -> Option<&'a [F]> {
+    batch.weights.map(|weights| &weights[rows.clone()])
 }
 
 /// The lane's rows of the batch.
