@@ -57,8 +57,6 @@ fn allocations_of_an_epoch(data: &Dataset<f32>, weights: Weights) -> u64 {
 }
 
 #[test]
-#[ignore = "gemm 0.19 allocates packing buffers on every matrix product; an own \
-           allocation-free product is the open work (see issue 2's note)"]
 fn training_steps_allocate_nothing_once_the_batch_size_is_seen() {
     // Per-epoch bookkeeping (the shuffled order, the history, the class weights of the
     // samples) allocates the same in both; ten times the steps must not allocate once more.
