@@ -26,7 +26,8 @@ const MIN_PART: usize = 16 * 1024;
 const PART_ALIGN: usize = 64;
 
 /// Calls `update(params, grads, slots)` on every trainable range of the buffers (split at
-/// part boundaries), with the parts spread over the current rayon pool's threads.
+/// part boundaries), with the parts spread over the threads of the rayon pool the caller
+/// runs in, if any.
 pub(super) fn update_trainable<F, U>(
     params: &mut [F],
     grads: &[F],
@@ -37,7 +38,12 @@ pub(super) fn update_trainable<F, U>(
     F: Float,
     U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
 {
-    let parts = rayon::current_num_threads();
+    // Outside a pool (a trainer on one thread, or a direct call) the update stays on the
+    // calling thread: rayon would otherwise send half of it to its global pool.
+    let parts = match rayon::current_thread_index() {
+        Some(_) => rayon::current_num_threads(),
+        None => 1,
+    };
     update_part(0, params, grads, slots, tensors, parts, update);
 }
 
