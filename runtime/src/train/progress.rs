@@ -43,7 +43,9 @@ impl Progress {
                 Some(steps as u64),
                 ProgressDrawTarget::stdout_with_hz(10),
             );
-            if let Ok(style) = ProgressStyle::with_template("{pos}/{len} {bar:20} {msg}") {
+            // Keras's live line: steps, bar, time left, time per step, running metrics.
+            let template = "{pos}/{len} {bar:20} {eta} {msg}";
+            if let Ok(style) = ProgressStyle::with_template(template) {
                 bar.set_style(style.progress_chars("━━ "));
             }
             self.bar = Some(bar);
