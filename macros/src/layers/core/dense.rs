@@ -1,12 +1,12 @@
 //! `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`: a fully
 //! connected layer on the last axis, as Keras's.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
-use crate::names;
+use crate::layers::activated::{Activated, option};
+use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
 
 pub struct Dense;
 
@@ -67,15 +67,12 @@ impl LayerKind for Dense {
 }
 
 impl Configured {
-    fn activation_variant(&self) -> Ident {
-        Ident::new(
-            names::activation_variant(self.activation),
-            Span::call_site(),
-        )
-    }
-
-    fn has_activation(&self) -> bool {
-        self.activation != "linear"
+    fn activated(&self) -> Activated {
+        Activated {
+            activation: self.activation,
+            row_len: self.units,
+            first_buffer: 0,
+        }
     }
 }
 
@@ -115,14 +112,8 @@ impl Layer for Configured {
         params
     }
 
-    fn buffers(&self) -> Vec<usize> {
-        let output = self.rows_per_sample * self.units;
-        if self.has_activation() {
-            // The pre-activation and its gradient.
-            vec![output, output]
-        } else {
-            Vec::new()
-        }
+    fn buffers(&self) -> Vec<Buffer> {
+        self.activated().buffers(self.rows_per_sample * self.units)
     }
 
     fn config_json(&self) -> String {
@@ -138,55 +129,29 @@ impl Layer for Configured {
 
     fn forward(&self, io: &Io, _training: bool) -> TokenStream {
         let k = krate();
-        let Io { n, x, y, .. } = io;
+        let (n, x) = (&io.n, &io.x);
         let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
         let kernel = &io.params[0];
-        let bias = if self.use_bias {
-            let b = &io.params[1];
-            quote!(::core::option::Option::Some(#b))
-        } else {
-            quote!(::core::option::Option::None)
-        };
-        if !self.has_activation() {
-            return quote! {
-                #k::kernels::dense_forward(#x, #kernel, #bias, #y, #n * #rows, #inputs, #units);
-            };
-        }
-        let act = self.activation_variant();
-        let (z, z_ref) = (&io.bufs[0], &io.bufs_ref[0]);
-        quote! {
-            #k::kernels::dense_forward(#x, #kernel, #bias, #z, #n * #rows, #inputs, #units);
-            #k::kernels::activation_forward(#k::kernels::Activation::#act, #z_ref, #y, #units);
-        }
+        let bias = option(io.params.get(1));
+        self.activated().forward(io, |z| {
+            quote! {
+                #k::kernels::dense_forward(#x, #kernel, #bias, #z, #n * #rows, #inputs, #units);
+            }
+        })
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
-        let Io { n, x, dy, .. } = io;
+        let (n, x) = (&io.n, &io.x);
         let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
         let kernel = &io.params[0];
-        let option = |t: Option<&TokenStream>| match t {
-            Some(t) => quote!(::core::option::Option::Some(#t)),
-            None => quote!(::core::option::Option::None),
-        };
         let dx = option(io.dx.as_ref());
         let dkernel = option(io.grads[0].as_ref());
         let dbias = option(io.grads.get(1).and_then(Option::as_ref));
-        let mut code = TokenStream::new();
-        let dz = if self.has_activation() {
-            let act = self.activation_variant();
-            let y = &io.y_ref;
-            let (z, dz, dz_ref) = (&io.bufs_ref[0], &io.bufs[1], &io.bufs_ref[1]);
-            code.extend(quote! {
-                #k::kernels::activation_backward(#k::kernels::Activation::#act, #z, #y, #dy, #dz, #units);
-            });
-            dz_ref.clone()
-        } else {
-            dy.clone()
-        };
-        code.extend(quote! {
-            #k::kernels::dense_backward(#x, #kernel, #dz, #dx, #dkernel, #dbias, #n * #rows, #inputs, #units);
-        });
-        code
+        self.activated().backward(io, |dz| {
+            quote! {
+                #k::kernels::dense_backward(#x, #kernel, #dz, #dx, #dkernel, #dbias, #n * #rows, #inputs, #units);
+            }
+        })
     }
 }
