@@ -167,11 +167,6 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &core::dense::Dense,
         &core::activation::ActivationLayer,
         &core::activation::Softmax,
-        &regularization::dropout::Dropout,
-        &reshaping::flatten::Flatten,
-        &reshaping::reshape::Reshape,
-        &reshaping::zero_padding2d::ZeroPadding2D,
-        &reshaping::up_sampling2d::UpSampling2D,
         &convolutional::conv::Conv { rank: 1 },
         &convolutional::conv::Conv { rank: 2 },
         &pooling::pool::Pool { rank: 1, op: Max },
@@ -194,6 +189,11 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
             rank: 2,
             op: Average,
         },
+        &regularization::dropout::Dropout,
+        &reshaping::flatten::Flatten,
+        &reshaping::reshape::Reshape,
+        &reshaping::zero_padding2d::ZeroPadding2D,
+        &reshaping::up_sampling2d::UpSampling2D,
     ]
 }
 
