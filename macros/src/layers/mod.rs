@@ -5,6 +5,7 @@ mod activated;
 mod args;
 mod convolutional;
 mod core;
+mod kernel;
 mod pooling;
 mod regularization;
 mod reshaping;

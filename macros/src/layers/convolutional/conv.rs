@@ -9,6 +9,7 @@ use quote::quote;
 
 use crate::errors::Errors;
 use crate::layers::activated::{Activated, option};
+use crate::layers::kernel::KernelArgs;
 use crate::layers::spatial::{self, PADDINGS, Window};
 use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, json_list, krate};
 
@@ -21,10 +22,7 @@ struct Configured {
     kind: &'static str,
     filters: usize,
     window: Window,
-    activation: &'static str,
-    use_bias: bool,
-    kernel_initializer: &'static str,
-    bias_initializer: &'static str,
+    kernel: KernelArgs,
     /// The input as a map `[height, width, channels]` (height 1 in 1-D).
     input: [usize; 3],
     /// The output as a map `[height, width, filters]`.
@@ -61,10 +59,7 @@ impl LayerKind for Conv {
         let strides = spatial::dims(args, rank, "strides", errors);
         let padding = args.choice("padding", "padding", PADDINGS, errors);
         let dilation_rate = spatial::dims(args, rank, "dilation_rate", errors);
-        let activation = args.activation("activation", errors);
-        let use_bias = args.boolean("use_bias", errors);
-        let kernel_initializer = args.initializer("kernel_initializer", errors);
-        let bias_initializer = args.initializer("bias_initializer", errors);
+        let kernel = KernelArgs::read(args, errors);
         let example = format!("{kind}(32, kernel_size = 3)");
         let (filters, kernel_size) = (filters?, kernel_size?);
         let Some(filters) = filters else {
@@ -88,10 +83,7 @@ impl LayerKind for Conv {
             kind,
             filters,
             window,
-            activation: activation?.unwrap_or("linear"),
-            use_bias: use_bias?.unwrap_or(true),
-            kernel_initializer: kernel_initializer?.unwrap_or("glorot_uniform"),
-            bias_initializer: bias_initializer?.unwrap_or("zeros"),
+            kernel: kernel?,
             input: [0; 3],
             output: [0; 3],
         }))
@@ -100,12 +92,8 @@ impl LayerKind for Conv {
 
 impl Configured {
     fn activated(&self) -> Activated {
-        Activated {
-            activation: self.activation,
-            row_len: self.filters,
-            // After the im2col scratch.
-            first_buffer: 1,
-        }
+        // After the im2col scratch.
+        self.kernel.activated(self.filters, 1)
     }
 
     fn kernel_size(&self) -> Vec<usize> {
@@ -155,28 +143,13 @@ impl Layer for Configured {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
+        // Keras's fans of a conv kernel: taps × input channels, taps × filters.
         let taps: usize = self.kernel_size().iter().product();
         let (inputs, filters) = (self.input[2], self.filters);
-        let (fan_in, fan_out) = (taps.saturating_mul(inputs), taps.saturating_mul(filters));
         let mut shape = self.kernel_size();
         shape.extend([inputs, filters]);
-        let mut params = vec![ParamSpec {
-            suffix: "kernel",
-            shape,
-            initializer: self.kernel_initializer,
-            fan_in,
-            fan_out,
-        }];
-        if self.use_bias {
-            params.push(ParamSpec {
-                suffix: "bias",
-                shape: vec![filters],
-                initializer: self.bias_initializer,
-                fan_in,
-                fan_out,
-            });
-        }
-        params
+        let (fan_in, fan_out) = (taps.saturating_mul(inputs), taps.saturating_mul(filters));
+        self.kernel.params(shape, fan_in, fan_out)
     }
 
     fn buffers(&self) -> Vec<Buffer> {
@@ -189,16 +162,13 @@ impl Layer for Configured {
     fn config_json(&self) -> String {
         let rank = self.window.rank;
         format!(
-            r#""filters": {}, "kernel_size": {}, "strides": {}, "padding": "{}", "data_format": "channels_last", "dilation_rate": {}, "groups": 1, "activation": "{}", "use_bias": {}, "kernel_initializer": "{}", "bias_initializer": "{}""#,
+            r#""filters": {}, "kernel_size": {}, "strides": {}, "padding": "{}", "data_format": "channels_last", "dilation_rate": {}, "groups": 1, {}"#,
             self.filters,
             json_list(&self.kernel_size()),
             json_list(&spatial::user_dims(rank, self.window.strides)),
             self.window.padding(),
             json_list(&spatial::user_dims(rank, self.window.dilation)),
-            self.activation,
-            self.use_bias,
-            self.kernel_initializer,
-            self.bias_initializer
+            self.kernel.config_json()
         )
     }
 

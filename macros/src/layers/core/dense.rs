@@ -6,16 +6,14 @@ use quote::quote;
 
 use crate::errors::Errors;
 use crate::layers::activated::{Activated, option};
+use crate::layers::kernel::KernelArgs;
 use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
 
 pub struct Dense;
 
 struct Configured {
     units: usize,
-    activation: &'static str,
-    use_bias: bool,
-    kernel_initializer: &'static str,
-    bias_initializer: &'static str,
+    kernel: KernelArgs,
     /// Values in the last axis of the input.
     inputs: usize,
     /// Rows per sample: the product of the input's leading axes.
@@ -43,23 +41,14 @@ impl LayerKind for Dense {
 
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
         let units = args.positive("units", errors);
-        let activation = args.activation("activation", errors);
-        let use_bias = args.boolean("use_bias", errors);
-        let kernel_initializer = args.initializer("kernel_initializer", errors);
-        let bias_initializer = args.initializer("bias_initializer", errors);
-        let units = match units? {
-            Some(units) => units,
-            None => {
-                args.missing("units", "Dense(128)", errors);
-                return None;
-            }
+        let kernel = KernelArgs::read(args, errors);
+        let Some(units) = units? else {
+            args.missing("units", "Dense(128)", errors);
+            return None;
         };
         Some(Box::new(Configured {
             units,
-            activation: activation?.unwrap_or("linear"),
-            use_bias: use_bias?.unwrap_or(true),
-            kernel_initializer: kernel_initializer?.unwrap_or("glorot_uniform"),
-            bias_initializer: bias_initializer?.unwrap_or("zeros"),
+            kernel: kernel?,
             inputs: 0,
             rows_per_sample: 0,
         }))
@@ -68,11 +57,7 @@ impl LayerKind for Dense {
 
 impl Configured {
     fn activated(&self) -> Activated {
-        Activated {
-            activation: self.activation,
-            row_len: self.units,
-            first_buffer: 0,
-        }
+        self.kernel.activated(self.units, 0)
     }
 }
 
@@ -93,23 +78,8 @@ impl Layer for Configured {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let mut params = vec![ParamSpec {
-            suffix: "kernel",
-            shape: vec![self.inputs, self.units],
-            initializer: self.kernel_initializer,
-            fan_in: self.inputs,
-            fan_out: self.units,
-        }];
-        if self.use_bias {
-            params.push(ParamSpec {
-                suffix: "bias",
-                shape: vec![self.units],
-                initializer: self.bias_initializer,
-                fan_in: self.inputs,
-                fan_out: self.units,
-            });
-        }
-        params
+        let (inputs, units) = (self.inputs, self.units);
+        self.kernel.params(vec![inputs, units], inputs, units)
     }
 
     fn buffers(&self) -> Vec<Buffer> {
@@ -117,14 +87,7 @@ impl Layer for Configured {
     }
 
     fn config_json(&self) -> String {
-        format!(
-            r#""units": {}, "activation": "{}", "use_bias": {}, "kernel_initializer": "{}", "bias_initializer": "{}""#,
-            self.units,
-            self.activation,
-            self.use_bias,
-            self.kernel_initializer,
-            self.bias_initializer
-        )
+        format!(r#""units": {}, {}"#, self.units, self.kernel.config_json())
     }
 
     fn forward(&self, io: &Io, _training: bool) -> TokenStream {
