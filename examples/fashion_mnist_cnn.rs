@@ -2,7 +2,7 @@
 //! each epoch.
 //!
 //! Run with `cargo run --release --example fashion_mnist_cnn` (optionally followed by the
-//! number of epochs, 8 by default).
+//! number of epochs, 15 by default).
 
 use strata::prelude::*;
 
@@ -25,7 +25,7 @@ fn main() -> Result<(), strata::Error> {
             eprintln!("usage: fashion_mnist_cnn [epochs]");
             std::process::exit(2)
         }),
-        None => 8,
+        None => 15,
     };
     let (train, test) = strata::datasets::fashion_mnist::load()?;
     let model = ConvNet::new(Seed(42));
