@@ -29,6 +29,52 @@ model! {
         Dropout(0.2),
         Dense(3),
     }
+
+    /// Conv2D valid, same (asymmetric kernel), strided, dilated and pointwise, each with an
+    /// activation; ZeroPadding2D, UpSampling2D, both 2-D poolings and a global one.
+    struct Images: [7, 7, 2] -> [3] {
+        Conv2D(3, kernel_size = 3, activation = tanh),
+        Conv2D(4, kernel_size = [2, 3], padding = same, activation = elu),
+        Conv2D(4, kernel_size = 3, strides = 2, padding = same, activation = sigmoid),
+        ZeroPadding2D([[1, 0], [2, 1]]),
+        Conv2D(3, kernel_size = 2, dilation_rate = 2, activation = softplus, use_bias = false),
+        UpSampling2D([2, 1]),
+        MaxPooling2D(2, strides = 1),
+        AveragePooling2D(2, padding = same),
+        Conv2D(5, kernel_size = 1, activation = gelu),
+        GlobalAveragePooling2D,
+        Dense(3),
+    }
+
+    /// Strided valid Conv2D, same-padded max pooling, GlobalMaxPooling2D.
+    struct MaxImages: [8, 8, 1] -> [2] {
+        Conv2D(4, kernel_size = 3, strides = 2, activation = tanh),
+        MaxPooling2D(2, padding = same),
+        ZeroPadding2D(1),
+        Conv2D(3, kernel_size = 2, strides = [1, 2], activation = silu),
+        GlobalMaxPooling2D,
+        Dense(2),
+    }
+
+    /// Conv1D valid, dilated same, strided same; both 1-D poolings; GlobalMaxPooling1D.
+    struct Sequence: [10, 3] -> [2] {
+        Conv1D(4, 3, activation = tanh),
+        Conv1D(4, 2, dilation_rate = 2, padding = same, activation = sigmoid),
+        MaxPooling1D(2),
+        Conv1D(3, kernel_size = 3, strides = 2, padding = same, activation = elu),
+        AveragePooling1D(2, strides = 1, padding = same),
+        GlobalMaxPooling1D,
+        Dense(2),
+    }
+
+    /// Average pooling in 1-D, a pointwise Conv1D, GlobalAveragePooling1D.
+    struct AverageSequence: [9, 2] -> [2] {
+        Conv1D(3, kernel_size = 2, activation = softplus),
+        AveragePooling1D(2),
+        Conv1D(3, kernel_size = 1),
+        GlobalAveragePooling1D,
+        Dense(2),
+    }
 }
 
 /// `sum(weights * forward_train(params))` with a fixed dropout stream.
@@ -92,6 +138,18 @@ fn every_layer_backward_matches_finite_differences() {
 #[test]
 fn mlp_backward_matches_finite_differences() {
     check_model_gradient(Mlp::<f64>::seeded(Seed(5)));
+}
+
+#[test]
+fn conv2d_and_2d_pooling_backward_matches_finite_differences() {
+    check_model_gradient(Images::<f64>::seeded(Seed(13)));
+    check_model_gradient(MaxImages::<f64>::seeded(Seed(17)));
+}
+
+#[test]
+fn conv1d_and_1d_pooling_backward_matches_finite_differences() {
+    check_model_gradient(Sequence::<f64>::seeded(Seed(19)));
+    check_model_gradient(AverageSequence::<f64>::seeded(Seed(23)));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::graph::{INPUT, Node, ValueId};
-use crate::layers::{Io, json_list, krate};
+use crate::layers::{Buffer, BufferLen, Io, json_list, krate};
 use crate::names;
 use crate::parse::ModelDef;
 use crate::shapes::Checked;
@@ -149,7 +149,7 @@ fn product(dims: &[usize]) -> usize {
 }
 
 /// The model's struct and its workspace's.
-fn declarations(def: &ModelDef, fields: &[Ident]) -> TokenStream {
+fn declarations(def: &ModelDef, fields: &[(Ident, bool)]) -> TokenStream {
     let k = krate();
     let ModelDef {
         attrs, vis, name, ..
@@ -157,6 +157,13 @@ fn declarations(def: &ModelDef, fields: &[Ident]) -> TokenStream {
     let workspace = workspace_ident(def);
     let name_str = name.to_string();
     let workspace_doc = format!("Activations and caches of [`{name}`] for one batch size.");
+    let fields = fields.iter().map(|(field, indices)| {
+        if *indices {
+            quote!(#field: ::std::vec::Vec<u32>)
+        } else {
+            quote!(#field: ::std::vec::Vec<F>)
+        }
+    });
     quote! {
         #(#attrs)*
         #vis struct #name<F: #k::Float = f32> {
@@ -169,7 +176,7 @@ fn declarations(def: &ModelDef, fields: &[Ident]) -> TokenStream {
         #[derive(Default)]
         #vis struct #workspace<F> {
             capacity: usize,
-            #(#fields: ::std::vec::Vec<F>,)*
+            #(#fields,)*
             float: ::core::marker::PhantomData<F>,
         }
 
@@ -372,40 +379,50 @@ impl Plan<'_, '_> {
         self.storage(self.output(), training) == Storage::Input
     }
 
-    fn workspace_fields(&self) -> Vec<Ident> {
-        self.buffers().into_iter().map(|(field, _)| field).collect()
+    /// Each workspace field, and whether it holds `u32` indices rather than floats.
+    fn workspace_fields(&self) -> Vec<(Ident, bool)> {
+        self.buffers()
+            .into_iter()
+            .map(|(field, buffer)| (field, buffer.indices))
+            .collect()
     }
 
-    /// Every workspace buffer with its values per sample.
-    fn buffers(&self) -> Vec<(Ident, usize)> {
+    /// Every workspace buffer: values, gradients, the layers' own buffers.
+    fn buffers(&self) -> Vec<(Ident, Buffer)> {
         let mut buffers = Vec::new();
         for v in 1..=self.nodes().len() {
             if self.has_buffer(v) {
-                buffers.push((format_ident!("a{}", v), self.size(v)));
+                buffers.push((format_ident!("a{}", v), Buffer::floats(self.size(v))));
                 if self.storage(self.output(), true) != Storage::Own(v) {
-                    buffers.push((format_ident!("g{}", v), self.size(v)));
+                    buffers.push((format_ident!("g{}", v), Buffer::floats(self.size(v))));
                 }
             }
-            for (j, len) in self.checked.layers[v - 1]
+            for (j, buffer) in self.checked.layers[v - 1]
                 .layer
                 .buffers()
                 .into_iter()
                 .enumerate()
             {
-                buffers.push((format_ident!("l{}_{}", v, j), len));
+                buffers.push((format_ident!("l{}_{}", v, j), buffer));
             }
         }
         if self.output_is_input(false) || self.output_is_input(true) {
-            buffers.push((format_ident!("out"), self.size(self.output())));
+            buffers.push((
+                format_ident!("out"),
+                Buffer::floats(self.size(self.output())),
+            ));
         }
         buffers
     }
 
     fn prepare(&self) -> TokenStream {
-        let resizes = self
-            .buffers()
-            .into_iter()
-            .map(|(field, len)| quote!(ws.#field.resize(batch * #len, F::default());));
+        let resizes = self.buffers().into_iter().map(|(field, buffer)| {
+            let len = match buffer.len {
+                BufferLen::PerSample(len) => quote!(batch * #len),
+                BufferLen::Batch(len) => len,
+            };
+            quote!(ws.#field.resize(#len, ::core::default::Default::default());)
+        });
         quote! {
             if ws.capacity < batch {
                 #(#resizes)*
@@ -458,12 +475,16 @@ impl Plan<'_, '_> {
             buffers
                 .iter()
                 .enumerate()
-                .map(|(j, len)| {
+                .map(|(j, buffer)| {
                     let field = format_ident!("l{}_{}", v, j);
+                    let range = match buffer.len {
+                        BufferLen::PerSample(len) => quote!(..n * #len),
+                        BufferLen::Batch(_) => quote!(..),
+                    };
                     if mutable {
-                        quote!(&mut ws.#field[..n * #len])
+                        quote!(&mut ws.#field[#range])
                     } else {
-                        quote!(&ws.#field[..n * #len])
+                        quote!(&ws.#field[#range])
                     }
                 })
                 .collect()

@@ -166,7 +166,8 @@ impl Names {
     }
 }
 
-/// "[128] is the output of Dense(128) at line 6".
+/// "[128] is the output of Dense(128) at line 6", or "... of the second MaxPooling2D(2)
+/// at line 8" when the model has several layers of that kind.
 fn origin(
     graph: &Graph,
     value: ValueId,
@@ -181,11 +182,30 @@ fn origin(
         Some(Some(layer)) => layer.layer.label(),
         _ => node.call.kind.to_string(),
     };
+    let same_kind = |n: &&Node| n.call.kind == node.call.kind;
+    let label = match graph.nodes.iter().filter(same_kind).count() {
+        1 => label,
+        _ => {
+            let nth = graph.nodes[..value].iter().filter(same_kind).count();
+            format!("the {} {label}", ordinal(nth))
+        }
+    };
     format!(
         "{} is the output of {label} at line {}",
         shape_str(shape),
         node.call.kind.span().start().line
     )
+}
+
+/// `first`, `second`, ... `10th`.
+fn ordinal(n: usize) -> String {
+    const WORDS: [&str; 9] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+    ];
+    match WORDS.get(n.wrapping_sub(1)) {
+        Some(word) => word.to_string(),
+        None => format!("{n}th"),
+    }
 }
 
 fn check_declared_output(
@@ -202,8 +222,15 @@ fn check_declared_output(
         return Some(());
     }
     let note = origin(graph, graph.output, inferred, layers);
-    let help = match (layers.last(), declared.dims.as_slice()) {
-        (Some(Some(last)), [units]) if last.kind == "Dense" => format!(
+    let last_input = graph.nodes.last().map(|node| &shapes[node.inputs[0]]);
+    let help = match (layers.last(), declared.dims.as_slice(), last_input) {
+        (Some(Some(last)), [_], Some(input)) if last.kind == "Dense" && input.len() > 1 => format!(
+            "{} acts on the last axis of its input {} and keeps the others: put Flatten \
+             (or a global pooling layer) before it to give it one vector per sample",
+            last.layer.label(),
+            shape_str(input)
+        ),
+        (Some(Some(last)), [units], _) if last.kind == "Dense" => format!(
             "make the last layer Dense({units}), or declare the output as {}",
             shape_str(inferred)
         ),

@@ -96,26 +96,120 @@ impl<'a> Args<'a> {
 
     /// A positive integer, or `None` (with an error) when given but not one.
     pub fn positive(&self, keyword: &str, errors: &mut Errors) -> Option<Option<usize>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(value) => self.at_least(1, keyword, value, errors).map(Some),
+        }
+    }
+
+    /// `N` positive integers, written as one for all (`3`) or as a list (`[3, 5]`), as
+    /// Keras's `kernel_size`, `strides`, `dilation_rate`, `pool_size`.
+    pub fn positive_tuple<const N: usize>(
+        &self,
+        keyword: &str,
+        errors: &mut Errors,
+    ) -> Option<Option<[usize; N]>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(value) => self.tuple(1, keyword, value, errors).map(Some),
+        }
+    }
+
+    /// Keras's ZeroPadding2D `padding`: `1` (every side), `[1, 2]` (top and bottom,
+    /// left and right) or `[[top, bottom], [left, right]]`, none negative.
+    pub fn padding2d(&self, keyword: &str, errors: &mut Errors) -> Option<Option<[[usize; 2]; 2]>> {
         let Some(value) = self.get(keyword) else {
             return Some(None);
         };
+        if let Value::List(items, _) = value
+            && items.iter().all(|item| matches!(item, Value::List(..)))
+            && !items.is_empty()
+        {
+            let [vertical, horizontal] = self.list_of::<2>(keyword, value, errors)?;
+            let vertical = self.tuple(0, keyword, vertical, errors);
+            let horizontal = self.tuple(0, keyword, horizontal, errors);
+            return Some(Some([vertical?, horizontal?]));
+        }
+        let [vertical, horizontal] = self.tuple::<2>(0, keyword, value, errors)?;
+        Some(Some([[vertical; 2], [horizontal; 2]]))
+    }
+
+    /// An integer of at least `min`, or `None` with an error.
+    fn at_least(
+        &self,
+        min: i64,
+        keyword: &str,
+        value: &Value,
+        errors: &mut Errors,
+    ) -> Option<usize> {
         match value {
-            Value::Int(i, _) if *i > 0 => Some(Some(*i as usize)),
+            Value::Int(i, _) if *i >= min => usize::try_from(*i).ok(),
             Value::Int(i, span) => {
                 errors.at(
                     *span,
                     format!(
-                        "`{keyword}` of {} must be at least 1, but is {i}",
+                        "`{keyword}` of {} must be at least {min}, but is {i}",
                         self.layer
                     ),
                 );
                 None
             }
             other => {
-                self.wrong_kind(keyword, "a positive integer", other, errors);
+                let what = if min > 0 {
+                    "a positive integer"
+                } else {
+                    "a non-negative integer"
+                };
+                self.wrong_kind(keyword, what, other, errors);
                 None
             }
         }
+    }
+
+    /// `N` integers of at least `min`: one for all, or a list of `N`.
+    fn tuple<const N: usize>(
+        &self,
+        min: i64,
+        keyword: &str,
+        value: &Value,
+        errors: &mut Errors,
+    ) -> Option<[usize; N]> {
+        if !matches!(value, Value::List(..)) {
+            return self.at_least(min, keyword, value, errors).map(|v| [v; N]);
+        }
+        let items = self.list_of::<N>(keyword, value, errors)?;
+        let values: Vec<Option<usize>> = items
+            .iter()
+            .map(|item| self.at_least(min, keyword, item, errors))
+            .collect();
+        let values: Vec<usize> = values.into_iter().collect::<Option<_>>()?;
+        values.try_into().ok()
+    }
+
+    /// The `N` items of a list, or `None` with an error.
+    fn list_of<const N: usize>(
+        &self,
+        keyword: &str,
+        value: &'a Value,
+        errors: &mut Errors,
+    ) -> Option<[&'a Value; N]> {
+        let found = match value {
+            Value::List(items, _) => {
+                match <[&Value; N]>::try_from(items.iter().collect::<Vec<_>>()) {
+                    Ok(items) => return Some(items),
+                    Err(_) => format!("a list of {}", items.len()),
+                }
+            }
+            other => other.describe(),
+        };
+        errors.at(
+            value.span(),
+            format!(
+                "`{keyword}` of {} must be one integer or a list of {N}, but is {found}",
+                self.layer
+            ),
+        );
+        None
     }
 
     /// A number (integer or float), or `None` with an error.

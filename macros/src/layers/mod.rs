@@ -1,10 +1,15 @@
 //! One file per layer kind. Each says, in one place, its arguments, its shape rule, its
 //! parameters and the kernel calls it emits.
 
+mod activated;
 mod args;
+mod convolutional;
 mod core;
+mod kernel;
+mod pooling;
 mod regularization;
 mod reshaping;
+mod spatial;
 
 pub use args::Args;
 
@@ -35,8 +40,8 @@ pub trait Layer {
     fn params(&self) -> Vec<ParamSpec> {
         Vec::new()
     }
-    /// Extra per-sample buffers the layer needs in the workspace.
-    fn buffers(&self) -> Vec<usize> {
+    /// Extra buffers the layer needs in the workspace, besides its output and gradient.
+    fn buffers(&self) -> Vec<Buffer> {
         Vec::new()
     }
     /// Whether the output is the input itself (no copy), in training or in inference.
@@ -81,6 +86,50 @@ pub struct ParamSpec {
     pub fan_out: usize,
 }
 
+/// A buffer of a layer's own in the workspace, sized when the workspace is prepared for a
+/// batch size and reused by every step at that size or below.
+pub struct Buffer {
+    /// `u32` indices instead of the model's float type (max pooling's argmax).
+    pub indices: bool,
+    pub len: BufferLen,
+}
+
+/// How many values a [`Buffer`] holds.
+pub enum BufferLen {
+    /// This many values per sample of the batch.
+    PerSample(usize),
+    /// The value of this expression of `batch: usize`, which must not decrease as `batch`
+    /// grows (a kernel's scratch space, such as a convolution's im2col columns). Layers
+    /// get the whole buffer.
+    Batch(TokenStream),
+}
+
+impl Buffer {
+    /// `len` floats per sample.
+    pub fn floats(len: usize) -> Self {
+        Buffer {
+            indices: false,
+            len: BufferLen::PerSample(len),
+        }
+    }
+
+    /// `len` `u32` indices per sample.
+    pub fn indices(len: usize) -> Self {
+        Buffer {
+            indices: true,
+            len: BufferLen::PerSample(len),
+        }
+    }
+
+    /// Floats of scratch space, as many as `len` (an expression of `batch`) says.
+    pub fn scratch(len: TokenStream) -> Self {
+        Buffer {
+            indices: false,
+            len: BufferLen::Batch(len),
+        }
+    }
+}
+
 /// The expressions a layer's emitted code reads and writes.
 pub struct Io {
     /// The batch size, a `usize`.
@@ -99,9 +148,9 @@ pub struct Io {
     pub params: Vec<TokenStream>,
     /// Each parameter's gradient, `&mut [F]`, or `None` when frozen.
     pub grads: Vec<Option<TokenStream>>,
-    /// Each extra buffer, `&mut [F]`.
+    /// Each extra buffer, `&mut [F]` (`&mut [u32]` for indices).
     pub bufs: Vec<TokenStream>,
-    /// Each extra buffer, `&[F]`.
+    /// Each extra buffer, `&[F]` (`&[u32]` for indices).
     pub bufs_ref: Vec<TokenStream>,
     /// The random generator, `&mut Rng` (training only).
     pub rng: TokenStream,
@@ -114,13 +163,38 @@ pub fn krate() -> TokenStream {
 
 /// Every layer kind.
 pub fn registry() -> &'static [&'static dyn LayerKind] {
+    use pooling::PoolOp::{Average, Max};
     &[
         &core::dense::Dense,
         &core::activation::ActivationLayer,
         &core::activation::Softmax,
+        &convolutional::conv::Conv { rank: 1 },
+        &convolutional::conv::Conv { rank: 2 },
+        &pooling::pool::Pool { rank: 1, op: Max },
+        &pooling::pool::Pool { rank: 2, op: Max },
+        &pooling::pool::Pool {
+            rank: 1,
+            op: Average,
+        },
+        &pooling::pool::Pool {
+            rank: 2,
+            op: Average,
+        },
+        &pooling::global_pool::GlobalPool { rank: 1, op: Max },
+        &pooling::global_pool::GlobalPool { rank: 2, op: Max },
+        &pooling::global_pool::GlobalPool {
+            rank: 1,
+            op: Average,
+        },
+        &pooling::global_pool::GlobalPool {
+            rank: 2,
+            op: Average,
+        },
         &regularization::dropout::Dropout,
         &reshaping::flatten::Flatten,
         &reshaping::reshape::Reshape,
+        &reshaping::zero_padding2d::ZeroPadding2D,
+        &reshaping::up_sampling2d::UpSampling2D,
     ]
 }
 

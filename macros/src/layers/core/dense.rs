@@ -1,21 +1,19 @@
 //! `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`: a fully
 //! connected layer on the last axis, as Keras's.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
-use crate::names;
+use crate::layers::activated::{Activated, option};
+use crate::layers::kernel::KernelArgs;
+use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
 
 pub struct Dense;
 
 struct Configured {
     units: usize,
-    activation: &'static str,
-    use_bias: bool,
-    kernel_initializer: &'static str,
-    bias_initializer: &'static str,
+    kernel: KernelArgs,
     /// Values in the last axis of the input.
     inputs: usize,
     /// Rows per sample: the product of the input's leading axes.
@@ -43,23 +41,14 @@ impl LayerKind for Dense {
 
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
         let units = args.positive("units", errors);
-        let activation = args.activation("activation", errors);
-        let use_bias = args.boolean("use_bias", errors);
-        let kernel_initializer = args.initializer("kernel_initializer", errors);
-        let bias_initializer = args.initializer("bias_initializer", errors);
-        let units = match units? {
-            Some(units) => units,
-            None => {
-                args.missing("units", "Dense(128)", errors);
-                return None;
-            }
+        let kernel = KernelArgs::read(args, errors);
+        let Some(units) = units? else {
+            args.missing("units", "Dense(128)", errors);
+            return None;
         };
         Some(Box::new(Configured {
             units,
-            activation: activation?.unwrap_or("linear"),
-            use_bias: use_bias?.unwrap_or(true),
-            kernel_initializer: kernel_initializer?.unwrap_or("glorot_uniform"),
-            bias_initializer: bias_initializer?.unwrap_or("zeros"),
+            kernel: kernel?,
             inputs: 0,
             rows_per_sample: 0,
         }))
@@ -67,15 +56,8 @@ impl LayerKind for Dense {
 }
 
 impl Configured {
-    fn activation_variant(&self) -> Ident {
-        Ident::new(
-            names::activation_variant(self.activation),
-            Span::call_site(),
-        )
-    }
-
-    fn has_activation(&self) -> bool {
-        self.activation != "linear"
+    fn activated(&self) -> Activated {
+        self.kernel.activated(self.units, 0)
     }
 }
 
@@ -96,97 +78,43 @@ impl Layer for Configured {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let mut params = vec![ParamSpec {
-            suffix: "kernel",
-            shape: vec![self.inputs, self.units],
-            initializer: self.kernel_initializer,
-            fan_in: self.inputs,
-            fan_out: self.units,
-        }];
-        if self.use_bias {
-            params.push(ParamSpec {
-                suffix: "bias",
-                shape: vec![self.units],
-                initializer: self.bias_initializer,
-                fan_in: self.inputs,
-                fan_out: self.units,
-            });
-        }
-        params
+        let (inputs, units) = (self.inputs, self.units);
+        self.kernel.params(vec![inputs, units], inputs, units)
     }
 
-    fn buffers(&self) -> Vec<usize> {
-        let output = self.rows_per_sample * self.units;
-        if self.has_activation() {
-            // The pre-activation and its gradient.
-            vec![output, output]
-        } else {
-            Vec::new()
-        }
+    fn buffers(&self) -> Vec<Buffer> {
+        self.activated().buffers(self.rows_per_sample * self.units)
     }
 
     fn config_json(&self) -> String {
-        format!(
-            r#""units": {}, "activation": "{}", "use_bias": {}, "kernel_initializer": "{}", "bias_initializer": "{}""#,
-            self.units,
-            self.activation,
-            self.use_bias,
-            self.kernel_initializer,
-            self.bias_initializer
-        )
+        format!(r#""units": {}, {}"#, self.units, self.kernel.config_json())
     }
 
     fn forward(&self, io: &Io, _training: bool) -> TokenStream {
         let k = krate();
-        let Io { n, x, y, .. } = io;
+        let (n, x) = (&io.n, &io.x);
         let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
         let kernel = &io.params[0];
-        let bias = if self.use_bias {
-            let b = &io.params[1];
-            quote!(::core::option::Option::Some(#b))
-        } else {
-            quote!(::core::option::Option::None)
-        };
-        if !self.has_activation() {
-            return quote! {
-                #k::kernels::dense_forward(#x, #kernel, #bias, #y, #n * #rows, #inputs, #units);
-            };
-        }
-        let act = self.activation_variant();
-        let (z, z_ref) = (&io.bufs[0], &io.bufs_ref[0]);
-        quote! {
-            #k::kernels::dense_forward(#x, #kernel, #bias, #z, #n * #rows, #inputs, #units);
-            #k::kernels::activation_forward(#k::kernels::Activation::#act, #z_ref, #y, #units);
-        }
+        let bias = option(io.params.get(1));
+        self.activated().forward(io, |z| {
+            quote! {
+                #k::kernels::dense_forward(#x, #kernel, #bias, #z, #n * #rows, #inputs, #units);
+            }
+        })
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
-        let Io { n, x, dy, .. } = io;
+        let (n, x) = (&io.n, &io.x);
         let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
         let kernel = &io.params[0];
-        let option = |t: Option<&TokenStream>| match t {
-            Some(t) => quote!(::core::option::Option::Some(#t)),
-            None => quote!(::core::option::Option::None),
-        };
         let dx = option(io.dx.as_ref());
         let dkernel = option(io.grads[0].as_ref());
         let dbias = option(io.grads.get(1).and_then(Option::as_ref));
-        let mut code = TokenStream::new();
-        let dz = if self.has_activation() {
-            let act = self.activation_variant();
-            let y = &io.y_ref;
-            let (z, dz, dz_ref) = (&io.bufs_ref[0], &io.bufs[1], &io.bufs_ref[1]);
-            code.extend(quote! {
-                #k::kernels::activation_backward(#k::kernels::Activation::#act, #z, #y, #dy, #dz, #units);
-            });
-            dz_ref.clone()
-        } else {
-            dy.clone()
-        };
-        code.extend(quote! {
-            #k::kernels::dense_backward(#x, #kernel, #dz, #dx, #dkernel, #dbias, #n * #rows, #inputs, #units);
-        });
-        code
+        self.activated().backward(io, |dz| {
+            quote! {
+                #k::kernels::dense_backward(#x, #kernel, #dz, #dx, #dkernel, #dbias, #n * #rows, #inputs, #units);
+            }
+        })
     }
 }

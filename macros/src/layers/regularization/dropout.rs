@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, krate};
+use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ShapeError, krate};
 
 pub struct Dropout;
 
@@ -56,9 +56,9 @@ impl Layer for Configured {
         Ok(input.to_vec())
     }
 
-    fn buffers(&self) -> Vec<usize> {
+    fn buffers(&self) -> Vec<Buffer> {
         // The mask: 0 or 1 / (1 - rate) per value.
-        vec![self.len]
+        vec![Buffer::floats(self.len)]
     }
 
     fn is_alias(&self, training: bool) -> bool {

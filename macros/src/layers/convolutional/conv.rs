@@ -1,0 +1,202 @@
+//! `Conv1D` and `Conv2D(filters, kernel_size, strides = 1, padding = valid,
+//! dilation_rate = 1, activation, use_bias = true, kernel_initializer = glorot_uniform,
+//! bias_initializer = zeros)`: Keras's convolutions, channels-last, with Keras's kernel
+//! layout `[kh, kw, in, filters]` (`[k, in, filters]` in 1-D). A Conv1D is a Conv2D of
+//! height 1, as in the runtime.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::errors::Errors;
+use crate::layers::activated::{Activated, option};
+use crate::layers::kernel::KernelArgs;
+use crate::layers::spatial::{self, PADDINGS, Window};
+use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, json_list, krate};
+
+/// Conv1D (`rank` 1) or Conv2D (`rank` 2).
+pub struct Conv {
+    pub rank: usize,
+}
+
+struct Configured {
+    kind: &'static str,
+    filters: usize,
+    window: Window,
+    kernel: KernelArgs,
+    /// The input as a map `[height, width, channels]` (height 1 in 1-D).
+    input: [usize; 3],
+    /// The output as a map `[height, width, filters]`.
+    output: [usize; 3],
+}
+
+impl LayerKind for Conv {
+    fn kind(&self) -> &'static str {
+        if self.rank == 1 { "Conv1D" } else { "Conv2D" }
+    }
+
+    fn default_name(&self) -> &'static str {
+        if self.rank == 1 { "conv1d" } else { "conv2d" }
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        &[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "dilation_rate",
+            "activation",
+            "use_bias",
+            "kernel_initializer",
+            "bias_initializer",
+        ]
+    }
+
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+        let (kind, rank) = (self.kind(), self.rank);
+        let filters = args.positive("filters", errors);
+        let kernel_size = spatial::dims(args, rank, "kernel_size", errors);
+        let strides = spatial::dims(args, rank, "strides", errors);
+        let padding = args.choice("padding", "padding", PADDINGS, errors);
+        let dilation_rate = spatial::dims(args, rank, "dilation_rate", errors);
+        let kernel = KernelArgs::read(args, errors);
+        let example = format!("{kind}(32, kernel_size = 3)");
+        let (filters, kernel_size) = (filters?, kernel_size?);
+        let Some(filters) = filters else {
+            args.missing("filters", &example, errors);
+            return None;
+        };
+        let Some(kernel_size) = kernel_size else {
+            args.missing("kernel_size", &example, errors);
+            return None;
+        };
+        let ones = vec![1; rank];
+        let window = Window::new(
+            "kernel",
+            rank,
+            &kernel_size,
+            &strides?.unwrap_or_else(|| ones.clone()),
+            &dilation_rate?.unwrap_or(ones),
+            padding?.unwrap_or("valid"),
+        );
+        Some(Box::new(Configured {
+            kind,
+            filters,
+            window,
+            kernel: kernel?,
+            input: [0; 3],
+            output: [0; 3],
+        }))
+    }
+}
+
+impl Configured {
+    fn activated(&self) -> Activated {
+        // After the im2col scratch.
+        self.kernel.activated(self.filters, 1)
+    }
+
+    fn kernel_size(&self) -> Vec<usize> {
+        spatial::user_dims(self.window.rank, self.window.size)
+    }
+
+    /// The runtime's `Conv2dGeometry` as an expression.
+    fn geometry(&self) -> TokenStream {
+        let k = krate();
+        let (window, filters) = (self.window.tokens(self.input), self.filters);
+        quote!(#k::kernels::Conv2dGeometry { window: #window, filters: #filters })
+    }
+
+    fn output_len(&self) -> usize {
+        self.output.iter().product()
+    }
+
+    /// `code` with `GEOMETRY` in scope.
+    fn with_geometry(&self, code: TokenStream) -> TokenStream {
+        let k = krate();
+        let geometry = self.geometry();
+        quote! {
+            {
+                const GEOMETRY: #k::kernels::Conv2dGeometry = #geometry;
+                #code
+            }
+        }
+    }
+}
+
+impl Layer for Configured {
+    fn label(&self) -> String {
+        format!(
+            "{}({}, kernel_size = {})",
+            self.kind,
+            self.filters,
+            spatial::dims_str(&self.kernel_size())
+        )
+    }
+
+    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        let map = spatial::map(self.kind, self.window.rank, input)?;
+        let [height, width] = self.window.output(&self.label(), map)?;
+        self.input = map;
+        self.output = [height, width, self.filters];
+        Ok(spatial::unmap(self.window.rank, self.output))
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        // Keras's fans of a conv kernel: taps × input channels, taps × filters.
+        let taps: usize = self.kernel_size().iter().product();
+        let (inputs, filters) = (self.input[2], self.filters);
+        let mut shape = self.kernel_size();
+        shape.extend([inputs, filters]);
+        let (fan_in, fan_out) = (taps.saturating_mul(inputs), taps.saturating_mul(filters));
+        self.kernel.params(shape, fan_in, fan_out)
+    }
+
+    fn buffers(&self) -> Vec<Buffer> {
+        let columns = self.with_geometry(quote!(GEOMETRY.columns_len(batch)));
+        let mut buffers = vec![Buffer::scratch(columns)];
+        buffers.extend(self.activated().buffers(self.output_len()));
+        buffers
+    }
+
+    fn config_json(&self) -> String {
+        let rank = self.window.rank;
+        format!(
+            r#""filters": {}, "kernel_size": {}, "strides": {}, "padding": "{}", "data_format": "channels_last", "dilation_rate": {}, "groups": 1, {}"#,
+            self.filters,
+            json_list(&self.kernel_size()),
+            json_list(&spatial::user_dims(rank, self.window.strides)),
+            self.window.padding(),
+            json_list(&spatial::user_dims(rank, self.window.dilation)),
+            self.kernel.config_json()
+        )
+    }
+
+    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+        let k = krate();
+        let (n, x, columns) = (&io.n, &io.x, &io.bufs[0]);
+        let kernel = &io.params[0];
+        let bias = option(io.params.get(1));
+        let output_len = self.output_len();
+        self.activated().forward(io, |z| {
+            self.with_geometry(quote! {
+                const _: () = ::core::assert!(GEOMETRY.output_len() == #output_len);
+                #k::kernels::conv2d_forward(&GEOMETRY, #n, #x, #kernel, #bias, #z, #columns);
+            })
+        })
+    }
+
+    fn backward(&self, io: &Io) -> TokenStream {
+        let k = krate();
+        let (n, x, columns) = (&io.n, &io.x, &io.bufs[0]);
+        let kernel = &io.params[0];
+        let dx = option(io.dx.as_ref());
+        let dkernel = option(io.grads[0].as_ref());
+        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
+        self.activated().backward(io, |dz| {
+            self.with_geometry(quote! {
+                #k::kernels::conv2d_backward(&GEOMETRY, #n, #x, #kernel, #dz, #dx, #dkernel, #dbias, #columns);
+            })
+        })
+    }
+}

@@ -1,0 +1,134 @@
+//! The issue's convnet: Keras's names, shapes and config for every new layer, a weights
+//! round trip, and training on real Fashion-MNIST.
+
+use strata::prelude::*;
+
+model! {
+    /// Keras's classic Fashion-MNIST convnet.
+    pub struct ConvNet: [28, 28, 1] -> [10] {
+        Conv2D(32, kernel_size = 3, activation = relu),
+        MaxPooling2D(2),
+        Conv2D(64, kernel_size = 3, activation = relu),
+        MaxPooling2D(2),
+        Flatten,
+        Dropout(0.5),
+        Dense(10),
+    }
+
+    /// Every other new layer, for its config.
+    struct Others: [16, 3] -> [4] {
+        Conv1D(8, 3, strides = 2, padding = same, dilation_rate = 1, use_bias = false),
+        MaxPooling1D(2),
+        AveragePooling1D(pool_size = 2, strides = 1, padding = same),
+        Reshape([4, 8, 1]),
+        ZeroPadding2D([[1, 0], [2, 3]]),
+        UpSampling2D([1, 2]),
+        AveragePooling2D([2, 3], strides = [1, 2]),
+        GlobalMaxPooling2D,
+        Reshape([1, 1]),
+        GlobalAveragePooling1D,
+        Dense(4),
+    }
+}
+
+#[test]
+fn convnet_has_keras_names_shapes_and_parameter_count() {
+    // Keras's model.summary() of this network: 34,826 parameters.
+    assert_eq!(ConvNet::<f32>::PARAM_COUNT, 34_826);
+    let params: Vec<(&str, &[usize])> = ConvNet::<f32>::PARAMS
+        .iter()
+        .map(|p| (p.name, p.shape))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("conv2d/kernel", &[3, 3, 1, 32][..]),
+            ("conv2d/bias", &[32][..]),
+            ("conv2d_1/kernel", &[3, 3, 32, 64][..]),
+            ("conv2d_1/bias", &[64][..]),
+            ("dense/kernel", &[1600, 10][..]),
+            ("dense/bias", &[10][..]),
+        ]
+    );
+    let layers: Vec<(&str, &str, &[usize])> = ConvNet::<f32>::LAYERS
+        .iter()
+        .map(|l| (l.name, l.kind, l.output_shape))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("conv2d", "Conv2D", &[26, 26, 32][..]),
+            ("max_pooling2d", "MaxPooling2D", &[13, 13, 32][..]),
+            ("conv2d_1", "Conv2D", &[11, 11, 64][..]),
+            ("max_pooling2d_1", "MaxPooling2D", &[5, 5, 64][..]),
+            ("flatten", "Flatten", &[1600][..]),
+            ("dropout", "Dropout", &[1600][..]),
+            ("dense", "Dense", &[10][..]),
+        ]
+    );
+    let summary = ConvNet::new(Seed(1)).summary_string();
+    assert!(
+        summary.contains("max_pooling2d_1 (MaxPooling2D)"),
+        "{summary}"
+    );
+    assert!(summary.contains("Total params: 34,826"), "{summary}");
+}
+
+#[test]
+fn architecture_json_has_keras_get_config_keys() {
+    let json = ConvNet::<f32>::ARCHITECTURE_JSON;
+    for config in [
+        r#"{"class_name": "Conv2D", "config": {"name": "conv2d", "trainable": true, "filters": 32, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "relu", "use_bias": true, "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}, "output_shape": [26, 26, 32]}"#,
+        r#"{"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d", "trainable": true, "pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}"#,
+    ] {
+        assert!(json.contains(config), "{config}\nnot in\n{json}");
+    }
+    let json = Others::<f32>::ARCHITECTURE_JSON;
+    for config in [
+        r#""name": "conv1d", "trainable": true, "filters": 8, "kernel_size": [3], "strides": [2], "padding": "same", "data_format": "channels_last", "dilation_rate": [1], "groups": 1, "activation": "linear", "use_bias": false"#,
+        r#""name": "max_pooling1d", "trainable": true, "pool_size": [2], "padding": "valid", "strides": [2]"#,
+        r#""name": "average_pooling1d", "trainable": true, "pool_size": [2], "padding": "same", "strides": [1]"#,
+        r#""name": "zero_padding2d", "trainable": true, "padding": [[1, 0], [2, 3]], "data_format": "channels_last"}, "output_shape": [5, 13, 1]"#,
+        r#""name": "up_sampling2d", "trainable": true, "size": [1, 2], "data_format": "channels_last", "interpolation": "nearest"}, "output_shape": [5, 26, 1]"#,
+        r#""name": "average_pooling2d", "trainable": true, "pool_size": [2, 3], "padding": "valid", "strides": [1, 2]"#,
+        r#""class_name": "GlobalMaxPooling2D", "config": {"name": "global_max_pooling2d", "trainable": true, "data_format": "channels_last", "keepdims": false}"#,
+        r#""class_name": "GlobalAveragePooling1D""#,
+    ] {
+        assert!(json.contains(config), "{config}\nnot in\n{json}");
+    }
+    assert_eq!(Others::<f32>::PARAMS[0].shape, &[3, 3, 8]);
+}
+
+#[test]
+fn convnet_weights_round_trip_through_safetensors() {
+    let path =
+        std::env::temp_dir().join(format!("strata-convnet-{}.safetensors", std::process::id()));
+    let saved = ConvNet::new(Seed(1));
+    saved.save_weights(&path).unwrap();
+    let mut loaded = ConvNet::new(Seed(2));
+    loaded.load_weights(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(saved.params(), loaded.params());
+    let image = [0.25f32; 784];
+    let logits = |model: &ConvNet| {
+        let mut ws = <ConvNet as Model>::Workspace::default();
+        ConvNet::prepare(&mut ws, 1);
+        model.forward(&mut ws, &image, 1).to_vec()
+    };
+    assert_eq!(logits(&saved), logits(&loaded));
+}
+
+#[test]
+fn fashion_mnist_convnet_reaches_083_test_accuracy_after_one_epoch() {
+    let (train, test) = strata::datasets::fashion_mnist::load().unwrap();
+    let mut trainer = ConvNet::new(Seed(42)).compile(
+        Adam::new(1e-3),
+        SparseCategoricalCrossentropy::from_logits(),
+        [Accuracy::new()],
+    );
+    let fit = Fit::epochs(1).batch_size(64).verbose(Verbose::Silent);
+    trainer.fit(&train, fit).unwrap();
+    let accuracy = trainer.evaluate(&test).unwrap().get("accuracy").unwrap();
+    eprintln!("test accuracy after one epoch: {accuracy:.4}");
+    assert!(accuracy >= 0.83, "test accuracy {accuracy} after one epoch");
+}
