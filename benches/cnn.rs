@@ -4,8 +4,9 @@
 //!
 //! cargo bench --bench cnn
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ndarray::{Array2, ArrayD};
+mod common;
+
+use criterion::{Criterion, criterion_group, criterion_main};
 use strata::prelude::*;
 
 model! {
@@ -19,52 +20,16 @@ model! {
     }
 }
 
-fn images(samples: usize) -> ArrayD<f32> {
-    Array2::from_shape_fn((samples, 784), |(i, j)| {
-        ((i * 13 + j * 7) % 256) as f32 / 255.0
-    })
-    .into_dyn()
-}
-
-fn labels(samples: usize) -> ArrayD<f32> {
-    Array2::from_shape_fn((samples, 1), |(i, _)| (i % 10) as f32).into_dyn()
-}
-
-fn trainer(threads: usize) -> Trainer<ConvNet, Adam, SparseCategoricalCrossentropy> {
-    let mut trainer = ConvNet::new(Seed(42)).compile(
-        Adam::new(1e-3),
-        SparseCategoricalCrossentropy::from_logits(),
-        (),
-    );
-    trainer.set_threads(threads).expect("threads");
-    trainer
+fn convnet() -> ConvNet {
+    ConvNet::new(Seed(42))
 }
 
 fn training_step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("cnn_train_step_batch64");
-    group.throughput(Throughput::Elements(64));
-    let (x, y) = (images(64), labels(64));
-    for threads in [1, 2] {
-        let mut trainer = trainer(threads);
-        group.bench_function(format!("threads{threads}"), |b| {
-            b.iter(|| trainer.train_on_batch(x.view(), y.view()).expect("step"))
-        });
-    }
-    group.finish();
+    common::training_steps(c, "cnn_train_step_batch64", convnet);
 }
 
 fn inference(c: &mut Criterion) {
-    let mut group = c.benchmark_group("cnn_inference_batch1024");
-    group.sample_size(20);
-    let x = images(1024);
-    group.throughput(Throughput::Elements(1024));
-    for threads in [1, 2] {
-        let mut trainer = trainer(threads);
-        group.bench_function(format!("threads{threads}"), |b| {
-            b.iter(|| trainer.predict(x.view()).expect("predict"))
-        });
-    }
-    group.finish();
+    common::batch_inference(c, "cnn_inference", convnet);
 }
 
 criterion_group!(benches, training_step, inference);

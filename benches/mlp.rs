@@ -3,8 +3,9 @@
 //!
 //! cargo bench --bench mlp
 
+mod common;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ndarray::{Array2, ArrayD};
 use std::hint::black_box;
 use strata::prelude::*;
 
@@ -16,57 +17,24 @@ model! {
     }
 }
 
-fn images(samples: usize) -> ArrayD<f32> {
-    Array2::from_shape_fn((samples, 784), |(i, j)| {
-        ((i * 13 + j * 7) % 256) as f32 / 255.0
-    })
-    .into_dyn()
-}
-
-fn labels(samples: usize) -> ArrayD<f32> {
-    Array2::from_shape_fn((samples, 1), |(i, _)| (i % 10) as f32).into_dyn()
-}
-
-fn trainer(threads: usize) -> Trainer<Mlp, Adam, SparseCategoricalCrossentropy> {
-    let mut trainer = Mlp::new(Seed(42)).compile(
-        Adam::new(1e-3),
-        SparseCategoricalCrossentropy::from_logits(),
-        (),
-    );
-    trainer.set_threads(threads).expect("threads");
-    trainer
+fn mlp() -> Mlp {
+    Mlp::new(Seed(42))
 }
 
 fn training_step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("mlp_train_step_batch64");
-    group.throughput(Throughput::Elements(64));
-    let (x, y) = (images(64), labels(64));
-    for threads in [1, 2] {
-        let mut trainer = trainer(threads);
-        group.bench_function(format!("threads{threads}"), |b| {
-            b.iter(|| trainer.train_on_batch(x.view(), y.view()).expect("step"))
-        });
-    }
-    group.finish();
+    common::training_steps(c, "mlp_train_step_batch64", mlp);
 }
 
 fn inference(c: &mut Criterion) {
     let mut group = c.benchmark_group("mlp_inference");
-    let model = Mlp::new(Seed(42));
+    let model = mlp();
     let sample = [0.5f32; 784];
     group.throughput(Throughput::Elements(1));
     group.bench_function("batch1_predict_one", |b| {
         b.iter(|| model.predict_one(black_box(&sample)))
     });
-    let x = images(1024);
-    group.throughput(Throughput::Elements(1024));
-    for threads in [1, 2] {
-        let mut trainer = trainer(threads);
-        group.bench_function(format!("batch1024_threads{threads}"), |b| {
-            b.iter(|| trainer.predict(x.view()).expect("predict"))
-        });
-    }
     group.finish();
+    common::batch_inference(c, "mlp_inference", mlp);
 }
 
 criterion_group!(benches, training_step, inference);
