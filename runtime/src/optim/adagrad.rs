@@ -90,24 +90,10 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         "adagrad"
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.common.rate()
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
-        self.common.set_rate("Adagrad", learning_rate)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.common.iterations
-    }
+    common_optimizer_methods!(common, "Adagrad");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
         vec![("accumulator", &mut self.accumulators)]
-    }
-
-    fn set_iterations(&mut self, iterations: u64) {
-        self.common.iterations = iterations;
     }
 
     fn validate(&self) -> crate::Result<()> {

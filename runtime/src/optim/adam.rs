@@ -140,17 +140,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         "adam"
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.common.rate()
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
-        self.common.set_rate("Adam", learning_rate)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.common.iterations
-    }
+    common_optimizer_methods!(common, "Adam");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
         let mut vectors = vec![
@@ -161,10 +151,6 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             vectors.push(("velocity_hat", &mut self.velocity_hats));
         }
         vectors
-    }
-
-    fn set_iterations(&mut self, iterations: u64) {
-        self.common.iterations = iterations;
     }
 
     fn validate(&self) -> crate::Result<()> {
@@ -283,24 +269,10 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
         "adamw"
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.0.common.rate()
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
-        self.0.common.set_rate("AdamW", learning_rate)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.0.common.iterations
-    }
+    common_optimizer_methods!(0.common, "AdamW");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
         self.0.state_vectors()
-    }
-
-    fn set_iterations(&mut self, iterations: u64) {
-        self.0.set_iterations(iterations);
     }
 
     fn validate(&self) -> crate::Result<()> {

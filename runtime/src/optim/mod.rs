@@ -105,6 +105,28 @@ macro_rules! common_builders {
     };
 }
 
+/// The [`Optimizer`] methods every optimizer answers from its `Common` (at the field path
+/// given): the learning rate, setting it, and the step count.
+macro_rules! common_optimizer_methods {
+    ($($common:tt).+, $name:literal) => {
+        fn learning_rate(&self) -> f64 {
+            self.$($common).+.rate()
+        }
+
+        fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
+            self.$($common).+.set_rate($name, learning_rate)
+        }
+
+        fn iterations(&self) -> u64 {
+            self.$($common).+.iterations
+        }
+
+        fn set_iterations(&mut self, iterations: u64) {
+            self.$($common).+.iterations = iterations;
+        }
+    };
+}
+
 mod adagrad;
 mod adam;
 mod clip;

@@ -132,17 +132,7 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
         "rmsprop"
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.common.rate()
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
-        self.common.set_rate("RMSprop", learning_rate)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.common.iterations
-    }
+    common_optimizer_methods!(common, "RMSprop");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
         let mut vectors = vec![("velocity", &mut self.velocities)];
@@ -153,10 +143,6 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
             vectors.push(("average_gradient", &mut self.average_gradients));
         }
         vectors
-    }
-
-    fn set_iterations(&mut self, iterations: u64) {
-        self.common.iterations = iterations;
     }
 
     fn validate(&self) -> crate::Result<()> {

@@ -88,17 +88,7 @@ impl<F: Float> Optimizer<F> for SGD<F> {
         "SGD"
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.common.rate()
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
-        self.common.set_rate("SGD", learning_rate)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.common.iterations
-    }
+    common_optimizer_methods!(common, "SGD");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
         if self.momentum == 0.0 {
@@ -106,10 +96,6 @@ impl<F: Float> Optimizer<F> for SGD<F> {
         } else {
             vec![("momentum", &mut self.velocities)]
         }
-    }
-
-    fn set_iterations(&mut self, iterations: u64) {
-        self.common.iterations = iterations;
     }
 
     fn validate(&self) -> crate::Result<()> {
