@@ -117,13 +117,26 @@ fn update_serially<F, U>(
         }
         let local = start - offset..stop - offset;
         let [s0, s1, s2] = &mut slots;
-        let part_slots = [
+        apply(
+            update,
+            &mut params[local.clone()],
+            &grads[local.clone()],
             sub_slot(s0, local.clone()),
             sub_slot(s1, local.clone()),
-            sub_slot(s2, local.clone()),
-        ];
-        update(&mut params[local.clone()], &grads[local], part_slots);
+            sub_slot(s2, local),
+        );
     }
+}
+
+/// `update` on one range, in a function of its own: as its arguments, the slices are known
+/// not to overlap, which lets the compiler vectorize the update's loop. Inlined into the
+/// caller it was not, and Adam's update ran 4x slower.
+#[inline(never)]
+fn apply<F, U>(update: &U, params: &mut [F], grads: &[F], s0: &mut [F], s1: &mut [F], s2: &mut [F])
+where
+    U: Fn(&mut [F], &[F], Slots<'_, F>),
+{
+    update(params, grads, [s0, s1, s2]);
 }
 
 /// `slot[range]`, or an empty slice for a slot the optimizer does not keep.
