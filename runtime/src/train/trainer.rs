@@ -2,6 +2,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use ndarray::{ArrayD, ArrayViewD};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 
 use super::fit::check_sample_weight;
@@ -199,14 +201,15 @@ where
         Ok(())
     }
 
-    /// Runs `f` in the trainer's thread pool, so that the lanes' work is spread on it.
+    /// Runs `f` in the trainer's thread pool, so that the lanes' work is spread on it, with
+    /// the pool's threads kept awake meanwhile.
     fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Self) -> R + Send) -> R
     where
         Self: Send,
     {
         match self.pool.take() {
             Some(pool) => {
-                let result = pool.install(|| f(self));
+                let result = pool.install(|| keep_pool_awake(|| f(self)));
                 self.pool = Some(pool);
                 result
             }
@@ -781,6 +784,48 @@ where
     }
 }
 
+/// Runs `f` on the calling pool thread while the pool's other threads spin instead of
+/// sleeping, taking the lanes' work the moment it is forked, as OpenMP's active wait does.
+///
+/// A training step forks three times (the lanes, the gradient sum, the update), each for
+/// well under a millisecond; a worker that fell asleep between two forks takes tens of
+/// microseconds to wake, which cost more than the second thread saved (`fit` on two
+/// threads ran slower than on one). The spinning threads do nothing else: the trainer owns
+/// its pool.
+fn keep_pool_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let Some(owner) = rayon::current_thread_index() else {
+        return f();
+    };
+    let stop = AtomicBool::new(false);
+    rayon::scope(|scope| {
+        for _ in 1..rayon::current_num_threads() {
+            scope.spawn(|_| {
+                // Picked up by the owner itself (while it waits inside a fork), a spinner
+                // would never let it return: it leaves at once instead.
+                if rayon::current_thread_index() == Some(owner) {
+                    return;
+                }
+                while !stop.load(Ordering::Acquire) {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+        }
+        let _stop = StopOnDrop(&stop);
+        f()
+    })
+}
+
+/// Tells the spinning threads to stop when `f` returns or unwinds.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// `total` = the lanes' gradients summed in lane order, with the buffer split across the
 /// pool's threads (each element's sum is in lane order whatever the split).
 fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
@@ -808,5 +853,36 @@ fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> Cow<'x, [F]> {
     match a.as_slice() {
         Some(s) => Cow::Borrowed(s),
         None => Cow::Owned(a.iter().copied().collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_pool_awake;
+
+    fn sum(values: &[u64]) -> u64 {
+        if values.len() <= 4 {
+            return values.iter().sum();
+        }
+        let (low, high) = values.split_at(values.len() / 2);
+        let (a, b) = rayon::join(|| sum(low), || sum(high));
+        a + b
+    }
+
+    #[test]
+    fn work_forked_while_the_pool_is_kept_awake_completes() {
+        let values: Vec<u64> = (0..10_000).collect();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for _ in 0..50 {
+                let total = pool.install(|| keep_pool_awake(|| sum(&values)));
+                assert_eq!(total, 49_995_000, "{threads} threads");
+            }
+        }
+        // Outside a pool it just runs.
+        assert_eq!(keep_pool_awake(|| sum(&values)), 49_995_000);
     }
 }
