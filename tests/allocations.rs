@@ -87,3 +87,40 @@ fn training_steps_allocate_nothing_once_the_batch_size_is_seen() {
         );
     }
 }
+
+/// Allocations of one epoch of `fit` with one-hot targets and the confusion-based
+/// metrics, after a warm-up epoch.
+fn allocations_of_an_epoch_with_confusion_metrics(samples: usize) -> u64 {
+    let x = dataset(samples).x().to_owned();
+    let y = Array2::from_shape_fn((samples, 10), |(i, j)| f32::from(i % 10 == j));
+    let data = Dataset::from_rows(x, y).unwrap();
+    let metrics = (
+        AUC::new(),
+        Precision::new(),
+        Recall::new(),
+        F1Score,
+        TopKCategoricalAccuracy::new().with_k(3),
+    );
+    let mut trainer = Mlp::new(Seed(1)).compile(
+        Adam::new(1e-3),
+        CategoricalCrossentropy::from_logits(),
+        metrics,
+    );
+    trainer.set_threads(1).unwrap();
+    let fit = || Fit::epochs(1).batch_size(64).verbose(Verbose::Silent);
+    trainer.fit(&data, fit()).unwrap();
+    allocation_counter::measure(|| {
+        trainer.fit(&data, fit()).unwrap();
+    })
+    .count_total
+}
+
+#[test]
+fn auc_precision_recall_f1_and_top_k_allocate_nothing_per_step() {
+    let few_steps = allocations_of_an_epoch_with_confusion_metrics(64 * 4);
+    let many_steps = allocations_of_an_epoch_with_confusion_metrics(64 * 40);
+    assert_eq!(
+        few_steps, many_steps,
+        "{many_steps} allocations in 40 steps, {few_steps} in 4"
+    );
+}

@@ -61,6 +61,9 @@ pub struct AUC {
     from_logits: bool,
     /// One entry per threshold once the first batch arrives; empty before.
     counts: Vec<Confusion>,
+    /// A batch's positives then negatives per bucket, kept so that an update allocates
+    /// nothing once the first has; zero between updates.
+    buckets: Vec<f64>,
 }
 
 /// A fresh [`AUC`](struct@AUC) with Keras's defaults: ROC curve, 200 thresholds,
@@ -78,6 +81,7 @@ impl AUC {
             summation_method: SummationMethod::Interpolation,
             from_logits: false,
             counts: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 
@@ -161,8 +165,8 @@ impl AUC {
             return; // `check` refuses fewer than two thresholds: nothing to count at.
         }
         let (target_width, output_width) = widths("auc", y_true.len(), y_pred.len(), rows);
-        let mut positives_in = vec![0.0; num_thresholds];
-        let mut negatives_in = vec![0.0; num_thresholds];
+        self.buckets.resize(2 * num_thresholds, 0.0);
+        let (positives_in, negatives_in) = self.buckets.split_at_mut(num_thresholds);
         let rows_iter = y_true
             .chunks_exact(target_width)
             .zip(y_pred.chunks_exact(output_width));
@@ -183,7 +187,8 @@ impl AUC {
             }
         }
         self.counts.resize(num_thresholds, Confusion::new());
-        add_cumulative_counts(&mut self.counts, &positives_in, &negatives_in);
+        add_cumulative_counts(&mut self.counts, positives_in, negatives_in);
+        self.buckets.fill(0.0);
     }
 }
 

@@ -132,8 +132,11 @@ impl Decisions {
         }
         let (target_width, output_width) = widths(what, y_true.len(), y_pred.len(), rows);
         let threshold = F::of(self.threshold());
-        let mut kept = vec![true; output_width];
-        let mut order = Vec::with_capacity(output_width);
+        // Only top_k needs these (and allocates them, once per batch).
+        let (mut kept, mut order) = match self.top_k {
+            Some(_) => (vec![true; output_width], Vec::with_capacity(output_width)),
+            None => (Vec::new(), Vec::new()),
+        };
         let rows_iter = y_true
             .chunks_exact(target_width)
             .zip(y_pred.chunks_exact(output_width));
@@ -143,7 +146,7 @@ impl Decisions {
                 mark_top_k(scores, top_k, &mut order, &mut kept);
             }
             for i in self.columns(target_width.min(output_width)) {
-                let predicted_positive = kept[i] && scores[i] > threshold;
+                let predicted_positive = kept.get(i).is_none_or(|&k| k) && scores[i] > threshold;
                 let label = if is_positive(targets[i]) { 1.0 } else { 0.0 };
                 counts.add(label, predicted_positive, weight);
             }
