@@ -16,6 +16,7 @@
 //! the previous file intact.
 
 mod atomic;
+mod codec;
 mod header;
 mod training;
 mod weights;

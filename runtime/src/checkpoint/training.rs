@@ -16,6 +16,7 @@ use safetensors::{Dtype, SafeTensors};
 use serde_json::json;
 
 use super::atomic::write_atomically;
+use super::codec::{decode, dtype_of, encode};
 use super::header::format_error;
 use crate::train::History;
 use crate::{Error, Float, ParamInfo, Result};
@@ -63,18 +64,24 @@ pub(crate) fn save<F: Float>(
     run: &RunState,
 ) -> Result<()> {
     let dtype = dtype_of::<F>()?;
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = model
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = model
         .params
         .iter()
         .map(|p| {
             let values = &params[p.offset..p.offset + p.len];
-            (p.name.to_string(), p.shape.to_vec(), le_bytes(values))
+            (p.name.to_string(), p.shape.to_vec(), values)
         })
-        .collect();
-    for (name, values) in optimizer_vectors {
-        let name = format!("optimizer/{name}");
-        tensors.push((name, vec![values.len()], le_bytes(values)));
-    }
+        .chain(
+            optimizer_vectors
+                .iter()
+                .map(|&(name, values)| (format!("optimizer/{name}"), vec![values.len()], values)),
+        )
+        .map(|(name, shape, values)| {
+            let mut bytes = Vec::with_capacity(std::mem::size_of_val(values));
+            encode(dtype, values, &mut bytes).map(|()| (name, shape, bytes))
+        })
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(path, e))?;
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {
@@ -259,16 +266,7 @@ fn read_tensor<F: Float>(
         ));
         return;
     }
-    let width = dtype.bitsize() / 8;
-    for (value, le) in target.iter_mut().zip(tensor.data().chunks_exact(width)) {
-        *value = if width == 4 {
-            F::of(f64::from(f32::from_le_bytes(
-                le.try_into().unwrap_or_default(),
-            )))
-        } else {
-            F::of(f64::from_le_bytes(le.try_into().unwrap_or_default()))
-        };
-    }
+    decode(dtype, tensor.data(), target);
 }
 
 fn run_state<'m>(path: &Path, get: &dyn Fn(&str) -> Result<&'m String>) -> Result<RunState> {
@@ -327,27 +325,4 @@ fn history_from_json(text: &str) -> Option<History> {
         series.push((name, values));
     }
     Some(History::from_parts(epochs, series))
-}
-
-fn dtype_of<F: Float>() -> Result<Dtype> {
-    match F::DTYPE {
-        "F32" => Ok(Dtype::F32),
-        "F64" => Ok(Dtype::F64),
-        other => Err(Error::invalid(
-            "float type",
-            format!("checkpoints hold F32 or F64 tensors, not {other}: use f32 or f64"),
-        )),
-    }
-}
-
-fn le_bytes<F: Float>(values: &[F]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(std::mem::size_of_val(values));
-    for &v in values {
-        if std::mem::size_of::<F>() == 4 {
-            bytes.extend_from_slice(&(v.as_f64() as f32).to_le_bytes());
-        } else {
-            bytes.extend_from_slice(&v.as_f64().to_le_bytes());
-        }
-    }
-    bytes
 }

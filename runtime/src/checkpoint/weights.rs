@@ -8,8 +8,9 @@ use safetensors::Dtype;
 use serde_json::{Map, Value, json};
 
 use super::atomic::write_atomically;
+use super::codec::{decode, dtype_of, encode};
 use super::header::{Layout, format_error};
-use crate::{Error, Float, Model, Result};
+use crate::{Error, Model, Result};
 
 /// Whether loading may convert between `F32` and `F64`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,19 +27,14 @@ const MAX_LISTED: usize = 100;
 
 /// Writes `model`'s weights to `path` atomically.
 pub(crate) fn save<M: Model>(model: &M, path: &Path) -> Result<()> {
-    let dtype = model_dtype::<M>()?;
+    let dtype = dtype_of::<M::Float>()?;
     let header = header::<M>(dtype);
     let params = model.params();
     write_atomically(path, |out| {
         out.write_all(&(header.len() as u64).to_le_bytes())?;
         out.write_all(&header)?;
         for param in M::PARAMS {
-            for &value in &params[param.offset..param.offset + param.len] {
-                match dtype {
-                    Dtype::F32 => out.write_all(&(value.as_f64() as f32).to_le_bytes())?,
-                    _ => out.write_all(&value.as_f64().to_le_bytes())?,
-                }
-            }
+            encode(dtype, &params[param.offset..param.offset + param.len], out)?;
         }
         Ok(())
     })
@@ -81,24 +77,12 @@ fn header<M: Model>(dtype: Dtype) -> Vec<u8> {
 /// Reads the weights in `path` into `model`, after checking every tensor's name, shape and
 /// type; on any error `model` is left as it was.
 pub(crate) fn load<M: Model>(model: &mut M, path: &Path, dtypes: Dtypes) -> Result<()> {
-    let dtype = model_dtype::<M>()?;
+    let dtype = dtype_of::<M::Float>()?;
     let layout = Layout::open(path)?;
     check::<M>(&layout, dtype, dtypes)?;
     let values = read_values::<M>(layout)?;
     model.params_mut().copy_from_slice(&values);
     Ok(())
-}
-
-/// The safetensors type of `M`'s float type.
-fn model_dtype<M: Model>() -> Result<Dtype> {
-    match <M::Float as Float>::DTYPE {
-        "F32" => Ok(Dtype::F32),
-        "F64" => Ok(Dtype::F64),
-        other => Err(Error::invalid(
-            "float type",
-            format!("weights files hold F32 or F64 tensors, not {other}: use f32 or f64"),
-        )),
-    }
 }
 
 /// Compares the file's tensors with `M`'s parameters, failing with every mismatch.
@@ -243,23 +227,6 @@ fn read_values<M: Model>(layout: Layout) -> Result<Vec<M::Float>> {
         }
     }
     Ok(values)
-}
-
-/// Little-endian `F32` or `F64` values from `bytes` into `values`.
-fn decode<F: Float>(dtype: Dtype, bytes: &[u8], values: &mut [F]) {
-    if dtype == Dtype::F32 {
-        for (value, le) in values.iter_mut().zip(bytes.chunks_exact(4)) {
-            let mut word = [0u8; 4];
-            word.copy_from_slice(le);
-            *value = F::of(f64::from(f32::from_le_bytes(word)));
-        }
-    } else {
-        for (value, le) in values.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(le);
-            *value = F::of(f64::from_le_bytes(word));
-        }
-    }
 }
 
 /// A read that failed after the header was checked: the file shrank, or the disk failed.
