@@ -248,3 +248,34 @@ fn mutated_checkpoints_never_panic() {
         "{loaded} of 3000 mutated files loaded"
     );
 }
+
+#[test]
+fn a_lowered_rate_comes_back_exactly_and_cannot_overwrite_a_schedule() {
+    let (train, validation) = data();
+    let train = train.take(128);
+    let path = temp("lowered-rate.ckpt");
+    let mut saved = trainer(1);
+    saved.fit(&train, fit(1, &validation)).unwrap();
+    saved.optimizer_mut().set_learning_rate(3.7e-4).unwrap();
+    saved.save_checkpoint(&path).unwrap();
+
+    let mut constant = trainer(2);
+    constant.resume_from(&path).unwrap();
+    assert_eq!(
+        constant.optimizer().learning_rate().to_bits(),
+        3.7e-4f64.to_bits()
+    );
+
+    // The same optimizer kind following a schedule cannot take that rate: the resume
+    // fails and leaves the trainer as it was.
+    let mut scheduled = Mlp::new(Seed(2)).compile(
+        Adam::new(strata::optim::CosineDecay::new(1e-3, 1_000)),
+        SparseCategoricalCrossentropy::from_logits(),
+        [Accuracy::new()],
+    );
+    let before = scheduled.model().params().to_vec();
+    let error = scheduled.resume_from(&path).unwrap_err().to_string();
+    assert!(error.contains("CosineDecay"), "{error}");
+    assert_eq!(scheduled.model().params(), &before[..]);
+    assert_eq!(scheduled.optimizer().iterations(), 0);
+}

@@ -74,7 +74,7 @@ where
         self.epochs_done = run.epochs_done;
         self.history = run.history;
         self.fit_seed = Seed(run.seed);
-        self.resuming = Some(Seed(run.seed));
+        self.resuming = true;
         Ok(())
     }
 
@@ -94,17 +94,18 @@ where
     /// A resumed run must go on with the seed it started with, or it would not end where
     /// the uninterrupted run ends.
     pub(super) fn check_resumed_seed(&self, seed: Seed) -> Result<()> {
-        match self.resuming {
-            Some(saved) if saved != seed => Err(Error::invalid(
+        let saved = self.fit_seed;
+        if self.resuming && saved != seed {
+            return Err(Error::invalid(
                 "seed",
                 format!(
                     "the checkpoint's run used seed {}, this fit seed {}; resume with \
                      .seed({}) to continue the same run",
                     saved.0, seed.0, saved.0
                 ),
-            )),
-            _ => Ok(()),
+            ));
         }
+        Ok(())
     }
 }
 

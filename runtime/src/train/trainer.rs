@@ -50,8 +50,9 @@ pub struct Trainer<M: Model, O, L> {
     pub(super) history: History,
     /// The seed of the current (or last) `fit`.
     pub(super) fit_seed: Seed,
-    /// Set by `resume_from`: the next `fit` continues the checkpoint's run, whose seed this is.
-    pub(super) resuming: Option<Seed>,
+    /// Set by `resume_from`: the next `fit` continues the checkpoint's run (whose seed is
+    /// `fit_seed`).
+    pub(super) resuming: bool,
 }
 
 /// One thread's share of a batch.
@@ -136,7 +137,7 @@ where
             epochs_done: 0,
             history: History::default(),
             fit_seed: Seed(0),
-            resuming: None,
+            resuming: false,
         };
         trainer.metric_names = trainer.metrics.iter().map(|m| m.name()).collect();
         if trainer.set_threads(threads).is_err() {
@@ -271,7 +272,7 @@ where
         let config = &config;
         self.stop_requested = false;
         self.fit_seed = config.seed;
-        if self.resuming.take().is_none() {
+        if !std::mem::take(&mut self.resuming) {
             self.epochs_done = 0;
             self.history = History::default();
         }
