@@ -130,7 +130,7 @@ macro_rules! common_optimizer_methods {
 mod adagrad;
 mod adam;
 mod clip;
-mod parallel;
+pub(crate) mod parallel;
 mod rmsprop;
 pub mod schedule;
 mod sgd;

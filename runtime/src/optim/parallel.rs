@@ -38,13 +38,51 @@ pub(super) fn update_trainable<F, U>(
     F: Float,
     U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
 {
-    // Outside a pool (a trainer on one thread, or a direct call) the update stays on the
-    // calling thread: rayon would otherwise send half of it to its global pool.
-    let parts = match rayon::current_thread_index() {
+    update_part(0, params, grads, slots, tensors, parts_here(), update);
+}
+
+/// Calls `f(offset, part)` on parts of `buffer` (at `offset` in it), spread over the threads
+/// of the rayon pool the caller runs in, if any, split as [`update_trainable`] splits.
+pub(crate) fn for_each_part<F, P>(buffer: &mut [F], f: &P)
+where
+    F: Send,
+    P: Fn(usize, &mut [F]) + Sync,
+{
+    for_each_part_from(0, buffer, parts_here(), f);
+}
+
+fn for_each_part_from<F, P>(offset: usize, buffer: &mut [F], parts: usize, f: &P)
+where
+    F: Send,
+    P: Fn(usize, &mut [F]) + Sync,
+{
+    let len = buffer.len();
+    if parts <= 1 || len < 2 * MIN_PART {
+        f(offset, buffer);
+        return;
+    }
+    let mid = split_point(len);
+    let (low, high) = buffer.split_at_mut(mid);
+    let high_parts = parts / 2;
+    rayon::join(
+        || for_each_part_from(offset, low, parts - high_parts, f),
+        || for_each_part_from(offset + mid, high, high_parts, f),
+    );
+}
+
+/// How many parts the work may be split into: the pool's threads, or one outside a pool
+/// (a trainer on one thread, or a direct call), where rayon would otherwise send half of
+/// it to its global pool.
+fn parts_here() -> usize {
+    match rayon::current_thread_index() {
         Some(_) => rayon::current_num_threads(),
         None => 1,
-    };
-    update_part(0, params, grads, slots, tensors, parts, update);
+    }
+}
+
+/// Where a part of `len` values splits in two.
+fn split_point(len: usize) -> usize {
+    (len / 2).next_multiple_of(PART_ALIGN).min(len)
 }
 
 fn update_part<F, U>(
@@ -64,7 +102,7 @@ fn update_part<F, U>(
         update_serially(offset, params, grads, slots, tensors, update);
         return;
     }
-    let mid = (len / 2).next_multiple_of(PART_ALIGN).min(len);
+    let mid = split_point(len);
     let (params_low, params_high) = params.split_at_mut(mid);
     let (grads_low, grads_high) = grads.split_at(mid);
     let (slots_low, slots_high) = split_slots(slots, mid);
@@ -211,6 +249,28 @@ mod tests {
             };
             assert_eq!(p, expected, "parameter {i}");
             assert_eq!(s, if trainable { 1.5 } else { 0.5 }, "state {i}");
+        }
+    }
+
+    #[test]
+    fn for_each_part_visits_every_value_once_at_its_offset() {
+        for threads in [1, 2, 3, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let mut buffer = vec![0usize; 100_003];
+            pool.install(|| {
+                for_each_part(&mut buffer, &|offset, part| {
+                    for (i, value) in part.iter_mut().enumerate() {
+                        *value += offset + i + 1;
+                    }
+                });
+            });
+            assert!(
+                buffer.iter().enumerate().all(|(i, &v)| v == i + 1),
+                "{threads} threads"
+            );
         }
     }
 }

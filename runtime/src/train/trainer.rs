@@ -14,6 +14,7 @@ use crate::data::{Dataset, permutation};
 use crate::loss::Loss;
 use crate::metrics::{Mean, Metric};
 use crate::optim::Optimizer;
+use crate::optim::parallel::for_each_part;
 use crate::{Error, Float, Model, ParamInfo, Result, Seed};
 
 /// A model compiled with an optimizer, a loss and metrics, as Keras's compiled model: it
@@ -830,24 +831,22 @@ impl Drop for StopOnDrop<'_> {
 /// `total` = the lanes' gradients summed in lane order, with the buffer split across the
 /// pool's threads (each element's sum is in lane order whatever the split).
 fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
-    let part = total
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .next_multiple_of(64)
-        .max(16 * 1024);
-    total
-        .par_chunks_mut(part)
-        .enumerate()
-        .for_each(|(index, total)| {
-            let start = index * part;
-            let range = start..start + total.len();
-            total.copy_from_slice(&lanes[0].grads[range.clone()]);
-            for lane in &lanes[1..] {
-                for (t, g) in total.iter_mut().zip(&lane.grads[range.clone()]) {
-                    *t += *g;
-                }
-            }
-        });
+    for_each_part(total, &|offset, part| {
+        let range = offset..offset + part.len();
+        part.copy_from_slice(&lanes[0].grads[range.clone()]);
+        for lane in &lanes[1..] {
+            add_into(part, &lane.grads[range.clone()]);
+        }
+    });
+}
+
+/// `total += values`, in a function of its own so that the compiler knows the two slices
+/// do not overlap and vectorizes the loop (inlined into the closure above, it did not).
+#[inline(never)]
+fn add_into<F: Float>(total: &mut [F], values: &[F]) {
+    for (t, v) in total.iter_mut().zip(values) {
+        *t += *v;
+    }
 }
 
 fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> Cow<'x, [F]> {
