@@ -1,6 +1,6 @@
 //! The convnet without Dropout (Conv2D 32 - MaxPooling2D - Conv2D 64 -
-//! MaxPooling2D - Flatten - Dense 10): one Adam training step at batch 64 at one and two
-//! threads, and inference at batch 1024, in samples per second.
+//! MaxPooling2D - Flatten - Dense 10): one Adam training step at batch 64 and an epoch of
+//! `fit`, at one and two threads, and inference at batch 1024, in samples per second.
 //!
 //! cargo bench --bench cnn
 
@@ -26,6 +26,7 @@ fn convnet() -> ConvNet {
 
 fn training_step(c: &mut Criterion) {
     common::training_steps(c, "cnn_train_step_batch64", convnet);
+    common::fit_epochs(c, "cnn_fit_epoch_batch64", convnet);
 }
 
 fn inference(c: &mut Criterion) {

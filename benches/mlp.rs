@@ -1,5 +1,5 @@
-//! The README's MLP (784-128-128-10): one training step at batch 64, and inference at
-//! batch 1 and 1024, at one and two threads.
+//! The README's MLP (784-128-128-10): one training step at batch 64, an epoch of `fit`, and
+//! inference at batch 1 and 1024, at one and two threads.
 //!
 //! cargo bench --bench mlp
 
@@ -23,6 +23,7 @@ fn mlp() -> Mlp {
 
 fn training_step(c: &mut Criterion) {
     common::training_steps(c, "mlp_train_step_batch64", mlp);
+    common::fit_epochs(c, "mlp_fit_epoch_batch64", mlp);
 }
 
 fn inference(c: &mut Criterion) {

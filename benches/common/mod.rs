@@ -46,6 +46,32 @@ pub fn training_steps<M: Model<Float = f32>>(c: &mut Criterion, group: &str, mod
     group.finish();
 }
 
+/// One epoch of `fit` over 6,400 samples at batch 64 (shuffling and gathering included),
+/// at one and two threads, in samples per second.
+pub fn fit_epochs<M: Model<Float = f32>>(c: &mut Criterion, group: &str, model: fn() -> M) {
+    let mut group = c.benchmark_group(group);
+    group.sample_size(20);
+    let samples = 6_400;
+    let y = labels(samples)
+        .into_dimensionality()
+        .expect("labels are 2-D");
+    let x = images(samples)
+        .into_dimensionality()
+        .expect("images are 2-D");
+    let data = Dataset::from_rows(x, y).expect("dataset");
+    group.throughput(Throughput::Elements(samples as u64));
+    for threads in [1, 2] {
+        let mut trainer = adam_trainer(model(), threads);
+        group.bench_function(format!("threads{threads}"), |b| {
+            b.iter(|| {
+                let fit = Fit::epochs(1).batch_size(64).verbose(Verbose::Silent);
+                trainer.fit(&data, fit).expect("fit")
+            })
+        });
+    }
+    group.finish();
+}
+
 /// `predict` on a batch of 1024, at one and two threads, in samples per second.
 pub fn batch_inference<M: Model<Float = f32>>(c: &mut Criterion, group: &str, model: fn() -> M) {
     let mut group = c.benchmark_group(group);
