@@ -129,7 +129,8 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
 mod tests {
     use super::*;
     use crate::optim::testing::{
-        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
+        minimize_quadratic,
     };
 
     #[test]
@@ -217,7 +218,7 @@ mod tests {
 
     #[test]
     fn adagrad_validate_refuses_each_bad_hyper_parameter() {
-        let cases: [(Adagrad, &str, &str); 8] = [
+        let cases: [(Adagrad, &str, &str); 4] = [
             (
                 Adagrad::new(f64::NEG_INFINITY),
                 "learning_rate",
@@ -242,33 +243,10 @@ mod tests {
                 "Adagrad epsilon must be a finite number >= 0, got -1e-7; Keras's default is \
                  1e-7",
             ),
-            (
-                Adagrad::new(0.01).weight_decay(-1.0),
-                "weight_decay",
-                "Adagrad weight_decay must be a finite number >= 0, got -1.0; for example 0.004 \
-                 (AdamW's default), or none at all",
-            ),
-            (
-                Adagrad::new(0.01).clipnorm(0.0),
-                "clipnorm",
-                "clipnorm must be a finite number > 0, got 0.0; for example 1.0, or no \
-                 clipping (Keras's default)",
-            ),
-            (
-                Adagrad::new(0.01).global_clipnorm(f64::NAN),
-                "global_clipnorm",
-                "global_clipnorm must be a finite number > 0, got NaN; for example 1.0, or \
-                 no clipping (Keras's default)",
-            ),
-            (
-                Adagrad::new(0.01).clipvalue(-0.5),
-                "clipvalue",
-                "clipvalue must be a finite number > 0, got -0.5; for example 0.5, or no \
-                 clipping (Keras's default)",
-            ),
         ];
         for (adagrad, name, message) in &cases {
             assert_invalid(adagrad, name, message);
         }
+        assert_common_settings_refused!(Adagrad, 0.01);
     }
 }

@@ -321,7 +321,8 @@ mod tests {
         }
     }
     use crate::optim::testing::{
-        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
+        minimize_quadratic,
     };
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
@@ -605,6 +606,7 @@ mod tests {
         for (adam, name, message) in &cases {
             assert_invalid(adam, name, message);
         }
+        assert_common_settings_refused!(Adam, 1e-3);
     }
 
     #[test]

@@ -370,6 +370,49 @@ fn decayed<F: Float>(p: F, c: F) -> F {
 mod testing {
     use super::Optimizer;
 
+    /// Asserts that `$optimizer` refuses the settings every optimizer shares (weight decay
+    /// and the three clippings) with the messages `Common` and `Clip` give.
+    macro_rules! assert_common_settings_refused {
+        ($optimizer:ident, $rate:expr) => {{
+            let name = stringify!($optimizer);
+            let cases = [
+                (
+                    $optimizer::new($rate).weight_decay(-1.0),
+                    "weight_decay",
+                    format!(
+                        "{name} weight_decay must be a finite number >= 0, got -1.0; for \
+                         example 0.004 (AdamW's default), or none at all"
+                    ),
+                ),
+                (
+                    $optimizer::new($rate).clipnorm(0.0),
+                    "clipnorm",
+                    "clipnorm must be a finite number > 0, got 0.0; for example 1.0, or no \
+                     clipping (Keras's default)"
+                        .to_string(),
+                ),
+                (
+                    $optimizer::new($rate).global_clipnorm(f64::NAN),
+                    "global_clipnorm",
+                    "global_clipnorm must be a finite number > 0, got NaN; for example 1.0, or \
+                     no clipping (Keras's default)"
+                        .to_string(),
+                ),
+                (
+                    $optimizer::new($rate).clipvalue(-0.5),
+                    "clipvalue",
+                    "clipvalue must be a finite number > 0, got -0.5; for example 0.5, or no \
+                     clipping (Keras's default)"
+                        .to_string(),
+                ),
+            ];
+            for (optimizer, setting, message) in &cases {
+                $crate::optim::testing::assert_invalid(optimizer, setting, message);
+            }
+        }};
+    }
+    pub(crate) use assert_common_settings_refused;
+
     /// Asserts that `opt.validate()` refuses it with [`crate::Error::InvalidArgument`]
     /// naming `name`, with exactly `message`.
     pub fn assert_invalid<O: Optimizer<f32>>(opt: &O, name: &str, message: &str) {

@@ -222,7 +222,8 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
 mod tests {
     use super::*;
     use crate::optim::testing::{
-        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
+        minimize_quadratic,
     };
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
@@ -366,7 +367,7 @@ mod tests {
 
     #[test]
     fn rmsprop_validate_refuses_each_bad_hyper_parameter() {
-        let cases: [(RMSprop, &str, &str); 9] = [
+        let cases: [(RMSprop, &str, &str); 5] = [
             (
                 RMSprop::new(-1.0),
                 "learning_rate",
@@ -394,33 +395,10 @@ mod tests {
                 "epsilon",
                 "RMSprop epsilon must be a finite number > 0, got NaN; Keras's default is 1e-7",
             ),
-            (
-                RMSprop::new(0.01).weight_decay(-1.0),
-                "weight_decay",
-                "RMSprop weight_decay must be a finite number >= 0, got -1.0; for example 0.004 \
-                 (AdamW's default), or none at all",
-            ),
-            (
-                RMSprop::new(0.01).clipnorm(0.0),
-                "clipnorm",
-                "clipnorm must be a finite number > 0, got 0.0; for example 1.0, or no \
-                 clipping (Keras's default)",
-            ),
-            (
-                RMSprop::new(0.01).global_clipnorm(f64::NAN),
-                "global_clipnorm",
-                "global_clipnorm must be a finite number > 0, got NaN; for example 1.0, or \
-                 no clipping (Keras's default)",
-            ),
-            (
-                RMSprop::new(0.01).clipvalue(-0.5),
-                "clipvalue",
-                "clipvalue must be a finite number > 0, got -0.5; for example 0.5, or no \
-                 clipping (Keras's default)",
-            ),
         ];
         for (rmsprop, name, message) in &cases {
             assert_invalid(rmsprop, name, message);
         }
+        assert_common_settings_refused!(RMSprop, 0.01);
     }
 }

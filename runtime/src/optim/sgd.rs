@@ -143,7 +143,8 @@ impl<F: Float> Optimizer<F> for SGD<F> {
 mod tests {
     use super::*;
     use crate::optim::testing::{
-        assert_frozen_untouched, assert_golden, assert_invalid, minimize_quadratic,
+        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
+        minimize_quadratic,
     };
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
@@ -344,5 +345,6 @@ mod tests {
         for (sgd, name, message) in &cases {
             assert_invalid(sgd, name, message);
         }
+        assert_common_settings_refused!(SGD, 0.1);
     }
 }
