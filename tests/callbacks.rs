@@ -321,3 +321,34 @@ fn model_checkpoint_keeps_the_best_weights_in_a_file_that_loads() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Puts back weights of the wrong length, remembering the weights it saw.
+#[derive(Default)]
+struct WrongWeights {
+    seen: Vec<f32>,
+}
+
+impl Callback for WrongWeights {
+    fn on_epoch_end(&mut self, _: usize, _: &mut Logs, training: &mut dyn Training) -> Result<()> {
+        self.seen = training.weights().to_vec();
+        training.set_weights(&self.seen[1..])
+    }
+}
+
+#[test]
+fn setting_weights_of_the_wrong_length_is_an_error_that_keeps_the_weights() {
+    let data = data_with_nan_in_third_batch().take(64);
+    let mut trainer = trainer(1e-3);
+    let mut wrong = WrongWeights::default();
+    let error = trainer
+        .fit(&data, quiet(1).callback(&mut wrong))
+        .unwrap_err();
+    let message = error.to_string();
+    let expected = format!(
+        "takes {} weights, got {}",
+        Mlp::<f32>::PARAM_COUNT,
+        Mlp::<f32>::PARAM_COUNT - 1
+    );
+    assert!(message.contains(&expected), "{message}");
+    assert_eq!(trainer.model().params(), &wrong.seen[..]);
+}

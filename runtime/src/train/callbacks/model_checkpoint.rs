@@ -371,6 +371,18 @@ mod tests {
     }
 
     #[test]
+    fn initial_value_threshold_must_be_beaten_before_the_first_save() {
+        let dir = temp_dir("threshold");
+        let path = dir.join("e{epoch}.st").to_string_lossy().to_string();
+        let mut checkpoint = ModelCheckpoint::new(path)
+            .save_best_only(true)
+            .initial_value_threshold(0.42);
+        let files = run(&mut checkpoint, &[0.5, 0.45, 0.4, 0.41, 0.3]);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["e3.st", "e5.st"]);
+    }
+
+    #[test]
     fn saves_every_n_batches_across_epochs() {
         let dir = temp_dir("batches");
         let path = dir.join("b-{epoch}.st").to_string_lossy().to_string();
