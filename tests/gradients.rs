@@ -165,3 +165,61 @@ fn predict_one_equals_the_batched_forward() {
         approx::assert_relative_eq!(*batched, one, max_relative = 1e-12);
     }
 }
+
+model! {
+    /// Residual blocks: `h` is read twice, its gradient the sum of both uses.
+    struct Residual: [6] -> [6] {
+        let h = Dense(6, activation = tanh)(input);
+        let r = Dense(6, activation = tanh)(h);
+        let r = Dense(6)(r);
+        let h = Activation(sigmoid)(Add(h, r));
+        Add(input, Dense(6)(h))
+    }
+
+    /// One Dense applied twice: one set of weights, their gradient summed over both uses.
+    struct SharedTwice: [5] -> [5] {
+        let shared = Dense(5, activation = tanh);
+        let once = shared(input);
+        shared(once)
+    }
+
+    /// Every merge: a value read by several layers, an alias (Flatten) beside other readers,
+    /// a shared layer on two branches, Concatenate along the middle axis, Dot of matrices.
+    struct Merges: (x: [4, 3]) -> [4] {
+        let a = Dense(3, activation = tanh)(x);
+        let b = Dense(3, activation = sigmoid)(x);
+        let same = Dense(3, activation = elu);
+        let sa = same(a);
+        let sb = same(b);
+        let sum = Add(sa, sb, x);
+        let diff = Subtract(sa, b);
+        let product = Multiply(a, b, diff);
+        let mean = Average(sum, product);
+        let high = Maximum(mean, a, sb);
+        let low = Minimum(high, diff);
+        let joined = Concatenate(low, a, axis = 1);
+        let flat = Flatten(joined);
+        let wide = Dense(8, activation = tanh)(Flatten(x));
+        let both = Concatenate(flat, wide);
+        let g = Dense(4)(both);
+        let m = Dot(axes = 2)(Dense(2)(joined), Dense(2)(x));
+        let cosine = Dot(axes = [1, 1], normalize = true)(g, Dense(4)(g));
+        Add(g, Dense(4)(Flatten(m)), Dense(4)(cosine))
+    }
+}
+
+#[test]
+fn residual_block_backward_matches_finite_differences() {
+    check_model_gradient(Residual::<f64>::seeded(Seed(29)));
+}
+
+#[test]
+fn shared_layer_backward_matches_finite_differences() {
+    check_model_gradient(SharedTwice::<f64>::seeded(Seed(31)));
+    assert_eq!(SharedTwice::<f64>::PARAM_COUNT, 5 * 5 + 5);
+}
+
+#[test]
+fn every_merge_layer_backward_matches_finite_differences() {
+    check_model_gradient(Merges::<f64>::seeded(Seed(37)));
+}

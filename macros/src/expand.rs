@@ -99,7 +99,7 @@ pub fn stub(def: &ModelDef) -> TokenStream {
     let name = &def.name;
     let workspace = workspace_ident(def);
     let declarations = declarations(def, &[]);
-    let input = &def.input.dims;
+    let input = &def.input.shape.dims;
     let output = def.output.as_ref().map_or(vec![1], |o| o.dims.clone());
     let (input_size, output_size) = (product(input), product(&output));
     let model_name = name.to_string();
@@ -232,7 +232,7 @@ fn constructors(def: &ModelDef, initialization: &TokenStream) -> TokenStream {
 
 /// `predict_one(&[F; IN]) -> [F; OUT]`, for a model whose input and output are 1-D.
 fn predict_one(def: &ModelDef, output: &[usize]) -> TokenStream {
-    let ([input], [output]) = (def.input.dims.as_slice(), output) else {
+    let ([input], [output]) = (def.input.shape.dims.as_slice(), output) else {
         return TokenStream::new();
     };
     let k = krate();
@@ -254,15 +254,15 @@ fn predict_one(def: &ModelDef, output: &[usize]) -> TokenStream {
 fn constants(checked: &Checked) -> TokenStream {
     let k = krate();
     let def = checked.graph.def;
-    let input = &def.input.dims;
+    let input = &def.input.shape.dims;
     let output = &checked.shapes[checked.graph.output];
     let (input_size, output_size) = (product(input), product(output));
     let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
     let model_name = def.name.to_string();
-    let layers = checked.layers.iter().enumerate().map(|(i, layer)| {
+    let layers = checked.layers.iter().map(|layer| {
         let name = &layer.name;
         let kind = layer.kind;
-        let shape = &checked.shapes[Node::value(i)];
+        let shape = &checked.shapes[Node::value(layer.first_use)];
         let params: usize = checked.params[layer.params.clone()]
             .iter()
             .map(|p| p.len)
@@ -306,45 +306,121 @@ fn constants(checked: &Checked) -> TokenStream {
     }
 }
 
-/// The architecture as Keras's `get_config` would give it.
+/// The architecture as Keras's `get_config` would give it: a `Sequential` for a stack of
+/// layers, a `Functional` (each layer with the layers it is applied to) for a graph.
 fn architecture_json(checked: &Checked) -> String {
     let def = checked.graph.def;
+    let graph = &checked.graph;
+    let value_source = |v: ValueId| match v {
+        INPUT => def.input.name.to_string(),
+        v => checked.layers[graph.producer(v).layer].name.clone(),
+    };
     let layers: Vec<String> = checked
         .layers
         .iter()
         .enumerate()
-        .map(|(i, layer)| {
-            let config = layer.layer.config_json();
+        .map(|(l, layer)| {
+            let config = checked.nodes[layer.first_use].config_json();
             let sep = if config.is_empty() { "" } else { ", " };
+            let inbound = if graph.sequential {
+                String::new()
+            } else {
+                let calls: Vec<String> = graph.layers[l]
+                    .uses
+                    .iter()
+                    .map(|&node| {
+                        let sources: Vec<String> = graph.nodes[node]
+                            .inputs
+                            .iter()
+                            .map(|&v| format!(r#""{}""#, value_source(v)))
+                            .collect();
+                        format!("[{}]", sources.join(", "))
+                    })
+                    .collect();
+                format!(r#", "inbound_nodes": [{}]"#, calls.join(", "))
+            };
             format!(
-                r#"{{"class_name": "{}", "config": {{"name": "{}", "trainable": {}{sep}{config}}}, "output_shape": {}}}"#,
+                r#"{{"class_name": "{}", "config": {{"name": "{}", "trainable": {}{sep}{config}}}, "output_shape": {}{inbound}}}"#,
                 layer.kind,
                 layer.name,
                 layer.trainable,
-                json_list(&checked.shapes[Node::value(i)])
+                json_list(&checked.shapes[Node::value(layer.first_use)])
             )
         })
         .collect();
+    let class = if graph.sequential {
+        "Sequential"
+    } else {
+        "Functional"
+    };
+    let output_layer = match graph.output {
+        INPUT => String::new(),
+        v => format!(r#", "output_layer": "{}""#, value_source(v)),
+    };
     format!(
-        r#"{{"class_name": "Sequential", "name": "{}", "input_shape": {}, "output_shape": {}, "layers": [{}]}}"#,
+        r#"{{"class_name": "{class}", "name": "{}", "input_shape": {}, "output_shape": {}, "layers": [{}]{output_layer}}}"#,
         def.name,
-        json_list(&def.input.dims),
-        json_list(&checked.shapes[checked.graph.output]),
+        json_list(&def.input.shape.dims),
+        json_list(&checked.shapes[graph.output]),
         layers.join(", ")
     )
 }
 
 /// Where every value and buffer lives, and the code that moves between them.
+///
+/// A value's gradient is the sum over its uses. Its first use (in the order of
+/// [`Plan::uses`]) writes the value's gradient buffer; every other use writes a buffer of
+/// its own, added in once every use has run backward, before the value's producer does.
+/// A shared layer's parameter gradients are summed the same way.
 struct Plan<'c, 'a> {
     checked: &'c Checked<'a>,
+    /// For every value, the (node, input position) pairs that read it, the first one
+    /// writing the value's own gradient buffer.
+    uses: Vec<Vec<(usize, usize)>>,
+    /// For every node, whether it is an alias of its input (no copy), in inference and in
+    /// training.
+    aliased: Vec<[bool; 2]>,
 }
 
 impl Plan<'_, '_> {
     fn new<'c, 'a>(checked: &'c Checked<'a>) -> Plan<'c, 'a> {
-        Plan { checked }
+        let graph = &checked.graph;
+        let mut uses = vec![Vec::new(); graph.nodes.len() + 1];
+        for (index, node) in graph.nodes.iter().enumerate() {
+            for (position, &input) in node.inputs.iter().enumerate() {
+                uses[input].push((index, position));
+            }
+        }
+        // A layer that passes its input through unchanged (Flatten, Reshape, Dropout in
+        // inference) shares its input's buffer when it is the only such reader of it; its
+        // gradient is then its input's, so it goes first among the input's uses.
+        let mut aliased = vec![[false; 2]; graph.nodes.len()];
+        for (index, node) in graph.nodes.iter().enumerate() {
+            for training in [false, true] {
+                let layer = &checked.nodes[index];
+                let [input] = node.inputs[..] else { continue };
+                let first_alias = uses[input]
+                    .iter()
+                    .find(|&&(i, _)| checked.nodes[i].is_alias(training))
+                    .map(|&(i, _)| i);
+                aliased[index][usize::from(training)] =
+                    layer.is_alias(training) && first_alias == Some(index);
+            }
+        }
+        for value_uses in &mut uses {
+            if let Some(at) = value_uses.iter().position(|&(i, _)| aliased[i][1]) {
+                let alias = value_uses.remove(at);
+                value_uses.insert(0, alias);
+            }
+        }
+        Plan {
+            checked,
+            uses,
+            aliased,
+        }
     }
 
-    fn nodes(&self) -> &[Node<'_>] {
+    fn nodes(&self) -> &[Node] {
         &self.checked.graph.nodes
     }
 
@@ -361,9 +437,9 @@ impl Plan<'_, '_> {
         if v == INPUT {
             return Storage::Input;
         }
-        let node = &self.nodes()[v - 1];
-        if self.checked.layers[v - 1].layer.is_alias(training) {
-            self.storage(node.inputs[0], training)
+        let index = v - 1;
+        if self.aliased[index][usize::from(training)] {
+            self.storage(self.nodes()[index].inputs[0], training)
         } else {
             Storage::Own(v)
         }
@@ -387,23 +463,47 @@ impl Plan<'_, '_> {
             .collect()
     }
 
+    /// Whether value `v` needs a gradient: it is not the input.
+    fn needs_grad(&self, v: ValueId) -> bool {
+        self.storage(v, true) != Storage::Input
+    }
+
+    /// The nodes after the first that apply the same layer as node `index`, in backward
+    /// order: the use run first in backward writes the gradients, the others add to them.
+    fn is_last_use(&self, index: usize) -> bool {
+        let layer = &self.checked.graph.layers[self.nodes()[index].layer];
+        layer.uses.last() == Some(&index)
+    }
+
     /// Every workspace buffer: values, gradients, the layers' own buffers.
     fn buffers(&self) -> Vec<(Ident, Buffer)> {
         let mut buffers = Vec::new();
         for v in 1..=self.nodes().len() {
+            let index = v - 1;
             if self.has_buffer(v) {
                 buffers.push((format_ident!("a{}", v), Buffer::floats(self.size(v))));
                 if self.storage(self.output(), true) != Storage::Own(v) {
                     buffers.push((format_ident!("g{}", v), Buffer::floats(self.size(v))));
                 }
             }
-            for (j, buffer) in self.checked.layers[v - 1]
-                .layer
-                .buffers()
-                .into_iter()
-                .enumerate()
-            {
+            for (j, buffer) in self.checked.nodes[index].buffers().into_iter().enumerate() {
                 buffers.push((format_ident!("l{}_{}", v, j), buffer));
+            }
+            if !self.is_last_use(index) {
+                for p in self.layer_params(index) {
+                    let len = self.checked.params[p].len;
+                    buffers.push((format_ident!("s{}_{}", v, p), Buffer::scratch(quote!(#len))));
+                }
+            }
+        }
+        for v in 0..=self.nodes().len() {
+            if self.needs_grad(v) {
+                for slot in 1..self.uses[v].len() {
+                    buffers.push((
+                        format_ident!("g{}_{}", v, slot),
+                        Buffer::floats(self.size(v)),
+                    ));
+                }
             }
         }
         if self.output_is_input(false) || self.output_is_input(true) {
@@ -413,6 +513,12 @@ impl Plan<'_, '_> {
             ));
         }
         buffers
+    }
+
+    fn layer_params(&self, index: usize) -> std::ops::Range<usize> {
+        self.checked.layers[self.nodes()[index].layer]
+            .params
+            .clone()
     }
 
     fn prepare(&self) -> TokenStream {
@@ -442,7 +548,8 @@ impl Plan<'_, '_> {
         }
     }
 
-    /// `&[F]` of the gradient of value `v` (training storage).
+    /// `&[F]` of the gradient of value `v` (training storage), once every use has added
+    /// its part.
     fn grad(&self, v: ValueId) -> Option<TokenStream> {
         match self.storage(v, true) {
             Storage::Input => None,
@@ -454,23 +561,38 @@ impl Plan<'_, '_> {
         }
     }
 
-    fn grad_mut(&self, v: ValueId) -> Option<TokenStream> {
-        match self.storage(v, true) {
-            Storage::Input => None,
-            Storage::Own(s) => {
-                let (field, len) = (format_ident!("g{}", s), self.size(s));
+    /// `&mut [F]` where the use of value `v` at `slot` writes its part of the gradient.
+    fn grad_slot(&self, v: ValueId, slot: usize) -> Option<TokenStream> {
+        let len = self.size(v);
+        match (self.storage(v, true), slot) {
+            (Storage::Input, _) => None,
+            (Storage::Own(s), 0) => {
+                let field = format_ident!("g{}", s);
+                Some(quote!(&mut ws.#field[..n * #len]))
+            }
+            (Storage::Own(_), slot) => {
+                let field = format_ident!("g{}_{}", v, slot);
                 Some(quote!(&mut ws.#field[..n * #len]))
             }
         }
     }
 
+    /// The gradient the input at `position` of node `index` receives.
+    fn input_grad(&self, index: usize, position: usize) -> Option<TokenStream> {
+        let v = self.nodes()[index].inputs[position];
+        let slot = self.uses[v]
+            .iter()
+            .position(|&u| u == (index, position))
+            .expect("every input of a node is one of its uses");
+        self.grad_slot(v, slot)
+    }
+
     fn io(&self, index: usize, training: bool) -> Io {
         let v = Node::value(index);
         let node = &self.nodes()[index];
-        let layer = &self.checked.layers[index];
         let (field, len) = (format_ident!("a{}", v), self.size(v));
-        let params = &self.checked.params[layer.params.clone()];
-        let buffers = layer.layer.buffers();
+        let params = &self.checked.params[self.layer_params(index)];
+        let buffers = self.checked.nodes[index].buffers();
         let buf = |mutable: bool| {
             buffers
                 .iter()
@@ -489,13 +611,24 @@ impl Plan<'_, '_> {
                 })
                 .collect()
         };
+        let xs: Vec<TokenStream> = node
+            .inputs
+            .iter()
+            .map(|&input| self.value(input, training))
+            .collect();
+        let dxs: Vec<Option<TokenStream>> = (0..node.inputs.len())
+            .map(|position| self.input_grad(index, position))
+            .collect();
+        let last_use = self.is_last_use(index);
         Io {
             n: quote!(n),
-            x: self.value(node.inputs[0], training),
+            x: xs[0].clone(),
+            xs,
             y: quote!(&mut ws.#field[..n * #len]),
             y_ref: quote!(&ws.#field[..n * #len]),
             dy: self.grad(v).unwrap_or_default(),
-            dx: self.grad_mut(node.inputs[0]),
+            dx: dxs[0].clone(),
+            dxs,
             params: params
                 .iter()
                 .map(|p| {
@@ -503,14 +636,18 @@ impl Plan<'_, '_> {
                     quote!(&self.params[#start..#end])
                 })
                 .collect(),
-            grads: layer
-                .params
-                .clone()
+            grads: self
+                .layer_params(index)
                 .map(|i| {
                     let p = &self.checked.params[i];
                     p.trainable.then(|| {
-                        let g = format_ident!("dp{}", i);
-                        quote!(#g)
+                        if last_use {
+                            let g = format_ident!("dp{}", i);
+                            quote!(&mut *#g)
+                        } else {
+                            let s = format_ident!("s{}_{}", v, i);
+                            quote!(&mut ws.#s[..])
+                        }
                     })
                 })
                 .collect(),
@@ -523,9 +660,14 @@ impl Plan<'_, '_> {
     fn forward(&self, training: bool) -> TokenStream {
         let mut code: TokenStream = (0..self.nodes().len())
             .map(|i| {
-                self.checked.layers[i]
-                    .layer
-                    .forward(&self.io(i, training), training)
+                let layer = &self.checked.nodes[i];
+                let io = self.io(i, training);
+                if layer.is_alias(training) && !self.aliased[i][usize::from(training)] {
+                    let (x, y) = (&io.x, &io.y);
+                    quote!(#y.copy_from_slice(#x);)
+                } else {
+                    layer.forward(&io, training)
+                }
             })
             .collect();
         let size = self.size(self.output());
@@ -542,6 +684,7 @@ impl Plan<'_, '_> {
     }
 
     fn backward(&self) -> TokenStream {
+        let k = krate();
         let params = &self.checked.params;
         let mut code = TokenStream::new();
         if !params.is_empty() {
@@ -553,15 +696,49 @@ impl Plan<'_, '_> {
                 }
             });
             let lens = params.iter().map(|p| p.len);
-            let k = krate();
             code.extend(quote! {
                 let [#(#bindings),*] = #k::__private::split_mut(grads, [#(#lens),*]);
             });
         }
-        for i in (0..self.nodes().len()).rev() {
-            code.extend(self.checked.layers[i].layer.backward(&self.io(i, true)));
+        for index in (0..self.nodes().len()).rev() {
+            let v = Node::value(index);
+            code.extend(self.sum_uses(v));
+            let io = self.io(index, true);
+            let layer = &self.checked.nodes[index];
+            if layer.is_alias(true) && !self.aliased[index][1] {
+                if let Some(dx) = &io.dx {
+                    let dy = &io.dy;
+                    code.extend(quote!(#dx.copy_from_slice(#dy);));
+                }
+            } else {
+                code.extend(layer.backward(&io));
+            }
+            if !self.is_last_use(index) {
+                for i in self.layer_params(index).filter(|&i| params[i].trainable) {
+                    let (dp, s) = (format_ident!("dp{}", i), format_ident!("s{}_{}", v, i));
+                    code.extend(quote!(#k::__private::accumulate(&mut *#dp, &ws.#s[..]);));
+                }
+            }
         }
         code
+    }
+
+    /// Adds the gradients of value `v`'s later uses into its gradient buffer.
+    fn sum_uses(&self, v: ValueId) -> TokenStream {
+        let k = krate();
+        let Some(Storage::Own(s)) = Some(self.storage(v, true)) else {
+            return TokenStream::new();
+        };
+        let len = self.size(v);
+        let target = format_ident!("g{}", s);
+        (1..self.uses[v].len())
+            .map(|slot| {
+                let part = format_ident!("g{}_{}", v, slot);
+                quote! {
+                    #k::__private::accumulate(&mut ws.#target[..n * #len], &ws.#part[..n * #len]);
+                }
+            })
+            .collect()
     }
 
     /// Draws every parameter from its initializer, in layer order.

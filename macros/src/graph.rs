@@ -1,6 +1,18 @@
-//! Stage 2: the AST -> a graph of layer applications. A sequential body is a chain.
+//! Stage 2: the AST -> a graph of layer applications.
+//!
+//! A sequential body (`Dense(128), Dense(10)`) is a chain: each layer applied to the
+//! previous one's output. A graph body binds values and layers with `let` and ends with
+//! the output: `let h = Dense(32)(input); Add(input, h)`. A name decides what an
+//! expression is: `encode(a)` applies the layer bound to `encode`, `Flatten(h)` applies a
+//! new Flatten to the value `h`, `Dense(10)` alone is a layer still to be applied.
 
-use crate::parse::{LayerCall, ModelDef};
+use proc_macro2::Span;
+use syn::Ident;
+
+use crate::errors::{Errors, message};
+use crate::layers;
+use crate::parse::{Arg, LayerCall, ModelDef, Statement, Value};
+use crate::suggest::did_you_mean;
 
 /// A value in the graph: `INPUT`, or the output of node `i` as `i + 1`.
 pub type ValueId = usize;
@@ -11,38 +23,480 @@ pub const INPUT: ValueId = 0;
 /// One model as a graph.
 pub struct Graph<'a> {
     pub def: &'a ModelDef,
-    pub nodes: Vec<Node<'a>>,
+    /// Every layer, each with one set of weights, in the order they are written.
+    pub layers: Vec<LayerDecl>,
+    /// Every application of a layer, in an order where a value is made before it is used.
+    pub nodes: Vec<Node>,
     pub output: ValueId,
+    /// The name a `let` gave each value, if any, by [`ValueId`].
+    pub value_names: Vec<Option<String>>,
+    /// Whether the body was written as a sequential stack.
+    pub sequential: bool,
+}
+
+/// A layer as configured: its kind and its own arguments (not its inputs).
+pub struct LayerDecl {
+    pub call: LayerCall,
+    /// The nodes that apply it, in order.
+    pub uses: Vec<usize>,
 }
 
 /// One application of a layer to values.
-pub struct Node<'a> {
-    pub call: &'a LayerCall,
+pub struct Node {
+    /// Index into [`Graph::layers`].
+    pub layer: usize,
     pub inputs: Vec<ValueId>,
+    /// Where the application is written, for errors.
+    pub span: Span,
 }
 
-impl Node<'_> {
-    /// The value this node produces.
+impl Node {
+    /// The value node `index` produces.
     pub fn value(index: usize) -> ValueId {
         index + 1
     }
 }
 
-/// The graph of `def`: each layer applied to the previous one's output.
-pub fn build(def: &ModelDef) -> Graph<'_> {
-    let nodes = def
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, call)| Node {
-            call,
-            inputs: vec![if i == 0 { INPUT } else { Node::value(i - 1) }],
-        })
-        .collect::<Vec<_>>();
-    let output = if nodes.is_empty() {
-        INPUT
-    } else {
-        Node::value(nodes.len() - 1)
+impl Graph<'_> {
+    /// The node that produces `value` (not the input).
+    pub fn producer(&self, value: ValueId) -> &Node {
+        &self.nodes[value - 1]
+    }
+}
+
+/// The graph of `def`; `None` when a name does not resolve or a value is left unused
+/// (every such error recorded).
+pub fn build<'a>(def: &'a ModelDef, errors: &mut Errors) -> Option<Graph<'a>> {
+    let mut builder = Builder {
+        def,
+        scope: vec![Binding {
+            name: def.input.name.clone(),
+            target: Target::Value(INPUT),
+            is_input: true,
+        }],
+        layers: Vec::new(),
+        nodes: Vec::new(),
+        value_names: vec![Some(def.input.name.to_string())],
+        errors,
+        failed: false,
     };
-    Graph { def, nodes, output }
+    let sequential = is_sequential(def);
+    let output = if sequential {
+        builder.chain()
+    } else {
+        builder.graph()
+    };
+    let output = output?;
+    builder.check_every_value_used(output);
+    if builder.failed {
+        return None;
+    }
+    Some(Graph {
+        def,
+        layers: builder.layers,
+        nodes: builder.nodes,
+        output,
+        value_names: builder.value_names,
+        sequential,
+    })
+}
+
+/// Whether the body is a plain stack of layers: no `let`, and no expression that names
+/// the input or applies a layer.
+fn is_sequential(def: &ModelDef) -> bool {
+    let input = def.input.name.to_string();
+    def.body.iter().all(|statement| match statement {
+        Statement::Let { .. } => false,
+        Statement::Expr(call) => !mentions_value(call, &|name| name == input),
+    })
+}
+
+/// Whether `call` refers to a value: a name `is_value` accepts, an application, or an
+/// argument that does.
+fn mentions_value(call: &LayerCall, is_value: &dyn Fn(&str) -> bool) -> bool {
+    is_value(&call.kind.to_string())
+        || call.applied.is_some()
+        || call.args.iter().any(|arg| match &arg.value {
+            Value::Ident(name) => arg.key.is_none() && is_value(&name.to_string()),
+            Value::Call(inner) => mentions_value(inner, is_value),
+            _ => false,
+        })
+}
+
+/// What a name is bound to.
+#[derive(Clone, Copy)]
+enum Target {
+    Value(ValueId),
+    Layer(usize),
+}
+
+struct Binding {
+    name: Ident,
+    target: Target,
+    is_input: bool,
+}
+
+struct Builder<'a, 'e> {
+    def: &'a ModelDef,
+    /// Every binding in order; a later one shadows an earlier one of the same name.
+    scope: Vec<Binding>,
+    layers: Vec<LayerDecl>,
+    nodes: Vec<Node>,
+    value_names: Vec<Option<String>>,
+    errors: &'e mut Errors,
+    failed: bool,
+}
+
+impl Builder<'_, '_> {
+    fn error(&mut self, span: Span, text: impl std::fmt::Display) {
+        self.errors.at(span, text);
+        self.failed = true;
+    }
+
+    fn lookup(&self, name: &Ident) -> Option<Target> {
+        self.scope
+            .iter()
+            .rev()
+            .find(|b| b.name == *name)
+            .map(|b| b.target)
+    }
+
+    fn is_value_name(&self, name: &str) -> bool {
+        self.scope
+            .iter()
+            .rev()
+            .find(|b| b.name == name)
+            .is_some_and(|b| matches!(b.target, Target::Value(_)))
+    }
+
+    /// Each statement applied to the previous one's output.
+    fn chain(&mut self) -> Option<ValueId> {
+        let mut value = INPUT;
+        for statement in &self.def.body {
+            let Statement::Expr(call) = statement else {
+                unreachable!("a sequential body has no `let`")
+            };
+            let layer = self.declare(call, call.args.clone());
+            value = self.apply(layer, vec![value], call.kind.span());
+        }
+        Some(value)
+    }
+
+    /// `let` statements, then the output expression.
+    fn graph(&mut self) -> Option<ValueId> {
+        let body = &self.def.body;
+        let mut output = None;
+        for (index, statement) in body.iter().enumerate() {
+            let last = index + 1 == body.len();
+            match statement {
+                Statement::Let { name, value } => {
+                    let target = self.eval(value);
+                    if last {
+                        self.error(
+                            name.span(),
+                            format!(
+                                "a graph body ends with its output: add `{name}` (or the \
+                                 expression that makes the output) after this `let`"
+                            ),
+                        );
+                    }
+                    if let Some(target) = target {
+                        if let Target::Value(v) = target {
+                            self.value_names[v] = Some(name.to_string());
+                        }
+                        self.scope.push(Binding {
+                            name: name.clone(),
+                            target,
+                            is_input: false,
+                        });
+                    }
+                }
+                Statement::Expr(call) if last => {
+                    output = match self.eval(call)? {
+                        Target::Value(v) => Some(v),
+                        Target::Layer(_) => {
+                            let what = describe_call(call);
+                            self.error(
+                                call.kind.span(),
+                                message(
+                                    format!(
+                                        "the model's output must be a value, but `{what}` is a \
+                                         layer that is not applied to anything"
+                                    ),
+                                    &[],
+                                    Some(format!(
+                                        "apply it to a value, e.g. `{what}({})`",
+                                        self.latest_value_name()
+                                    )),
+                                ),
+                            );
+                            None
+                        }
+                    }
+                }
+                Statement::Expr(call) => {
+                    self.eval(call);
+                    self.error(
+                        call.kind.span(),
+                        "in a graph body every statement but the last binds a value: \
+                         write `let name = ...;`",
+                    );
+                }
+            }
+        }
+        output
+    }
+
+    fn latest_value_name(&self) -> String {
+        self.scope
+            .iter()
+            .rev()
+            .find(|b| matches!(b.target, Target::Value(_)))
+            .map_or_else(|| "input".to_string(), |b| b.name.to_string())
+    }
+
+    /// What `call` stands for: a value (an application) or a layer (to be applied).
+    fn eval(&mut self, call: &LayerCall) -> Option<Target> {
+        if let Some(target) = self.lookup(&call.kind) {
+            return self.eval_bound(call, target);
+        }
+        if !starts_uppercase(&call.kind) {
+            self.unknown_name(&call.kind);
+            return None;
+        }
+        let is_merge = layers::lookup(&call.kind.to_string()).is_some_and(|k| k.is_merge());
+        let mut inputs = Vec::new();
+        let mut config = Vec::new();
+        for arg in &call.args {
+            if arg.key.is_none() && (is_merge || self.is_value_arg(&arg.value)) {
+                inputs.push(arg);
+            } else {
+                config.push(arg.clone());
+            }
+        }
+        let layer = self.declare(call, config);
+        let inputs = match &call.applied {
+            Some((applied, span)) => {
+                if !inputs.is_empty() {
+                    self.error(
+                        *span,
+                        format!(
+                            "{} already has its inputs in its first parentheses; give them \
+                             once",
+                            call.kind
+                        ),
+                    );
+                    return None;
+                }
+                self.eval_inputs(applied.iter(), &call.kind)?
+            }
+            None if inputs.is_empty() => return Some(Target::Layer(layer)),
+            None => self.eval_inputs(inputs.into_iter(), &call.kind)?,
+        };
+        Some(Target::Value(self.apply(layer, inputs, call.kind.span())))
+    }
+
+    /// `h`, `encode`, `encode(a)`.
+    fn eval_bound(&mut self, call: &LayerCall, target: Target) -> Option<Target> {
+        let name = &call.kind;
+        match target {
+            Target::Value(_) if call.args.is_empty() && call.applied.is_none() => Some(target),
+            Target::Value(_) => {
+                self.error(
+                    name.span(),
+                    format!("`{name}` is a value, not a layer: it cannot be applied to inputs"),
+                );
+                None
+            }
+            Target::Layer(_) if call.args.is_empty() => Some(target),
+            Target::Layer(layer) => {
+                if let Some((_, span)) = &call.applied {
+                    self.error(
+                        *span,
+                        format!("`{name}` is a layer: apply it once, as `{name}(x)`"),
+                    );
+                    return None;
+                }
+                let inputs = self.eval_inputs(call.args.iter(), name)?;
+                Some(Target::Value(self.apply(layer, inputs, name.span())))
+            }
+        }
+    }
+
+    /// Whether a positional argument is an input rather than configuration.
+    fn is_value_arg(&self, value: &Value) -> bool {
+        match value {
+            Value::Ident(name) => self.lookup(name).is_some(),
+            Value::Call(call) => mentions_value(call, &|name| self.is_value_name(name)),
+            _ => false,
+        }
+    }
+
+    /// The values of a layer's inputs; keyword arguments are not inputs.
+    fn eval_inputs<'c>(
+        &mut self,
+        args: impl Iterator<Item = &'c Arg>,
+        layer: &Ident,
+    ) -> Option<Vec<ValueId>> {
+        let mut values = Some(Vec::new());
+        for arg in args {
+            let value = self.eval_input(arg, layer);
+            values = values.zip(value).map(|(mut all, v)| {
+                all.push(v);
+                all
+            });
+        }
+        values
+    }
+
+    fn eval_input(&mut self, arg: &Arg, layer: &Ident) -> Option<ValueId> {
+        if let Some(key) = &arg.key {
+            self.error(
+                key.span(),
+                format!(
+                    "`{key} = ...` configures a layer, but these are the inputs {layer} is \
+                     applied to; configure it in its first parentheses, e.g. \
+                     `{layer}({key} = ...)(x)`"
+                ),
+            );
+            return None;
+        }
+        let call = match &arg.value {
+            Value::Ident(name) => LayerCall {
+                kind: name.clone(),
+                args: Vec::new(),
+                applied: None,
+            },
+            Value::Call(call) => (**call).clone(),
+            other => {
+                self.error(
+                    other.span(),
+                    format!("{layer} is applied to values, not to {}", other.describe()),
+                );
+                return None;
+            }
+        };
+        match self.eval(&call)? {
+            Target::Value(v) => Some(v),
+            Target::Layer(_) => {
+                let what = describe_call(&call);
+                self.error(
+                    call.kind.span(),
+                    format!(
+                        "`{what}` is a layer, not a value: apply it to something, e.g. \
+                         `{what}({})`",
+                        self.latest_value_name()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn unknown_name(&mut self, name: &Ident) {
+        let typed = name.to_string();
+        let names: Vec<String> = self.scope.iter().map(|b| b.name.to_string()).collect();
+        let suggestion = did_you_mean(&typed, names.iter().map(String::as_str));
+        let mut known: Vec<&str> = names.iter().map(String::as_str).collect();
+        known.dedup();
+        self.error(
+            name.span(),
+            message(
+                format!("unknown variable `{typed}`{suggestion}"),
+                &[format!(
+                    "the names in scope here are {}",
+                    known
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )],
+                None,
+            ),
+        );
+    }
+
+    /// A new layer from `call`'s kind and the arguments that configure it.
+    fn declare(&mut self, call: &LayerCall, config: Vec<Arg>) -> usize {
+        self.layers.push(LayerDecl {
+            call: LayerCall {
+                kind: call.kind.clone(),
+                args: config,
+                applied: None,
+            },
+            uses: Vec::new(),
+        });
+        self.layers.len() - 1
+    }
+
+    /// Applies `layer` to `inputs`; returns the output value.
+    fn apply(&mut self, layer: usize, inputs: Vec<ValueId>, span: Span) -> ValueId {
+        self.layers[layer].uses.push(self.nodes.len());
+        self.nodes.push(Node {
+            layer,
+            inputs,
+            span,
+        });
+        self.value_names.push(None);
+        Node::value(self.nodes.len() - 1)
+    }
+
+    /// Every input and every bound value reaches the output; every bound layer is applied.
+    fn check_every_value_used(&mut self, output: ValueId) {
+        let mut live = vec![false; self.nodes.len() + 1];
+        live[output] = true;
+        for index in (0..self.nodes.len()).rev() {
+            if live[Node::value(index)] {
+                for &input in &self.nodes[index].inputs {
+                    live[input] = true;
+                }
+            }
+        }
+        let consumed = |value: ValueId| self.nodes.iter().any(|n| n.inputs.contains(&value));
+        let mut reports = Vec::new();
+        for binding in &self.scope {
+            let name = &binding.name;
+            match binding.target {
+                Target::Value(v) if binding.is_input && !live[v] => reports.push((
+                    name.span(),
+                    format!(
+                        "the input `{name}` is never used: no layer is applied to it on the \
+                         way to the output"
+                    ),
+                )),
+                Target::Value(v) if !live[v] && !consumed(v) => reports.push((
+                    name.span(),
+                    format!(
+                        "`{name}` is computed but never reaches the output; use it, or \
+                         remove this `let`"
+                    ),
+                )),
+                Target::Layer(layer) if self.layers[layer].uses.is_empty() => reports.push((
+                    name.span(),
+                    format!(
+                        "`{name}` is a layer that is never applied; apply it to a value, as \
+                         `{name}(x)`, or remove this `let`"
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        for (span, text) in reports {
+            self.error(span, text);
+        }
+    }
+}
+
+fn starts_uppercase(name: &Ident) -> bool {
+    name.to_string()
+        .starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// `Dense(...)` or `Flatten`, as an expression reads in a message.
+fn describe_call(call: &LayerCall) -> String {
+    if call.args.is_empty() {
+        call.kind.to_string()
+    } else {
+        format!("{}(...)", call.kind)
+    }
 }

@@ -7,8 +7,17 @@
 //!         Dense(128, activation = relu),
 //!         Dense(10),
 //!     }
+//!
+//!     struct Block: [28, 28, 32] -> [28, 28, 32] {
+//!         let h = Conv2D(32, kernel_size = 3, padding = same, activation = relu)(input);
+//!         Activation(relu)(Add(input, h))
+//!     }
 //! }
 //! ```
+//!
+//! The body is read as statements, `let name = expression;` or an expression, separated by
+//! `,` or `;`. Whether an expression is a layer or the application of a layer to values
+//! depends on which names are values: that is the graph stage's to decide.
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
@@ -20,14 +29,30 @@ pub struct Block {
     pub models: Vec<ModelDef>,
 }
 
-/// One `struct Name: [in] -> [out] { layers }`.
+/// One `struct Name: [in] -> [out] { body }`.
 pub struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
-    pub input: ShapeLit,
+    pub input: Input,
     pub output: Option<ShapeLit>,
-    pub layers: Vec<LayerCall>,
+    pub body: Vec<Statement>,
+}
+
+/// The model's input: `[784]` (named `input` in a graph body) or `(x: [784])`.
+pub struct Input {
+    pub name: Ident,
+    pub shape: ShapeLit,
+    /// Whether the user wrote the name.
+    pub named: bool,
+}
+
+/// One statement of a model's body.
+pub enum Statement {
+    /// `let h = Dense(32)(x);`
+    Let { name: Ident, value: LayerCall },
+    /// `Dense(32)`, `Dense(32)(x)`, `h`.
+    Expr(LayerCall),
 }
 
 /// A shape written by the user: `[28, 28, 1]`.
@@ -37,13 +62,18 @@ pub struct ShapeLit {
     pub span: Span,
 }
 
-/// One layer as written: `Dense(128, activation = relu)` or `Flatten`.
+/// A name, possibly called once or twice: `Dense(128, activation = relu)`, `Flatten`,
+/// `h`, `encode(a)`, `Dense(10)(h)`.
+#[derive(Clone)]
 pub struct LayerCall {
     pub kind: Ident,
     pub args: Vec<Arg>,
+    /// The second parentheses of `Dense(10)(h)`, with their span.
+    pub applied: Option<(Vec<Arg>, Span)>,
 }
 
 /// One argument of a layer: positional (`128`) or keyword (`activation = relu`).
+#[derive(Clone)]
 pub struct Arg {
     pub key: Option<Ident>,
     pub value: Value,
@@ -58,6 +88,8 @@ pub enum Value {
     Ident(Ident),
     Str(String, Span),
     List(Vec<Value>, Span),
+    /// A call in an argument: `encode(a)` in `Flatten(encode(a))`.
+    Call(Box<LayerCall>),
 }
 
 impl Value {
@@ -69,6 +101,7 @@ impl Value {
             | Value::Str(_, s)
             | Value::List(_, s) => *s,
             Value::Ident(i) => i.span(),
+            Value::Call(call) => call.kind.span(),
         }
     }
 
@@ -81,6 +114,7 @@ impl Value {
             Value::Ident(i) => format!("the name `{i}`"),
             Value::Str(s, _) => format!("the string {s:?}"),
             Value::List(..) => "a list".to_string(),
+            Value::Call(call) => format!("the call `{}(...)`", call.kind),
         }
     }
 }
@@ -110,7 +144,7 @@ impl Parse for ModelDef {
                 ),
             )
         })?;
-        let input_shape: ShapeLit = input.parse()?;
+        let model_input = parse_input(input)?;
         let output = if input.peek(Token![->]) {
             input.parse::<Token![->]>()?;
             Some(input.parse()?)
@@ -119,16 +153,69 @@ impl Parse for ModelDef {
         };
         let body;
         syn::braced!(body in input);
-        let calls = Punctuated::<LayerCall, Token![,]>::parse_terminated(&body)?;
         Ok(ModelDef {
             attrs,
             vis,
             name,
-            input: input_shape,
+            input: model_input,
             output,
-            layers: calls.into_iter().collect(),
+            body: parse_body(&body)?,
         })
     }
+}
+
+/// `[784]` or `(x: [784])`.
+fn parse_input(input: ParseStream) -> syn::Result<Input> {
+    if input.peek(syn::token::Paren) {
+        let content;
+        parenthesized!(content in input);
+        let name: Ident = content.parse()?;
+        content.parse::<Token![:]>()?;
+        let shape: ShapeLit = content.parse()?;
+        if !content.is_empty() {
+            return Err(content.error(
+                "a model takes one input here: `(name: [shape])`; several inputs are not \
+                 supported yet",
+            ));
+        }
+        return Ok(Input {
+            name,
+            shape,
+            named: true,
+        });
+    }
+    let shape: ShapeLit = input.parse()?;
+    Ok(Input {
+        name: Ident::new("input", shape.span),
+        shape,
+        named: false,
+    })
+}
+
+/// Statements separated by `,` or `;`; a `let` ends with `;`.
+fn parse_body(body: ParseStream) -> syn::Result<Vec<Statement>> {
+    let mut statements = Vec::new();
+    while !body.is_empty() {
+        if body.peek(Token![let]) {
+            body.parse::<Token![let]>()?;
+            let name: Ident = body.parse()?;
+            body.parse::<Token![=]>()?;
+            let value: LayerCall = body.parse()?;
+            body.parse::<Token![;]>()?;
+            statements.push(Statement::Let { name, value });
+            continue;
+        }
+        statements.push(Statement::Expr(body.parse()?));
+        if body.is_empty() {
+            break;
+        }
+        if body.peek(Token![;]) {
+            body.parse::<Token![;]>()?;
+        } else {
+            body.parse::<Token![,]>()?;
+        }
+    }
+    Ok(statements)
 }
 
 impl Parse for ShapeLit {
@@ -165,14 +252,27 @@ impl Parse for LayerCall {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let kind: Ident = input.parse()?;
         let mut args = Vec::new();
+        let mut applied = None;
         if input.peek(syn::token::Paren) {
-            let content;
-            parenthesized!(content in input);
-            let parsed = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
-            args = parsed.into_iter().collect();
+            args = parse_args(input)?.0;
+            if input.peek(syn::token::Paren) {
+                applied = Some(parse_args(input)?);
+            }
         }
-        Ok(LayerCall { kind, args })
+        Ok(LayerCall {
+            kind,
+            args,
+            applied,
+        })
     }
+}
+
+/// `(a, b = c, ...)` and the span of its parentheses.
+fn parse_args(input: ParseStream) -> syn::Result<(Vec<Arg>, Span)> {
+    let content;
+    let paren = parenthesized!(content in input);
+    let parsed = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
+    Ok((parsed.into_iter().collect(), paren.span.join()))
 }
 
 impl Parse for Arg {
@@ -230,6 +330,9 @@ impl Parse for Value {
                     "expected a number, a name, a string, `true`, `false` or a list `[...]`",
                 )),
             };
+        }
+        if input.peek(Ident) && input.peek2(syn::token::Paren) {
+            return Ok(Value::Call(Box::new(input.parse()?)));
         }
         if input.peek(Ident) {
             return Ok(Value::Ident(input.parse()?));

@@ -4,14 +4,17 @@
 use std::collections::HashMap;
 
 use crate::errors::{Errors, message};
-use crate::graph::{Graph, INPUT, Node, ValueId};
-use crate::layers::{self, Args, Layer, ParamSpec, shape_str};
+use crate::graph::{Graph, INPUT, LayerDecl, Node, ValueId};
+use crate::layers::{self, Args, Layer, LayerKind, ParamSpec, shape_str};
 use crate::suggest::did_you_mean;
 
 /// A model whose every shape is known and every argument valid.
 pub struct Checked<'a> {
     pub graph: Graph<'a>,
+    /// One per layer of the graph, by index: a shared layer is one layer.
     pub layers: Vec<CheckedLayer>,
+    /// One per node of the graph: the layer as configured for that application's shapes.
+    pub nodes: Vec<Box<dyn Layer>>,
     /// The shape of every value, by [`ValueId`].
     pub shapes: Vec<Vec<usize>>,
     pub params: Vec<Param>,
@@ -23,8 +26,9 @@ pub struct Checked<'a> {
 pub struct CheckedLayer {
     pub name: String,
     pub kind: &'static str,
-    pub layer: Box<dyn Layer>,
     pub trainable: bool,
+    /// The node of its first application.
+    pub first_use: usize,
     /// Indices into [`Checked::params`].
     pub params: std::ops::Range<usize>,
 }
@@ -38,47 +42,99 @@ pub struct Param {
     pub trainable: bool,
 }
 
+/// A layer's name and flags, read once from its arguments.
+struct Declared {
+    kind: &'static dyn LayerKind,
+    name: String,
+    trainable: bool,
+}
+
 /// Checks `graph`; `None` when anything is wrong (every independent error is recorded).
 pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
     let errors_before = errors.len();
-    let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(graph.def.input.dims.clone())];
-    let mut layers_out: Vec<Option<CheckedLayer>> = Vec::new();
     let mut names = Names::default();
+    let mut declared: Vec<Option<Declared>> = Vec::new();
+    let mut first_instances: Vec<Option<Box<dyn Layer>>> = Vec::new();
+    for decl in &graph.layers {
+        match configure(decl, &mut names, errors) {
+            Some((d, instance)) => {
+                declared.push(Some(d));
+                first_instances.push(Some(instance));
+            }
+            None => {
+                declared.push(None);
+                first_instances.push(None);
+            }
+        }
+    }
+    let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(graph.def.input.shape.dims.clone())];
+    let mut nodes: Vec<Option<Box<dyn Layer>>> = Vec::new();
     for (index, node) in graph.nodes.iter().enumerate() {
-        let configured = configure(node, &mut names, errors);
-        let input_shapes: Option<Vec<Vec<usize>>> =
+        let decl = &graph.layers[node.layer];
+        let instance = match (&declared[node.layer], first_instances[node.layer].take()) {
+            (_, Some(first)) => Some(first),
+            (Some(d), None) => {
+                let mut quiet = Errors::default();
+                let args = Args::match_up(&decl.call, d.kind.keywords(), &mut quiet);
+                d.kind.configure(&args, &mut quiet)
+            }
+            (None, None) => None,
+        };
+        let inputs: Option<Vec<Vec<usize>>> =
             node.inputs.iter().map(|&v| shapes[v].clone()).collect();
-        let output = match (configured, input_shapes) {
-            (Some(mut layer), Some(inputs)) => match layer.layer.infer(&inputs[0]) {
+        let output = match (instance, inputs) {
+            (Some(mut layer), Some(inputs)) => match layer.infer_all(&inputs) {
                 Ok(shape) => {
-                    layers_out.push(Some(layer));
-                    Some(shape)
+                    let shared_ok =
+                        check_shared_weights(&graph, index, &*layer, &nodes, &inputs, errors);
+                    nodes.push(shared_ok.then_some(layer));
+                    shared_ok.then_some(shape)
                 }
                 Err(e) => {
-                    let notes = vec![origin(&graph, node.inputs[0], &inputs[0], &layers_out)];
-                    errors.at(node.call.kind.span(), message(e.headline, &notes, e.help));
-                    layers_out.push(None);
+                    let notes: Vec<String> = node
+                        .inputs
+                        .iter()
+                        .zip(&inputs)
+                        .map(|(&v, shape)| origin(&graph, v, shape, &nodes))
+                        .collect();
+                    errors.at(node.span, message(e.headline, &dedup(notes), e.help));
+                    nodes.push(None);
                     None
                 }
             },
             _ => {
-                layers_out.push(None);
+                nodes.push(None);
                 None
             }
         };
         debug_assert_eq!(shapes.len(), Node::value(index));
         shapes.push(output);
     }
-    let shapes: Vec<Vec<usize>> = shapes.into_iter().collect::<Option<_>>()?;
     if errors.len() > errors_before {
         return None;
     }
-    check_declared_output(&graph, &shapes, &layers_out, errors)?;
-    let mut layers_out: Vec<CheckedLayer> = layers_out.into_iter().collect::<Option<_>>()?;
-    let (params, param_count, trainable_count) = lay_out_params(&mut layers_out);
+    let shapes: Vec<Vec<usize>> = shapes.into_iter().collect::<Option<_>>()?;
+    check_declared_output(&graph, &shapes, &nodes, errors)?;
+    let nodes: Vec<Box<dyn Layer>> = nodes.into_iter().collect::<Option<_>>()?;
+    let mut layers: Vec<CheckedLayer> = declared
+        .into_iter()
+        .zip(&graph.layers)
+        .map(|(d, decl)| {
+            let d = d?;
+            Some(CheckedLayer {
+                name: d.name,
+                kind: d.kind.kind(),
+                trainable: d.trainable,
+                first_use: *decl.uses.first()?,
+                params: 0..0,
+            })
+        })
+        .collect::<Option<_>>()?;
+    let (params, param_count, trainable_count) = lay_out_params(&mut layers, &nodes);
     Some(Checked {
         graph,
-        layers: layers_out,
+        layers,
+        nodes,
         shapes,
         params,
         param_count,
@@ -86,13 +142,92 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
     })
 }
 
-/// Reads the layer's kind and arguments.
-fn configure(node: &Node, names: &mut Names, errors: &mut Errors) -> Option<CheckedLayer> {
-    let kind_name = node.call.kind.to_string();
+fn dedup(mut notes: Vec<String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    notes.retain(|n| {
+        let fresh = !seen.contains(n);
+        seen.push(n.clone());
+        fresh
+    });
+    notes
+}
+
+/// A shared layer's later application must need the same weights as its first.
+fn check_shared_weights(
+    graph: &Graph,
+    index: usize,
+    layer: &dyn Layer,
+    nodes: &[Option<Box<dyn Layer>>],
+    inputs: &[Vec<usize>],
+    errors: &mut Errors,
+) -> bool {
+    let node = &graph.nodes[index];
+    let first = graph.layers[node.layer].uses[0];
+    if first == index {
+        return true;
+    }
+    let Some(Some(first_layer)) = nodes.get(first) else {
+        return true;
+    };
+    let shapes = |l: &dyn Layer| -> Vec<(&'static str, Vec<usize>)> {
+        l.params()
+            .into_iter()
+            .map(|p| (p.suffix, p.shape))
+            .collect()
+    };
+    let (want, have) = (shapes(&**first_layer), shapes(layer));
+    if want == have {
+        return true;
+    }
+    let differing = want
+        .iter()
+        .zip(&have)
+        .find(|(w, h)| w != h)
+        .map(|((suffix, w), (_, h))| {
+            format!(
+                "its {suffix} is {} for its first input, but this input needs {}",
+                shape_str(w),
+                shape_str(h)
+            )
+        })
+        .unwrap_or_default();
+    errors.at(
+        node.span,
+        message(
+            format!(
+                "{} is shared, and one set of weights cannot serve this input {}",
+                layer.label(),
+                inputs
+                    .iter()
+                    .map(|s| shape_str(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &[
+                differing,
+                format!(
+                    "its first application is at line {}",
+                    graph.nodes[first].span.start().line
+                ),
+            ],
+            Some("apply a shared layer only to inputs of the same shape, or use two layers".into()),
+        ),
+    );
+    false
+}
+
+/// Reads the layer's kind and arguments, and configures its first application.
+fn configure(
+    decl: &LayerDecl,
+    names: &mut Names,
+    errors: &mut Errors,
+) -> Option<(Declared, Box<dyn Layer>)> {
+    let call = &decl.call;
+    let kind_name = call.kind.to_string();
     let Some(kind) = layers::lookup(&kind_name) else {
         let kinds = layers::registry().iter().map(|k| k.kind());
         errors.at(
-            node.call.kind.span(),
+            call.kind.span(),
             message(
                 format!(
                     "unknown layer `{kind_name}`{}",
@@ -110,18 +245,19 @@ fn configure(node: &Node, names: &mut Names, errors: &mut Errors) -> Option<Chec
         );
         return None;
     };
-    let args = Args::match_up(node.call, kind.keywords(), errors);
+    let args = Args::match_up(call, kind.keywords(), errors);
     let name = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
     let layer = kind.configure(&args, errors);
     let name = names.assign(kind.default_name(), name?, errors)?;
-    Some(CheckedLayer {
-        name,
-        kind: kind.kind(),
-        layer: layer?,
-        trainable: trainable?.unwrap_or(true),
-        params: 0..0,
-    })
+    Some((
+        Declared {
+            kind,
+            name,
+            trainable: trainable?.unwrap_or(true),
+        },
+        layer?,
+    ))
 }
 
 /// Keras-style unique layer names: `dense`, `dense_1`, ... unless the user names a layer.
@@ -167,22 +303,32 @@ impl Names {
 }
 
 /// "[128] is the output of Dense(128) at line 6", or "... of the second MaxPooling2D(2)
-/// at line 8" when the model has several layers of that kind.
+/// at line 8" when the model has several layers of that kind; "`h`, ..." when a `let`
+/// named the value.
 fn origin(
     graph: &Graph,
     value: ValueId,
     shape: &[usize],
-    layers: &[Option<CheckedLayer>],
+    nodes: &[Option<Box<dyn Layer>>],
 ) -> String {
     if value == INPUT {
-        return format!("{} is the model's input", shape_str(shape));
+        return match graph.def.input.named {
+            true => format!(
+                "{} is the input `{}`",
+                shape_str(shape),
+                graph.def.input.name
+            ),
+            false => format!("{} is the model's input", shape_str(shape)),
+        };
     }
-    let node = &graph.nodes[value - 1];
-    let label = match layers.get(value - 1) {
-        Some(Some(layer)) => layer.layer.label(),
-        _ => node.call.kind.to_string(),
+    let index = value - 1;
+    let node = graph.producer(value);
+    let kind = &graph.layers[node.layer].call.kind;
+    let label = match nodes.get(index) {
+        Some(Some(layer)) => layer.label(),
+        _ => kind.to_string(),
     };
-    let same_kind = |n: &&Node| n.call.kind == node.call.kind;
+    let same_kind = |n: &&crate::graph::Node| graph.layers[n.layer].call.kind == *kind;
     let label = match graph.nodes.iter().filter(same_kind).count() {
         1 => label,
         _ => {
@@ -190,10 +336,13 @@ fn origin(
             format!("the {} {label}", ordinal(nth))
         }
     };
+    let subject = match &graph.value_names[value] {
+        Some(name) => format!("{} is `{name}`,", shape_str(shape)),
+        None => format!("{} is", shape_str(shape)),
+    };
     format!(
-        "{} is the output of {label} at line {}",
-        shape_str(shape),
-        node.call.kind.span().start().line
+        "{subject} the output of {label} at line {}",
+        node.span.start().line
     )
 }
 
@@ -211,7 +360,7 @@ fn ordinal(n: usize) -> String {
 fn check_declared_output(
     graph: &Graph,
     shapes: &[Vec<usize>],
-    layers: &[Option<CheckedLayer>],
+    nodes: &[Option<Box<dyn Layer>>],
     errors: &mut Errors,
 ) -> Option<()> {
     let Some(declared) = &graph.def.output else {
@@ -221,16 +370,23 @@ fn check_declared_output(
     if &declared.dims == inferred {
         return Some(());
     }
-    let note = origin(graph, graph.output, inferred, layers);
-    let last_input = graph.nodes.last().map(|node| &shapes[node.inputs[0]]);
-    let help = match (layers.last(), declared.dims.as_slice(), last_input) {
-        (Some(Some(last)), [_], Some(input)) if last.kind == "Dense" && input.len() > 1 => format!(
+    let note = origin(graph, graph.output, inferred, nodes);
+    let last = (graph.output != INPUT).then(|| {
+        let node = graph.producer(graph.output);
+        (
+            graph.layers[node.layer].call.kind.to_string(),
+            nodes[graph.output - 1].as_deref(),
+            &shapes[node.inputs[0]],
+        )
+    });
+    let help = match (last, declared.dims.as_slice()) {
+        (Some((kind, Some(layer), input)), [_]) if kind == "Dense" && input.len() > 1 => format!(
             "{} acts on the last axis of its input {} and keeps the others: put Flatten \
              (or a global pooling layer) before it to give it one vector per sample",
-            last.layer.label(),
+            layer.label(),
             shape_str(input)
         ),
-        (Some(Some(last)), [units], _) if last.kind == "Dense" => format!(
+        (Some((kind, _, _)), [units]) if kind == "Dense" => format!(
             "make the last layer Dense({units}), or declare the output as {}",
             shape_str(inferred)
         ),
@@ -252,12 +408,15 @@ fn check_declared_output(
 }
 
 /// Places every parameter tensor in the flat buffer, in layer order.
-fn lay_out_params(layers: &mut [CheckedLayer]) -> (Vec<Param>, usize, usize) {
+fn lay_out_params(
+    layers: &mut [CheckedLayer],
+    nodes: &[Box<dyn Layer>],
+) -> (Vec<Param>, usize, usize) {
     let mut params = Vec::new();
     let (mut offset, mut trainable_count) = (0, 0);
     for layer in layers {
         let first = params.len();
-        for spec in layer.layer.params() {
+        for spec in nodes[layer.first_use].params() {
             let len: usize = spec.shape.iter().product();
             if layer.trainable {
                 trainable_count += len;

@@ -323,6 +323,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// One integer or a list of them (Keras's `axes = 1` or `axes = [1, 2]`).
+    pub fn ints(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(Vec<i64>, Span)>> {
+        match self.get(keyword) {
+            Some(Value::Int(i, span)) => Some(Some((vec![*i], *span))),
+            _ => self.int_list(keyword, errors),
+        }
+    }
+
     fn wrong_kind(&self, keyword: &str, expected: &str, found: &Value, errors: &mut Errors) {
         errors.at(
             found.span(),

@@ -6,6 +6,7 @@ mod args;
 mod convolutional;
 mod core;
 mod kernel;
+mod merging;
 mod pooling;
 mod regularization;
 mod reshaping;
@@ -28,6 +29,10 @@ pub trait LayerKind: Sync {
     fn keywords(&self) -> &'static [&'static str];
     /// Reads and checks the arguments; `None` when any is wrong (errors recorded).
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>>;
+    /// Whether every positional argument is an input (`Add(a, b)`), not configuration.
+    fn is_merge(&self) -> bool {
+        false
+    }
 }
 
 /// A configured layer.
@@ -36,6 +41,18 @@ pub trait Layer {
     fn label(&self) -> String;
     /// The output shape for `input`, or what is wrong with `input`.
     fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError>;
+    /// The output shape for the layer's inputs; layers of one input take exactly one.
+    fn infer_all(&mut self, inputs: &[Vec<usize>]) -> Result<Vec<usize>, ShapeError> {
+        match inputs {
+            [input] => self.infer(input),
+            _ => Err(ShapeError::new(format!(
+                "{} takes one input, but is applied to {}",
+                self.label(),
+                inputs.len()
+            ))
+            .help("to combine values, apply a merge layer first, e.g. `Add(a, b)` or `Concatenate(a, b)`")),
+        }
+    }
     /// The parameter tensors, in Keras's order and layout.
     fn params(&self) -> Vec<ParamSpec> {
         Vec::new()
@@ -134,8 +151,10 @@ impl Buffer {
 pub struct Io {
     /// The batch size, a `usize`.
     pub n: TokenStream,
-    /// The input, `&[F]`.
+    /// The (first) input, `&[F]`.
     pub x: TokenStream,
+    /// Every input, `&[F]` each, for layers of several inputs.
+    pub xs: Vec<TokenStream>,
     /// The output, `&mut [F]`.
     pub y: TokenStream,
     /// The output, `&[F]`.
@@ -144,6 +163,8 @@ pub struct Io {
     pub dy: TokenStream,
     /// The gradient of the input, `&mut [F]`, when something upstream needs it.
     pub dx: Option<TokenStream>,
+    /// The gradient of every input, as [`Io::dx`].
+    pub dxs: Vec<Option<TokenStream>>,
     /// Each parameter tensor, `&[F]`.
     pub params: Vec<TokenStream>,
     /// Each parameter's gradient, `&mut [F]`, or `None` when frozen.
@@ -195,6 +216,14 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &reshaping::reshape::Reshape,
         &reshaping::zero_padding2d::ZeroPadding2D,
         &reshaping::up_sampling2d::UpSampling2D,
+        &merging::elementwise::Elementwise::ALL[0],
+        &merging::elementwise::Elementwise::ALL[1],
+        &merging::elementwise::Elementwise::ALL[2],
+        &merging::elementwise::Elementwise::ALL[3],
+        &merging::elementwise::Elementwise::ALL[4],
+        &merging::elementwise::Elementwise::ALL[5],
+        &merging::concatenate::Concatenate,
+        &merging::dot::Dot,
     ]
 }
 

@@ -9,6 +9,7 @@ mod conv;
 mod dense;
 mod dropout;
 mod matmul;
+mod merge;
 mod normalization;
 mod pool;
 mod reshaping;
@@ -19,6 +20,10 @@ pub use conv::{CHUNK_VALUES, Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use matmul::matmul;
+pub use merge::{
+    DotSide, MergeOp, concatenate_backward, concatenate_forward, dot_backward, dot_forward,
+    merge_backward, merge_forward,
+};
 pub use normalization::{
     batch_norm_backward, batch_norm_forward_inference, batch_norm_forward_train,
     layer_norm_backward, layer_norm_forward,
