@@ -208,6 +208,27 @@ model! {
     }
 }
 
+model! {
+    struct Inner: [5] -> [5] {
+        let h = Dense(5, activation = tanh)(input);
+        Add(input, h)
+    }
+
+    /// A nested model applied twice (one set of weights) and a second instance of it.
+    struct NestedTwice: [5] -> [3] {
+        let inner = Inner;
+        let a = inner(input);
+        let b = Inner(a);
+        Dense(3)(Multiply(a, inner(b)))
+    }
+}
+
+#[test]
+fn nested_models_backward_matches_finite_differences() {
+    check_model_gradient(NestedTwice::<f64>::seeded(Seed(41)));
+    assert_eq!(NestedTwice::<f64>::PARAM_COUNT, 2 * (5 * 5 + 5) + 5 * 3 + 3);
+}
+
 #[test]
 fn residual_block_backward_matches_finite_differences() {
     check_model_gradient(Residual::<f64>::seeded(Seed(29)));

@@ -10,7 +10,7 @@ use crate::graph::{INPUT, Node, ValueId};
 use crate::layers::{Buffer, BufferLen, Io, json_list, krate};
 use crate::names;
 use crate::parse::ModelDef;
-use crate::shapes::Checked;
+use crate::shapes::{Checked, CheckedLayer};
 
 /// Where a value lives.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -259,15 +259,14 @@ fn constants(checked: &Checked) -> TokenStream {
     let (input_size, output_size) = (product(input), product(output));
     let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
     let model_name = def.name.to_string();
-    let layers = checked.layers.iter().map(|layer| {
-        let name = &layer.name;
-        let kind = layer.kind;
-        let shape = &checked.shapes[Node::value(layer.first_use)];
-        let params: usize = checked.params[layer.params.clone()]
-            .iter()
-            .map(|p| p.len)
-            .sum();
-        let trainable = layer.trainable;
+    let layers = summary_rows(checked).into_iter().map(|row| {
+        let SummaryRow {
+            name,
+            kind,
+            shape,
+            params,
+            trainable,
+        } = row;
         quote! {
             #k::LayerInfo {
                 name: #name,
@@ -304,6 +303,62 @@ fn constants(checked: &Checked) -> TokenStream {
         const PARAMS: &'static [#k::ParamInfo] = &[#(#params),*];
         const ARCHITECTURE_JSON: &'static str = #json;
     }
+}
+
+/// One row of `summary()`.
+struct SummaryRow {
+    name: String,
+    kind: String,
+    shape: Vec<usize>,
+    params: usize,
+    trainable: bool,
+}
+
+/// A row per layer, and one per nested model standing for all of its layers, as Keras
+/// shows a model used as a layer.
+fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
+    let graph = &checked.graph;
+    let outermost = |mut n: usize| {
+        while let Some(parent) = graph.nested[n].parent {
+            n = parent;
+        }
+        n
+    };
+    let param_sum = |layer: &CheckedLayer| -> usize {
+        checked.params[layer.params.clone()]
+            .iter()
+            .map(|p| p.len)
+            .sum()
+    };
+    let mut rows: Vec<SummaryRow> = Vec::new();
+    let mut row_of_nested: Vec<Option<usize>> = vec![None; graph.nested.len()];
+    for (layer, decl) in checked.layers.iter().zip(&graph.layers) {
+        let Some(n) = decl.nested.map(outermost) else {
+            rows.push(SummaryRow {
+                name: layer.name.clone(),
+                kind: layer.kind.to_string(),
+                shape: checked.shapes[Node::value(layer.first_use)].clone(),
+                params: param_sum(layer),
+                trainable: layer.trainable,
+            });
+            continue;
+        };
+        let row = *row_of_nested[n].get_or_insert_with(|| {
+            let (name, trainable) = checked.nested[n].clone();
+            let nested = &graph.nested[n];
+            let output = nested.applications.first().map_or(INPUT, |a| a.2);
+            rows.push(SummaryRow {
+                name,
+                kind: nested.model.to_string(),
+                shape: checked.shapes[output].clone(),
+                params: 0,
+                trainable,
+            });
+            rows.len() - 1
+        });
+        rows[row].params += param_sum(layer);
+    }
+    rows
 }
 
 /// The architecture as Keras's `get_config` would give it: a `Sequential` for a stack of

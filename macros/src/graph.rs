@@ -25,6 +25,8 @@ pub struct Graph<'a> {
     pub def: &'a ModelDef,
     /// Every layer, each with one set of weights, in the order they are written.
     pub layers: Vec<LayerDecl>,
+    /// The models of the same block used as layers, whose layers are among [`Graph::layers`].
+    pub nested: Vec<Nested>,
     /// Every application of a layer, in an order where a value is made before it is used.
     pub nodes: Vec<Node>,
     pub output: ValueId,
@@ -39,6 +41,28 @@ pub struct LayerDecl {
     pub call: LayerCall,
     /// The nodes that apply it, in order.
     pub uses: Vec<usize>,
+    /// The nested model it belongs to, by index into [`Graph::nested`].
+    pub nested: Option<usize>,
+}
+
+/// A model of the same block used as a layer: `Encoder(trainable = false)`. Its layers are
+/// copied into the graph, named under the nested model's name (`encoder/dense`); applied
+/// twice, it is one set of weights, as any shared layer.
+pub struct Nested {
+    /// The model's name as written where it is used.
+    pub model: Ident,
+    /// Keras's default name for it: the model's name in snake case (`encoder`).
+    pub default_name: String,
+    /// `name = "..."`.
+    pub name: Option<(String, Span)>,
+    /// `trainable = false` freezes every layer of it.
+    pub trainable: Option<bool>,
+    /// Its declared input shape, checked against each value it is applied to.
+    pub input: Vec<usize>,
+    /// Each application: (the value it is applied to, where, its output value).
+    pub applications: Vec<(ValueId, Span, ValueId)>,
+    /// The nested model it is part of, for a model nested two levels down.
+    pub parent: Option<usize>,
 }
 
 /// One application of a layer to values.
@@ -48,6 +72,9 @@ pub struct Node {
     pub inputs: Vec<ValueId>,
     /// Where the application is written, for errors.
     pub span: Span,
+    /// The application of a nested model whose input this node reads, by index into
+    /// [`Graph::nested`] and [`Nested::applications`].
+    pub nested_input: Option<(usize, usize)>,
 }
 
 impl Node {
@@ -57,18 +84,52 @@ impl Node {
     }
 }
 
-impl Graph<'_> {
+impl<'a> Graph<'a> {
+    /// A graph with nothing in it, standing for a model nested two levels down (whose
+    /// layers come with the model that contains it).
+    fn empty(def: &'a ModelDef) -> Self {
+        Graph {
+            def,
+            layers: Vec::new(),
+            nested: Vec::new(),
+            nodes: Vec::new(),
+            output: INPUT,
+            value_names: Vec::new(),
+            sequential: true,
+        }
+    }
+
     /// The node that produces `value` (not the input).
     pub fn producer(&self, value: ValueId) -> &Node {
         &self.nodes[value - 1]
     }
 }
 
-/// The graph of `def`; `None` when a name does not resolve or a value is left unused
-/// (every such error recorded).
-pub fn build<'a>(def: &'a ModelDef, errors: &mut Errors) -> Option<Graph<'a>> {
+/// The graph of `def`, one of the models of `block`; `None` when a name does not resolve
+/// or a value is left unused (every such error recorded).
+pub fn build<'a>(
+    def: &'a ModelDef,
+    block: &'a [ModelDef],
+    errors: &mut Errors,
+) -> Option<Graph<'a>> {
+    build_within(def, block, &[], errors)
+}
+
+/// [`build`] for a model used inside the models of `outer` (to refuse a model that
+/// contains itself).
+fn build_within<'a>(
+    def: &'a ModelDef,
+    block: &'a [ModelDef],
+    outer: &[String],
+    errors: &mut Errors,
+) -> Option<Graph<'a>> {
+    let mut within = outer.to_vec();
+    within.push(def.name.to_string());
     let mut builder = Builder {
         def,
+        block,
+        within,
+        nested: Vec::new(),
         scope: vec![Binding {
             name: def.input.name.clone(),
             target: Target::Value(INPUT),
@@ -94,6 +155,7 @@ pub fn build<'a>(def: &'a ModelDef, errors: &mut Errors) -> Option<Graph<'a>> {
     Some(Graph {
         def,
         layers: builder.layers,
+        nested: builder.nested.into_iter().map(|n| n.info).collect(),
         nodes: builder.nodes,
         output,
         value_names: builder.value_names,
@@ -128,6 +190,8 @@ fn mentions_value(call: &LayerCall, is_value: &dyn Fn(&str) -> bool) -> bool {
 enum Target {
     Value(ValueId),
     Layer(usize),
+    /// A nested model, by index into [`Graph::nested`].
+    Model(usize),
 }
 
 struct Binding {
@@ -138,6 +202,10 @@ struct Binding {
 
 struct Builder<'a, 'e> {
     def: &'a ModelDef,
+    block: &'a [ModelDef],
+    /// The models being built, outermost first, this one last.
+    within: Vec<String>,
+    nested: Vec<NestedBuild<'a>>,
     /// Every binding in order; a later one shadows an earlier one of the same name.
     scope: Vec<Binding>,
     layers: Vec<LayerDecl>,
@@ -147,7 +215,15 @@ struct Builder<'a, 'e> {
     failed: bool,
 }
 
-impl Builder<'_, '_> {
+/// A nested model while the graph is built: its own graph, and where its layers start
+/// among the builder's.
+struct NestedBuild<'a> {
+    info: Nested,
+    graph: Graph<'a>,
+    first_layer: usize,
+}
+
+impl<'a> Builder<'a, '_> {
     fn error(&mut self, span: Span, text: impl std::fmt::Display) {
         self.errors.at(span, text);
         self.failed = true;
@@ -176,8 +252,16 @@ impl Builder<'_, '_> {
             let Statement::Expr(call) = statement else {
                 unreachable!("a sequential body has no `let`")
             };
-            let layer = self.declare(call, call.args.clone());
-            value = self.apply(layer, vec![value], call.kind.span());
+            value = match self.block_model(&call.kind) {
+                Some(def) => {
+                    let model = self.declare_model(call, def, call.args.clone())?;
+                    self.apply_model(model, value, call.kind.span())
+                }
+                None => {
+                    let layer = self.declare(call, call.args.clone());
+                    self.apply(layer, vec![value], call.kind.span())
+                }
+            };
         }
         Some(value)
     }
@@ -214,7 +298,7 @@ impl Builder<'_, '_> {
                 Statement::Expr(call) if last => {
                     output = match self.eval(call)? {
                         Target::Value(v) => Some(v),
-                        Target::Layer(_) => {
+                        Target::Layer(_) | Target::Model(_) => {
                             let what = describe_call(call);
                             self.error(
                                 call.kind.span(),
@@ -264,6 +348,9 @@ impl Builder<'_, '_> {
             self.unknown_name(&call.kind);
             return None;
         }
+        if let Some(def) = self.block_model(&call.kind) {
+            return self.eval_model(call, def);
+        }
         let is_merge = layers::lookup(&call.kind.to_string()).is_some_and(|k| k.is_merge());
         let mut inputs = Vec::new();
         let mut config = Vec::new();
@@ -308,7 +395,18 @@ impl Builder<'_, '_> {
                 );
                 None
             }
-            Target::Layer(_) if call.args.is_empty() => Some(target),
+            Target::Layer(_) | Target::Model(_) if call.args.is_empty() => Some(target),
+            Target::Model(model) => {
+                if let Some((_, span)) = &call.applied {
+                    self.error(
+                        *span,
+                        format!("`{name}` is a model: apply it once, as `{name}(x)`"),
+                    );
+                    return None;
+                }
+                let input = self.eval_model_input(call.args.iter(), name)?;
+                Some(Target::Value(self.apply_model(model, input, name.span())))
+            }
             Target::Layer(layer) => {
                 if let Some((_, span)) = &call.applied {
                     self.error(
@@ -378,7 +476,7 @@ impl Builder<'_, '_> {
         };
         match self.eval(&call)? {
             Target::Value(v) => Some(v),
-            Target::Layer(_) => {
+            Target::Layer(_) | Target::Model(_) => {
                 let what = describe_call(&call);
                 self.error(
                     call.kind.span(),
@@ -425,6 +523,7 @@ impl Builder<'_, '_> {
                 applied: None,
             },
             uses: Vec::new(),
+            nested: None,
         });
         self.layers.len() - 1
     }
@@ -436,9 +535,214 @@ impl Builder<'_, '_> {
             layer,
             inputs,
             span,
+            nested_input: None,
         });
         self.value_names.push(None);
         Node::value(self.nodes.len() - 1)
+    }
+
+    /// The model of the block named `name`, if it is one (and not one being built).
+    fn block_model(&self, name: &Ident) -> Option<&'a ModelDef> {
+        self.block.iter().find(|def| def.name == *name)
+    }
+
+    /// `Encoder(trainable = false)`, `Encoder(x)`, `Encoder(name = "enc")(x)`.
+    fn eval_model(&mut self, call: &LayerCall, def: &'a ModelDef) -> Option<Target> {
+        let (inputs, config): (Vec<&Arg>, Vec<&Arg>) =
+            call.args.iter().partition(|arg| arg.key.is_none());
+        let config = config.into_iter().cloned().collect();
+        let model = self.declare_model(call, def, config)?;
+        let input = match &call.applied {
+            Some((applied, _)) if inputs.is_empty() => applied.iter().collect(),
+            Some((_, span)) => {
+                self.error(
+                    *span,
+                    format!(
+                        "{} already has its input in its first parentheses",
+                        call.kind
+                    ),
+                );
+                return None;
+            }
+            None if inputs.is_empty() => return Some(Target::Model(model)),
+            None => inputs,
+        };
+        let input = self.eval_model_input(input.into_iter(), &call.kind)?;
+        Some(Target::Value(self.apply_model(
+            model,
+            input,
+            call.kind.span(),
+        )))
+    }
+
+    /// The one value a nested model is applied to.
+    fn eval_model_input<'c>(
+        &mut self,
+        args: impl Iterator<Item = &'c Arg>,
+        model: &Ident,
+    ) -> Option<ValueId> {
+        let values = self.eval_inputs(args, model)?;
+        match values[..] {
+            [value] => Some(value),
+            _ => {
+                self.error(
+                    model.span(),
+                    format!(
+                        "{model} is a model of one input, but is applied to {} values",
+                        values.len()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Copies `def`'s layers into this graph, under one name; `config` may set `name` and
+    /// `trainable`.
+    fn declare_model(
+        &mut self,
+        call: &LayerCall,
+        def: &'a ModelDef,
+        config: Vec<Arg>,
+    ) -> Option<usize> {
+        let model = &call.kind;
+        if let Some(path) = self.path_back(def, &mut Vec::new()) {
+            let chain = self.within.iter().chain(&path).cloned().collect::<Vec<_>>();
+            self.error(
+                model.span(),
+                format!(
+                    "a model cannot contain itself, but {} contains {}",
+                    chain[0],
+                    chain[1..].join(", which contains ")
+                ),
+            );
+            return None;
+        }
+        let (mut name, mut trainable) = (None, None);
+        for arg in &config {
+            let key = arg.key.as_ref().map(Ident::to_string);
+            match (key.as_deref(), &arg.value) {
+                (Some("name"), Value::Str(text, span)) => name = Some((text.clone(), *span)),
+                (Some("trainable"), Value::Bool(flag, _)) => trainable = Some(*flag),
+                _ => {
+                    let span = arg.key.as_ref().map_or(arg.value.span(), Ident::span);
+                    self.error(
+                        span,
+                        format!(
+                            "{model} is a model used as a layer: it takes `name = \"...\"` and \
+                             `trainable = true|false`, and the value it is applied to"
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        // The nested model reports its own errors where it is defined.
+        let graph = build_within(def, self.block, &self.within, &mut Errors::default());
+        let Some(graph) = graph else {
+            self.failed = true;
+            return None;
+        };
+        let first_layer = self.layers.len();
+        let index = self.nested.len();
+        let offset = index + 1;
+        for layer in &graph.layers {
+            self.layers.push(LayerDecl {
+                call: layer.call.clone(),
+                uses: Vec::new(),
+                nested: Some(layer.nested.map_or(index, |inner| inner + offset)),
+            });
+        }
+        self.nested.push(NestedBuild {
+            info: Nested {
+                model: model.clone(),
+                default_name: snake_case(&model.to_string()),
+                name,
+                trainable,
+                input: def.input.shape.dims.clone(),
+                applications: Vec::new(),
+                parent: None,
+            },
+            graph,
+            first_layer,
+        });
+        // Models nested in the nested model come along, under it.
+        let inner: Vec<Nested> = self.nested[index]
+            .graph
+            .nested
+            .iter()
+            .map(|n| Nested {
+                model: n.model.clone(),
+                default_name: n.default_name.clone(),
+                name: n.name.clone(),
+                trainable: n.trainable,
+                input: n.input.clone(),
+                applications: Vec::new(),
+                parent: Some(n.parent.map_or(index, |p| p + offset)),
+            })
+            .collect();
+        for info in inner {
+            self.nested.push(NestedBuild {
+                info,
+                graph: Graph::empty(def),
+                first_layer,
+            });
+        }
+        Some(index)
+    }
+
+    /// The models from `def` down to one being built, if `def` leads back to one.
+    fn path_back(&self, def: &'a ModelDef, seen: &mut Vec<String>) -> Option<Vec<String>> {
+        let name = def.name.to_string();
+        if self.within.contains(&name) {
+            return Some(vec![name]);
+        }
+        if seen.contains(&name) {
+            return None;
+        }
+        seen.push(name.clone());
+        let mut called = Vec::new();
+        for statement in &def.body {
+            let (Statement::Let { value: call, .. } | Statement::Expr(call)) = statement;
+            collect_kinds(call, &mut called);
+        }
+        for kind in called {
+            if let Some(inner) = self.block.iter().find(|d| d.name == kind)
+                && let Some(mut path) = self.path_back(inner, seen)
+            {
+                path.insert(0, name);
+                return Some(path);
+            }
+        }
+        None
+    }
+
+    /// Applies nested model `model` to `input`: its nodes again, on this graph's values.
+    fn apply_model(&mut self, model: usize, input: ValueId, span: Span) -> ValueId {
+        let application = self.nested[model].info.applications.len();
+        let first_layer = self.nested[model].first_layer;
+        let template: Vec<(usize, Vec<ValueId>, Span)> = self.nested[model]
+            .graph
+            .nodes
+            .iter()
+            .map(|n| (n.layer, n.inputs.clone(), n.span))
+            .collect();
+        let mut values = vec![input];
+        for (layer, inputs, node_span) in template {
+            let reads_input = inputs.contains(&INPUT);
+            let inputs = inputs.iter().map(|&v| values[v]).collect();
+            let value = self.apply(first_layer + layer, inputs, node_span);
+            if reads_input {
+                self.nodes[value - 1].nested_input = Some((model, application));
+            }
+            values.push(value);
+        }
+        let output = values[self.nested[model].graph.output];
+        self.nested[model]
+            .info
+            .applications
+            .push((input, span, output));
+        output
     }
 
     /// Every input and every bound value reaches the output; every bound layer is applied.
@@ -471,6 +775,14 @@ impl Builder<'_, '_> {
                          remove this `let`"
                     ),
                 )),
+                Target::Model(model) if self.nested[model].info.applications.is_empty() => reports
+                    .push((
+                        name.span(),
+                        format!(
+                            "`{name}` is a model that is never applied; apply it to a value, \
+                             as `{name}(x)`, or remove this `let`"
+                        ),
+                    )),
                 Target::Layer(layer) if self.layers[layer].uses.is_empty() => reports.push((
                     name.span(),
                     format!(
@@ -485,6 +797,35 @@ impl Builder<'_, '_> {
             self.error(span, text);
         }
     }
+}
+
+/// Every name called in `call`, its arguments and its inputs.
+fn collect_kinds(call: &LayerCall, kinds: &mut Vec<Ident>) {
+    kinds.push(call.kind.clone());
+    let applied = call.applied.iter().flat_map(|(args, _)| args);
+    for arg in call.args.iter().chain(applied) {
+        match &arg.value {
+            Value::Call(inner) => collect_kinds(inner, kinds),
+            Value::Ident(name) => kinds.push(name.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// `ResBlock` -> `res_block`, as Keras names a model by its class.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn starts_uppercase(name: &Ident) -> bool {

@@ -35,7 +35,8 @@ pub fn model(input: TokenStream) -> TokenStream {
     let mut errors = errors::Errors::default();
     let mut output = proc_macro2::TokenStream::new();
     for def in &block.models {
-        let checked = graph::build(def, &mut errors).and_then(|g| shapes::check(g, &mut errors));
+        let checked = graph::build(def, &block.models, &mut errors)
+            .and_then(|g| shapes::check(g, &mut errors));
         match checked {
             Some(checked) => output.extend(expand::model(&checked)),
             None => output.extend(expand::stub(def)),

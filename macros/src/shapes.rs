@@ -20,6 +20,9 @@ pub struct Checked<'a> {
     pub params: Vec<Param>,
     pub param_count: usize,
     pub trainable_count: usize,
+    /// The full name of each nested model (`encoder`, `encoder/block`) and whether it
+    /// trains, by index into the graph's nested models.
+    pub nested: Vec<(String, bool)>,
 }
 
 /// A layer with its name, configuration and parameters.
@@ -52,12 +55,15 @@ struct Declared {
 /// Checks `graph`; `None` when anything is wrong (every independent error is recorded).
 pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
     let errors_before = errors.len();
-    let mut names = Names::default();
+    let mut scopes = name_scopes(&graph, errors);
+    let frozen = frozen_by_nesting(&graph);
     let mut declared: Vec<Option<Declared>> = Vec::new();
     let mut first_instances: Vec<Option<Box<dyn Layer>>> = Vec::new();
     for decl in &graph.layers {
-        match configure(decl, &mut names, errors) {
-            Some((d, instance)) => {
+        let scope = decl.nested.map_or(0, |n| n + 1);
+        match configure(decl, &mut scopes[scope], errors) {
+            Some((mut d, instance)) => {
+                d.trainable &= !decl.nested.is_some_and(|n| frozen[n]);
                 declared.push(Some(d));
                 first_instances.push(Some(instance));
             }
@@ -68,6 +74,7 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
         }
     }
     let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(graph.def.input.shape.dims.clone())];
+    let mut fitting: HashMap<(usize, usize), bool> = HashMap::new();
     let mut nodes: Vec<Option<Box<dyn Layer>>> = Vec::new();
     for (index, node) in graph.nodes.iter().enumerate() {
         let decl = &graph.layers[node.layer];
@@ -80,8 +87,14 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             }
             (None, None) => None,
         };
-        let inputs: Option<Vec<Vec<usize>>> =
-            node.inputs.iter().map(|&v| shapes[v].clone()).collect();
+        let fits = node.nested_input.is_none_or(|(m, a)| {
+            nested_input_fits(&graph, m, a, &shapes, &nodes, &mut fitting, errors)
+        });
+        let inputs: Option<Vec<Vec<usize>>> = node
+            .inputs
+            .iter()
+            .map(|&v| shapes[v].clone().filter(|_| fits))
+            .collect();
         let output = match (instance, inputs) {
             (Some(mut layer), Some(inputs)) => match layer.infer_all(&inputs) {
                 Ok(shape) => {
@@ -131,7 +144,14 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
         })
         .collect::<Option<_>>()?;
     let (params, param_count, trainable_count) = lay_out_params(&mut layers, &nodes);
+    let nested = scopes
+        .into_iter()
+        .skip(1)
+        .zip(frozen)
+        .map(|(scope, frozen)| (scope.prefix.unwrap_or_default(), !frozen))
+        .collect();
     Some(Checked {
+        nested,
         graph,
         layers,
         nodes,
@@ -249,7 +269,7 @@ fn configure(
     let name = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
     let layer = kind.configure(&args, errors);
-    let name = names.assign(kind.default_name(), name?, errors)?;
+    let name = names.assign_full(kind.default_name(), name?, errors)?;
     Some((
         Declared {
             kind,
@@ -260,17 +280,108 @@ fn configure(
     ))
 }
 
+/// The names of the model's layers (index 0) and of each nested model's (index `n + 1`),
+/// each nested model named in the scope of the one that contains it. A layer of a nested
+/// model is named under it: `encoder/dense`.
+fn name_scopes(graph: &Graph, errors: &mut Errors) -> Vec<Names> {
+    let mut scopes = vec![Names::default()];
+    for nested in &graph.nested {
+        let parent = nested.parent.map_or(0, |p| p + 1);
+        let name = scopes[parent]
+            .assign(&nested.default_name, nested.name.clone(), errors)
+            .unwrap_or_else(|| nested.default_name.clone());
+        let prefix = match &scopes[parent].prefix {
+            Some(outer) => format!("{outer}/{name}"),
+            None => name,
+        };
+        scopes.push(Names {
+            prefix: Some(prefix),
+            ..Names::default()
+        });
+    }
+    scopes
+}
+
+/// Whether each nested model is frozen, by its own `trainable = false` or a container's.
+fn frozen_by_nesting(graph: &Graph) -> Vec<bool> {
+    let mut frozen: Vec<bool> = Vec::new();
+    for nested in &graph.nested {
+        let inherited = nested.parent.is_some_and(|p| frozen[p]);
+        frozen.push(inherited || nested.trainable == Some(false));
+    }
+    frozen
+}
+
+/// Whether the value that application `a` of nested model `m` reads has the model's input
+/// shape; reports it once when it has not.
+fn nested_input_fits(
+    graph: &Graph,
+    m: usize,
+    a: usize,
+    shapes: &[Option<Vec<usize>>],
+    nodes: &[Option<Box<dyn Layer>>],
+    fitting: &mut HashMap<(usize, usize), bool>,
+    errors: &mut Errors,
+) -> bool {
+    if let Some(&fits) = fitting.get(&(m, a)) {
+        return fits;
+    }
+    let nested = &graph.nested[m];
+    let (value, span, _) = nested.applications[a];
+    let fits = match &shapes[value] {
+        Some(shape) if *shape != nested.input => {
+            let model = &nested.model;
+            errors.at(
+                span,
+                message(
+                    format!(
+                        "{model} takes {}, but is applied to {}",
+                        shape_str(&nested.input),
+                        shape_str(shape)
+                    ),
+                    &[origin(graph, value, shape, nodes)],
+                    Some(format!(
+                        "bring the value to {} first (Reshape, Flatten, or a layer that \
+                         makes it), or change {model}'s input",
+                        shape_str(&nested.input)
+                    )),
+                ),
+            );
+            false
+        }
+        _ => true,
+    };
+    fitting.insert((m, a), fits);
+    fits
+}
+
 /// Keras-style unique layer names: `dense`, `dense_1`, ... unless the user names a layer.
 #[derive(Default)]
 struct Names {
-    counts: HashMap<&'static str, usize>,
+    counts: HashMap<String, usize>,
     taken: Vec<String>,
+    /// The name of the nested model these names are under.
+    prefix: Option<String>,
 }
 
 impl Names {
+    /// A fresh name, with the nested model's prefix.
+    fn assign_full(
+        &mut self,
+        default: &str,
+        given: Option<(String, proc_macro2::Span)>,
+        errors: &mut Errors,
+    ) -> Option<String> {
+        let name = self.assign(default, given, errors)?;
+        Some(match &self.prefix {
+            Some(prefix) => format!("{prefix}/{name}"),
+            None => name,
+        })
+    }
+
     fn assign(
         &mut self,
-        default: &'static str,
+        default: &str,
         given: Option<(String, proc_macro2::Span)>,
         errors: &mut Errors,
     ) -> Option<String> {
@@ -286,7 +397,7 @@ impl Names {
                 name
             }
             None => loop {
-                let count = self.counts.entry(default).or_insert(0);
+                let count = self.counts.entry(default.to_string()).or_insert(0);
                 let candidate = match *count {
                     0 => default.to_string(),
                     n => format!("{default}_{n}"),

@@ -2,6 +2,7 @@
 
 pub mod callbacks;
 mod fit;
+mod freeze;
 mod history;
 mod plot;
 mod predict;

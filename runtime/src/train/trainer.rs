@@ -33,8 +33,10 @@ pub struct Trainer<M: Model, O, L> {
     pool: Option<rayon::ThreadPool>,
     /// The sum of the lanes' gradients.
     grads: Vec<M::Float>,
-    /// The ranges of the trainable parameter tensors.
-    trainable: Vec<Range<usize>>,
+    /// The ranges of the parameter tensors the optimizer updates.
+    pub(super) trainable: Vec<Range<usize>>,
+    /// Whether each of `M::PARAMS` is frozen by [`Trainer::set_trainable`].
+    pub(super) frozen: Vec<bool>,
     /// The current batch, gathered from the dataset.
     batch_x: Vec<M::Float>,
     batch_y: Vec<M::Float>,
@@ -114,11 +116,8 @@ where
         loss: L,
         metrics: Vec<Box<dyn Metric<M::Float>>>,
     ) -> Self {
-        let trainable = M::PARAMS
-            .iter()
-            .filter(|p| p.trainable)
-            .map(|p| p.offset..p.offset + p.len)
-            .collect();
+        let frozen = vec![false; M::PARAMS.len()];
+        let trainable = super::freeze::trainable_ranges(M::PARAMS, &frozen);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut trainer = Trainer {
             model,
@@ -129,6 +128,7 @@ where
             pool: None,
             grads: vec![M::Float::default(); M::PARAM_COUNT],
             trainable,
+            frozen,
             batch_x: Vec::new(),
             batch_y: Vec::new(),
             batch_weights: Vec::new(),

@@ -1,0 +1,191 @@
+//! The graph form: nested models, frozen layers and the run-time freeze switch, shared
+//! layers' single set of weights, and the names `summary()` and checkpoints use.
+
+use ndarray::Array2;
+use strata::prelude::*;
+
+model! {
+    pub struct Encoder: [12] -> [4] {
+        Dense(8, activation = relu),
+        Dense(4),
+    }
+
+    /// A model used as a layer, frozen.
+    pub struct Classifier: [12] -> [3] {
+        Encoder(trainable = false),
+        Dense(3),
+    }
+
+    /// The same encoder, trainable, applied to a value in the graph form.
+    pub struct Tuned: (x: [12]) -> [3] {
+        let features = Encoder(name = "features")(x);
+        Dense(3, activation = softmax)(features)
+    }
+
+    /// A block applied twice: one set of weights.
+    pub struct Block: [6] -> [6] {
+        let h = Dense(6, activation = tanh)(input);
+        Add(input, Dense(6)(h))
+    }
+
+    pub struct TwoBlocks: [6] -> [6] {
+        let block = Block;
+        let once = block(input);
+        let twice = block(once);
+        Block(twice)
+    }
+
+    /// A nested model inside a nested model.
+    pub struct Outer: [12] -> [3] {
+        Classifier,
+        Dense(3),
+    }
+}
+
+fn data(rows: usize, inputs: usize, outputs: usize) -> Dataset<f32> {
+    let x = Array2::from_shape_fn((rows, inputs), |(i, j)| {
+        ((i * 7 + j * 3) % 11) as f32 / 11.0
+    });
+    let y = Array2::from_shape_fn((rows, outputs), |(i, j)| ((i + j) % 3) as f32 / 3.0);
+    Dataset::from_rows(x, y).unwrap()
+}
+
+fn fit<M: Model<Float = f32>>(
+    trainer: &mut Trainer<M, Adam, MeanSquaredError>,
+    inputs: usize,
+    outputs: usize,
+) {
+    let config = Fit::epochs(2).batch_size(8).verbose(0);
+    trainer.fit(&data(64, inputs, outputs), config).unwrap();
+}
+
+#[test]
+fn a_nested_model_is_named_under_its_name_and_summarised_as_one_row() {
+    let names: Vec<&str> = Classifier::<f32>::PARAMS.iter().map(|p| p.name).collect();
+    assert_eq!(
+        names,
+        [
+            "encoder/dense/kernel",
+            "encoder/dense/bias",
+            "encoder/dense_1/kernel",
+            "encoder/dense_1/bias",
+            "dense/kernel",
+            "dense/bias"
+        ]
+    );
+    let tuned: Vec<&str> = Tuned::<f32>::PARAMS.iter().map(|p| p.name).collect();
+    assert_eq!(tuned[0], "features/dense/kernel");
+    let outer: Vec<&str> = Outer::<f32>::PARAMS.iter().map(|p| p.name).collect();
+    assert_eq!(outer[0], "classifier/encoder/dense/kernel");
+    assert_eq!(outer[4], "classifier/dense/kernel");
+
+    let summary = Classifier::new(Seed(1)).summary_string();
+    assert!(summary.contains("encoder (Encoder)"), "{summary}");
+    assert!(summary.contains("(None, 4)"), "{summary}");
+    assert!(summary.contains(" Trainable params: 15 "), "{summary}");
+    assert!(summary.contains(" Non-trainable params: 140 "), "{summary}");
+    assert_eq!(Classifier::<f32>::TRAINABLE_PARAM_COUNT, 4 * 3 + 3);
+    assert_eq!(Classifier::<f32>::LAYERS.len(), 2);
+}
+
+#[test]
+fn a_block_applied_three_times_has_one_set_of_weights_per_block_instance() {
+    // `block` applied twice shares weights; `Block(twice)` is a second instance.
+    assert_eq!(TwoBlocks::<f32>::PARAM_COUNT, 2 * (6 * 6 + 6) * 2);
+    let names: Vec<&str> = TwoBlocks::<f32>::LAYERS.iter().map(|l| l.name).collect();
+    assert_eq!(names, ["block", "block_1"]);
+}
+
+#[test]
+fn a_trained_encoder_fits_inside_the_classifier() {
+    let encoder = Encoder::new(Seed(3));
+    let mut classifier = Classifier::new(Seed(4));
+    classifier
+        .layer_params_mut("encoder")
+        .unwrap()
+        .copy_from_slice(encoder.params());
+    let x: [f32; 12] = std::array::from_fn(|i| i as f32 / 12.0);
+    let features = encoder.predict_one(&x);
+    let head = classifier.layer_params("dense").unwrap();
+    let expected: Vec<f32> = (0..3)
+        .map(|j| (0..4).map(|i| features[i] * head[i * 3 + j]).sum::<f32>() + head[12 + j])
+        .collect();
+    let got = classifier.predict_one(&x);
+    for (g, e) in got.iter().zip(&expected) {
+        approx::assert_relative_eq!(*g, *e, max_relative = 1e-5);
+    }
+    let error = classifier.layer_params("decoder").unwrap_err().to_string();
+    assert!(
+        error.contains("no layer with parameters named \"decoder\""),
+        "{error}"
+    );
+}
+
+#[test]
+fn frozen_parameters_stay_bit_identical_while_the_rest_train() {
+    let model = Classifier::new(Seed(5));
+    let before = model.params().to_vec();
+    let mut trainer = model.compile(Adam::new(1e-2), MeanSquaredError::new(), ());
+    fit(&mut trainer, 12, 3);
+    let after = trainer.model().params();
+    let encoder = 0..140;
+    assert_eq!(after[encoder.clone()], before[encoder]);
+    assert!(after[140..].iter().zip(&before[140..]).all(|(a, b)| a != b));
+}
+
+#[test]
+fn the_freeze_switch_holds_a_layer_and_lets_it_go_again() {
+    let mut trainer = Tuned::new(Seed(6)).compile(Adam::new(1e-2), MeanSquaredError::new(), ());
+    assert_eq!(trainer.trainable_param_count(), 155);
+    trainer.set_trainable("features", false).unwrap();
+    assert_eq!(trainer.trainable_param_count(), 15);
+    let summary = trainer.summary_string();
+    assert!(summary.contains(" Non-trainable params: 140 "), "{summary}");
+    let before = trainer.model().params().to_vec();
+    fit(&mut trainer, 12, 3);
+    let frozen = trainer.model().params().to_vec();
+    assert_eq!(frozen[..140], before[..140]);
+    assert_ne!(frozen[140..], before[140..]);
+
+    trainer.set_trainable("features/dense_1", true).unwrap();
+    fit(&mut trainer, 12, 3);
+    let after = trainer.model().params();
+    assert_eq!(after[..104], frozen[..104], "features/dense stays frozen");
+    assert_ne!(
+        after[104..140],
+        frozen[104..140],
+        "features/dense_1 trains again"
+    );
+}
+
+#[test]
+fn the_freeze_switch_refuses_unknown_names_and_layers_frozen_in_the_model() {
+    let mut trainer =
+        Classifier::new(Seed(7)).compile(Adam::new(1e-2), MeanSquaredError::new(), ());
+    let unknown = trainer
+        .set_trainable("encodr", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("\"encoder/dense\", \"encoder/dense_1\", \"dense\""),
+        "{unknown}"
+    );
+    let fixed = trainer
+        .set_trainable("encoder", true)
+        .unwrap_err()
+        .to_string();
+    assert!(fixed.contains("declared `trainable = false`"), "{fixed}");
+    assert_eq!(trainer.trainable_param_count(), 15);
+}
+
+#[test]
+fn a_graph_model_describes_its_connections_in_its_architecture() {
+    let json = TwoBlocks::<f32>::ARCHITECTURE_JSON;
+    assert!(json.starts_with(r#"{"class_name": "Functional""#), "{json}");
+    let block = Block::<f32>::ARCHITECTURE_JSON;
+    assert!(block.contains(r#""class_name": "Add""#), "{block}");
+    assert!(
+        block.contains(r#""inbound_nodes": [["input", "dense_1"]]"#),
+        "{block}"
+    );
+}
