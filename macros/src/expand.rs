@@ -102,6 +102,8 @@ pub fn stub(def: &ModelDef) -> TokenStream {
     let input = &def.input.shape.dims;
     let output = def.output.as_ref().map_or(vec![1], |o| o.dims.clone());
     let (input_size, output_size) = (product(input), product(&output));
+    let inputs = tensor_infos(&[(def.input.name.to_string(), input.clone())]);
+    let outputs = tensor_infos(&[("output".to_string(), output.to_vec())]);
     let model_name = name.to_string();
     let new = constructors(def, &TokenStream::new());
     let predict_one = predict_one(def, &output);
@@ -116,6 +118,8 @@ pub fn stub(def: &ModelDef) -> TokenStream {
             const OUTPUT_SHAPE: &'static [usize] = &[#(#output),*];
             const INPUT_SIZE: usize = #input_size;
             const OUTPUT_SIZE: usize = #output_size;
+            const INPUTS: &'static [#k::TensorInfo] = #inputs;
+            const OUTPUTS: &'static [#k::TensorInfo] = #outputs;
             const PARAM_COUNT: usize = 0;
             const TRAINABLE_PARAM_COUNT: usize = 0;
             const LAYERS: &'static [#k::LayerInfo] = &[];
@@ -258,6 +262,8 @@ fn constants(checked: &Checked) -> TokenStream {
     let output = &checked.shapes[checked.graph.output];
     let (input_size, output_size) = (product(input), product(output));
     let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
+    let inputs = tensor_infos(&[(def.input.name.to_string(), input.clone())]);
+    let outputs = tensor_infos(&[("output".to_string(), output.to_vec())]);
     let model_name = def.name.to_string();
     let layers = summary_rows(checked).into_iter().map(|row| {
         let SummaryRow {
@@ -297,12 +303,29 @@ fn constants(checked: &Checked) -> TokenStream {
         const OUTPUT_SHAPE: &'static [usize] = &[#(#output),*];
         const INPUT_SIZE: usize = #input_size;
         const OUTPUT_SIZE: usize = #output_size;
+        const INPUTS: &'static [#k::TensorInfo] = #inputs;
+        const OUTPUTS: &'static [#k::TensorInfo] = #outputs;
         const PARAM_COUNT: usize = #param_count;
         const TRAINABLE_PARAM_COUNT: usize = #trainable_count;
         const LAYERS: &'static [#k::LayerInfo] = &[#(#layers),*];
         const PARAMS: &'static [#k::ParamInfo] = &[#(#params),*];
         const ARCHITECTURE_JSON: &'static str = #json;
     }
+}
+
+/// `&[TensorInfo { .. }, ..]` for the named shapes, packed in order.
+fn tensor_infos(entries: &[(String, Vec<usize>)]) -> TokenStream {
+    let k = krate();
+    let mut offset = 0;
+    let infos = entries.iter().map(|(name, shape)| {
+        let len = product(shape);
+        let info = quote! {
+            #k::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #offset, len: #len }
+        };
+        offset += len;
+        info
+    });
+    quote!(&[#(#infos),*])
 }
 
 /// One row of `summary()`.
