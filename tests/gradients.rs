@@ -223,6 +223,36 @@ model! {
     }
 }
 
+model! {
+    /// Two inputs, a layer shared by both, and two outputs, one of which also feeds the
+    /// other: its gradient is its own output's plus what flows back through the other.
+    struct TwoTowers: (a: [6], b: [3, 2]) -> (score: [2], embedding: [3]) {
+        let shared = Dense(3, activation = tanh);
+        let ea = shared(a);
+        let eb = shared(Reshape([6])(b));
+        let embedding = Add(ea, eb);
+        let score = Dense(2)(Concatenate(embedding, ea));
+        (score, embedding)
+    }
+}
+
+#[test]
+fn several_inputs_and_outputs_backward_matches_finite_differences() {
+    check_model_gradient(TwoTowers::<f64>::seeded(Seed(43)));
+    assert_eq!(TwoTowers::<f64>::INPUT_SIZE, 12);
+    assert_eq!(TwoTowers::<f64>::OUTPUT_SIZE, 5);
+    let outputs: Vec<(&str, usize)> = TwoTowers::<f64>::OUTPUTS
+        .iter()
+        .map(|o| (o.name, o.offset))
+        .collect();
+    assert_eq!(outputs, [("score", 0), ("embedding", 2)]);
+    let inputs: Vec<(&str, usize)> = TwoTowers::<f64>::INPUTS
+        .iter()
+        .map(|o| (o.name, o.offset))
+        .collect();
+    assert_eq!(inputs, [("a", 0), ("b", 6)]);
+}
+
 #[test]
 fn nested_models_backward_matches_finite_differences() {
     check_model_gradient(NestedTwice::<f64>::seeded(Seed(41)));

@@ -12,6 +12,9 @@ use crate::names;
 use crate::parse::ModelDef;
 use crate::shapes::{Checked, CheckedLayer};
 
+/// The "node" of a use that is one of the model's several outputs.
+const OUTPUT_USE: usize = usize::MAX;
+
 /// Where a value lives.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Storage {
@@ -35,7 +38,13 @@ pub fn model(checked: &Checked) -> TokenStream {
     let forward_train = plan.forward(true);
     let backward = plan.backward();
     let new = constructors(def, &plan.initialization());
-    let predict_one = predict_one(def, checked.shapes[checked.graph.output].as_slice());
+    let output_shapes: Vec<Vec<usize>> = checked
+        .graph
+        .outputs
+        .iter()
+        .map(|&v| checked.shapes[v].clone())
+        .collect();
+    let predict_one = predict_one(def, &output_shapes);
     quote! {
         #declarations
 
@@ -99,14 +108,17 @@ pub fn stub(def: &ModelDef) -> TokenStream {
     let name = &def.name;
     let workspace = workspace_ident(def);
     let declarations = declarations(def, &[]);
-    let input = &def.input.shape.dims;
-    let output = def.output.as_ref().map_or(vec![1], |o| o.dims.clone());
-    let (input_size, output_size) = (product(input), product(&output));
-    let inputs = tensor_infos(&[(def.input.name.to_string(), input.clone())]);
-    let outputs = tensor_infos(&[("output".to_string(), output.to_vec())]);
+    let output_shapes: Vec<Vec<usize>> = match &def.outputs {
+        Some(outputs) => outputs.iter().map(|o| o.shape.dims.clone()).collect(),
+        None => vec![vec![1]],
+    };
+    let (input, output) = (def.packed_input_shape(), packed(&output_shapes));
+    let (input_size, output_size) = (product(&input), product(&output));
+    let inputs = tensor_infos(&input_entries(def));
+    let outputs = tensor_infos(&output_entries(def, &output_shapes));
     let model_name = name.to_string();
     let new = constructors(def, &TokenStream::new());
-    let predict_one = predict_one(def, &output);
+    let predict_one = predict_one(def, &output_shapes);
     quote! {
         #declarations
 
@@ -234,9 +246,44 @@ fn constructors(def: &ModelDef, initialization: &TokenStream) -> TokenStream {
     }
 }
 
-/// `predict_one(&[F; IN]) -> [F; OUT]`, for a model whose input and output are 1-D.
-fn predict_one(def: &ModelDef, output: &[usize]) -> TokenStream {
-    let ([input], [output]) = (def.input.shape.dims.as_slice(), output) else {
+/// The shape of the packed row of `shapes`: the one shape, or `[total]` for several.
+fn packed(shapes: &[Vec<usize>]) -> Vec<usize> {
+    match shapes {
+        [one] => one.clone(),
+        many => vec![many.iter().map(|s| product(s)).sum()],
+    }
+}
+
+/// Each input's name and shape.
+fn input_entries(def: &ModelDef) -> Vec<(String, Vec<usize>)> {
+    def.inputs
+        .iter()
+        .map(|i| (i.name.to_string(), i.shape.dims.clone()))
+        .collect()
+}
+
+/// Each output's name (`output` for an unnamed one) and shape.
+fn output_entries(def: &ModelDef, shapes: &[Vec<usize>]) -> Vec<(String, Vec<usize>)> {
+    shapes
+        .iter()
+        .enumerate()
+        .map(|(k, shape)| {
+            let name = def
+                .outputs
+                .as_ref()
+                .and_then(|o| o.get(k)?.name.as_ref())
+                .map_or_else(|| "output".to_string(), Ident::to_string);
+            (name, shape.clone())
+        })
+        .collect()
+}
+
+/// `predict_one(&[F; IN]) -> [F; OUT]`, for a model of one 1-D input and one 1-D output.
+fn predict_one(def: &ModelDef, outputs: &[Vec<usize>]) -> TokenStream {
+    let ([input], [output]) = (&def.inputs[..], outputs) else {
+        return TokenStream::new();
+    };
+    let ([input], [output]) = (input.shape.dims.as_slice(), output.as_slice()) else {
         return TokenStream::new();
     };
     let k = krate();
@@ -258,12 +305,17 @@ fn predict_one(def: &ModelDef, output: &[usize]) -> TokenStream {
 fn constants(checked: &Checked) -> TokenStream {
     let k = krate();
     let def = checked.graph.def;
-    let input = &def.input.shape.dims;
-    let output = &checked.shapes[checked.graph.output];
-    let (input_size, output_size) = (product(input), product(output));
+    let output_shapes: Vec<Vec<usize>> = checked
+        .graph
+        .outputs
+        .iter()
+        .map(|&v| checked.shapes[v].clone())
+        .collect();
+    let (input, output) = (def.packed_input_shape(), packed(&output_shapes));
+    let (input_size, output_size) = (product(&input), product(&output));
     let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
-    let inputs = tensor_infos(&[(def.input.name.to_string(), input.clone())]);
-    let outputs = tensor_infos(&[("output".to_string(), output.to_vec())]);
+    let inputs = tensor_infos(&input_entries(def));
+    let outputs = tensor_infos(&output_entries(def, &output_shapes));
     let model_name = def.name.to_string();
     let layers = summary_rows(checked).into_iter().map(|row| {
         let SummaryRow {
@@ -390,7 +442,7 @@ fn architecture_json(checked: &Checked) -> String {
     let def = checked.graph.def;
     let graph = &checked.graph;
     let value_source = |v: ValueId| match v {
-        INPUT => def.input.name.to_string(),
+        INPUT => def.inputs[0].name.to_string(),
         v => checked.layers[graph.producer(v).layer].name.clone(),
     };
     let layers: Vec<String> = checked
@@ -431,15 +483,26 @@ fn architecture_json(checked: &Checked) -> String {
     } else {
         "Functional"
     };
-    let output_layer = match graph.output {
-        INPUT => String::new(),
-        v => format!(r#", "output_layer": "{}""#, value_source(v)),
+    let output_layers = if graph.sequential {
+        String::new()
+    } else {
+        let names: Vec<String> = graph
+            .outputs
+            .iter()
+            .map(|&v| format!(r#""{}""#, value_source(v)))
+            .collect();
+        format!(r#", "output_layers": [{}]"#, names.join(", "))
     };
+    let output_shapes: Vec<Vec<usize>> = graph
+        .outputs
+        .iter()
+        .map(|&v| checked.shapes[v].clone())
+        .collect();
     format!(
-        r#"{{"class_name": "{class}", "name": "{}", "input_shape": {}, "output_shape": {}, "layers": [{}]{output_layer}}}"#,
+        r#"{{"class_name": "{class}", "name": "{}", "input_shape": {}, "output_shape": {}, "layers": [{}]{output_layers}}}"#,
         def.name,
-        json_list(&def.input.shape.dims),
-        json_list(&checked.shapes[graph.output]),
+        json_list(&def.packed_input_shape()),
+        json_list(&packed(&output_shapes)),
         layers.join(", ")
     )
 }
@@ -469,6 +532,11 @@ impl Plan<'_, '_> {
                 uses[input].push((index, position));
             }
         }
+        if graph.outputs.len() > 1 {
+            for (k, &output) in graph.outputs.iter().enumerate() {
+                uses[output].push((OUTPUT_USE, k));
+            }
+        }
         // A layer that passes its input through unchanged (Flatten, Reshape, Dropout in
         // inference) shares its input's buffer when it is the only such reader of it; its
         // gradient is then its input's, so it goes first among the input's uses.
@@ -479,14 +547,17 @@ impl Plan<'_, '_> {
                 let [input] = node.inputs[..] else { continue };
                 let first_alias = uses[input]
                     .iter()
-                    .find(|&&(i, _)| checked.nodes[i].is_alias(training))
+                    .find(|&&(i, _)| i != OUTPUT_USE && checked.nodes[i].is_alias(training))
                     .map(|&(i, _)| i);
                 aliased[index][usize::from(training)] =
                     layer.is_alias(training) && first_alias == Some(index);
             }
         }
         for value_uses in &mut uses {
-            if let Some(at) = value_uses.iter().position(|&(i, _)| aliased[i][1]) {
+            if let Some(at) = value_uses
+                .iter()
+                .position(|&(i, _)| i != OUTPUT_USE && aliased[i][1])
+            {
                 let alias = value_uses.remove(at);
                 value_uses.insert(0, alias);
             }
@@ -502,8 +573,22 @@ impl Plan<'_, '_> {
         &self.checked.graph.nodes
     }
 
-    fn output(&self) -> ValueId {
-        self.checked.graph.output
+    fn outputs(&self) -> &[ValueId] {
+        &self.checked.graph.outputs
+    }
+
+    /// The one output, when the model has one (its gradient is the caller's
+    /// `output_grad` and its value may be the caller's `input`).
+    fn single_output(&self) -> Option<ValueId> {
+        match self.outputs() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// The width of the packed output row.
+    fn output_width(&self) -> usize {
+        self.outputs().iter().map(|&v| self.size(v)).sum()
     }
 
     /// Values per sample of value `v`.
@@ -528,9 +613,17 @@ impl Plan<'_, '_> {
         self.storage(v, false) == Storage::Own(v) || self.storage(v, true) == Storage::Own(v)
     }
 
-    /// Whether the output must be copied out of the input (a model that only reshapes).
-    fn output_is_input(&self, training: bool) -> bool {
-        self.storage(self.output(), training) == Storage::Input
+    /// Whether the output must be copied to `out`: several outputs are packed there, and
+    /// a model that only reshapes copies its input.
+    fn output_is_copied(&self, training: bool) -> bool {
+        self.single_output()
+            .is_none_or(|output| self.storage(output, training) == Storage::Input)
+    }
+
+    /// The storage of the one output in training, whose gradient is `output_grad`.
+    fn output_grad_storage(&self) -> Option<Storage> {
+        self.single_output()
+            .map(|output| self.storage(output, true))
     }
 
     /// Each workspace field, and whether it holds `u32` indices rather than floats.
@@ -560,7 +653,7 @@ impl Plan<'_, '_> {
             let index = v - 1;
             if self.has_buffer(v) {
                 buffers.push((format_ident!("a{}", v), Buffer::floats(self.size(v))));
-                if self.storage(self.output(), true) != Storage::Own(v) {
+                if self.output_grad_storage() != Some(Storage::Own(v)) {
                     buffers.push((format_ident!("g{}", v), Buffer::floats(self.size(v))));
                 }
             }
@@ -584,11 +677,8 @@ impl Plan<'_, '_> {
                 }
             }
         }
-        if self.output_is_input(false) || self.output_is_input(true) {
-            buffers.push((
-                format_ident!("out"),
-                Buffer::floats(self.size(self.output())),
-            ));
+        if self.output_is_copied(false) || self.output_is_copied(true) {
+            buffers.push((format_ident!("out"), Buffer::floats(self.output_width())));
         }
         buffers
     }
@@ -631,7 +721,7 @@ impl Plan<'_, '_> {
     fn grad(&self, v: ValueId) -> Option<TokenStream> {
         match self.storage(v, true) {
             Storage::Input => None,
-            s if s == self.storage(self.output(), true) => Some(quote!(output_grad)),
+            s if Some(s) == self.output_grad_storage() => Some(quote!(output_grad)),
             Storage::Own(s) => {
                 let (field, len) = (format_ident!("g{}", s), self.size(s));
                 Some(quote!(&ws.#field[..n * #len]))
@@ -748,15 +838,17 @@ impl Plan<'_, '_> {
                 }
             })
             .collect();
-        let size = self.size(self.output());
-        if self.output_is_input(training) {
+        let k = krate();
+        let width = self.output_width();
+        if self.output_is_copied(training) {
+            let values = self.outputs().iter().map(|&v| self.value(v, training));
+            let lens = self.outputs().iter().map(|&v| self.size(v));
             code.extend(quote! {
-                ws.out[..n * #size].copy_from_slice(input);
-                &ws.out[..n * #size]
+                #k::kernels::concatenate_forward(&[#(#values),*], &[#(#lens),*], n, &mut ws.out[..n * #width]);
+                &ws.out[..n * #width]
             });
         } else {
-            let out = self.value(self.output(), training);
-            code.extend(out);
+            code.extend(self.value(self.outputs()[0], training));
         }
         code
     }
@@ -778,6 +870,7 @@ impl Plan<'_, '_> {
                 let [#(#bindings),*] = #k::__private::split_mut(grads, [#(#lens),*]);
             });
         }
+        code.extend(self.unpack_output_grad());
         for index in (0..self.nodes().len()).rev() {
             let v = Node::value(index);
             code.extend(self.sum_uses(v));
@@ -799,6 +892,26 @@ impl Plan<'_, '_> {
             }
         }
         code
+    }
+
+    /// Hands each of several outputs its part of `output_grad`.
+    fn unpack_output_grad(&self) -> TokenStream {
+        if self.single_output().is_some() {
+            return TokenStream::new();
+        }
+        let k = krate();
+        let lens = self.outputs().iter().map(|&v| self.size(v));
+        let grads = self.outputs().iter().enumerate().map(|(k, &v)| {
+            let slot = self.uses[v]
+                .iter()
+                .position(|&u| u == (OUTPUT_USE, k))
+                .expect("each output is a use of its value");
+            let grad = self.grad_slot(v, slot);
+            crate::layers::option(grad.as_ref())
+        });
+        quote! {
+            #k::kernels::concatenate_backward(output_grad, &[#(#lens),*], n, &mut [#(#grads),*]);
+        }
     }
 
     /// Adds the gradients of value `v`'s later uses into its gradient buffer.

@@ -17,8 +17,12 @@ use crate::suggest::did_you_mean;
 /// A value in the graph: `INPUT`, or the output of node `i` as `i + 1`.
 pub type ValueId = usize;
 
-/// The model's input.
+/// The model's input: its packed row when it has several, each of which an `InputLayer`
+/// node then cuts out.
 pub const INPUT: ValueId = 0;
+
+/// The kind of the layer that cuts one of several inputs out of the packed row.
+pub const INPUT_LAYER: &str = "InputLayer";
 
 /// One model as a graph.
 pub struct Graph<'a> {
@@ -29,7 +33,8 @@ pub struct Graph<'a> {
     pub nested: Vec<Nested>,
     /// Every application of a layer, in an order where a value is made before it is used.
     pub nodes: Vec<Node>,
-    pub output: ValueId,
+    /// The model's outputs, in the order it declares them.
+    pub outputs: Vec<ValueId>,
     /// The name a `let` gave each value, if any, by [`ValueId`].
     pub value_names: Vec<Option<String>>,
     /// Whether the body was written as a sequential stack.
@@ -93,7 +98,7 @@ impl<'a> Graph<'a> {
             layers: Vec::new(),
             nested: Vec::new(),
             nodes: Vec::new(),
-            output: INPUT,
+            outputs: vec![INPUT],
             value_names: Vec::new(),
             sequential: true,
         }
@@ -130,25 +135,22 @@ fn build_within<'a>(
         block,
         within,
         nested: Vec::new(),
-        scope: vec![Binding {
-            name: def.input.name.clone(),
-            target: Target::Value(INPUT),
-            is_input: true,
-        }],
+        scope: Vec::new(),
         layers: Vec::new(),
         nodes: Vec::new(),
-        value_names: vec![Some(def.input.name.to_string())],
+        value_names: vec![None],
         errors,
         failed: false,
     };
+    builder.bind_inputs();
     let sequential = is_sequential(def);
-    let output = if sequential {
-        builder.chain()
+    let outputs = if sequential {
+        builder.chain().map(|output| vec![output])
     } else {
         builder.graph()
     };
-    let output = output?;
-    builder.check_every_value_used(output);
+    let outputs = outputs?;
+    builder.check_every_value_used(&outputs);
     if builder.failed {
         return None;
     }
@@ -157,20 +159,23 @@ fn build_within<'a>(
         layers: builder.layers,
         nested: builder.nested.into_iter().map(|n| n.info).collect(),
         nodes: builder.nodes,
-        output,
+        outputs,
         value_names: builder.value_names,
         sequential,
     })
 }
 
-/// Whether the body is a plain stack of layers: no `let`, and no expression that names
-/// the input or applies a layer.
+/// Whether the body is a plain stack of layers on the one input: no `let`, and no
+/// expression that names an input or applies a layer.
 fn is_sequential(def: &ModelDef) -> bool {
-    let input = def.input.name.to_string();
-    def.body.iter().all(|statement| match statement {
-        Statement::Let { .. } => false,
-        Statement::Expr(call) => !mentions_value(call, &|name| name == input),
-    })
+    let inputs: Vec<String> = def.inputs.iter().map(|i| i.name.to_string()).collect();
+    def.inputs.len() == 1
+        && def.body.iter().all(|statement| match statement {
+            Statement::Let { .. } | Statement::Tuple(..) => false,
+            Statement::Expr(call) => {
+                !mentions_value(call, &|name| inputs.iter().any(|i| i == name))
+            }
+        })
 }
 
 /// Whether `call` refers to a value: a name `is_value` accepts, an application, or an
@@ -245,6 +250,54 @@ impl<'a> Builder<'a, '_> {
             .is_some_and(|b| matches!(b.target, Target::Value(_)))
     }
 
+    /// Binds each input's name: to the input itself, or, for several, to an `InputLayer`
+    /// that cuts it out of the packed row.
+    fn bind_inputs(&mut self) {
+        let inputs = &self.def.inputs;
+        if let [input] = &inputs[..] {
+            self.value_names[INPUT] = Some(input.name.to_string());
+            self.scope.push(Binding {
+                name: input.name.clone(),
+                target: Target::Value(INPUT),
+                is_input: true,
+            });
+            return;
+        }
+        let total: usize = inputs
+            .iter()
+            .map(|i| i.shape.dims.iter().product::<usize>())
+            .sum();
+        let mut offset = 0;
+        for input in inputs {
+            let span = input.name.span();
+            let int = |v: usize| Value::Int(v as i64, span);
+            let arg = |key: &str, value: Value| Arg {
+                key: Some(Ident::new(key, span)),
+                value,
+            };
+            let shape = Value::List(input.shape.dims.iter().map(|&d| int(d)).collect(), span);
+            let call = LayerCall {
+                kind: Ident::new(INPUT_LAYER, span),
+                args: vec![
+                    arg("shape", shape),
+                    arg("offset", int(offset)),
+                    arg("total", int(total)),
+                    arg("name", Value::Str(input.name.to_string(), span)),
+                ],
+                applied: None,
+            };
+            let layer = self.declare(&call, call.args.clone());
+            let value = self.apply(layer, vec![INPUT], span);
+            self.value_names[value] = Some(input.name.to_string());
+            self.scope.push(Binding {
+                name: input.name.clone(),
+                target: Target::Value(value),
+                is_input: true,
+            });
+            offset += input.shape.dims.iter().product::<usize>();
+        }
+    }
+
     /// Each statement applied to the previous one's output.
     fn chain(&mut self) -> Option<ValueId> {
         let mut value = INPUT;
@@ -266,8 +319,8 @@ impl<'a> Builder<'a, '_> {
         Some(value)
     }
 
-    /// `let` statements, then the output expression.
-    fn graph(&mut self) -> Option<ValueId> {
+    /// `let` statements, then the output expression, or a tuple of them.
+    fn graph(&mut self) -> Option<Vec<ValueId>> {
         let body = &self.def.body;
         let mut output = None;
         for (index, statement) in body.iter().enumerate() {
@@ -295,28 +348,21 @@ impl<'a> Builder<'a, '_> {
                         });
                     }
                 }
+                Statement::Tuple(values, span) if last => {
+                    let outputs: Vec<Option<ValueId>> =
+                        values.iter().map(|call| self.eval_output(call)).collect();
+                    output = outputs.into_iter().collect::<Option<Vec<_>>>();
+                    self.check_output_count(output.as_ref().map_or(0, Vec::len), *span);
+                }
+                Statement::Tuple(_, span) => {
+                    self.error(
+                        *span,
+                        "a tuple of outputs ends a graph body; nothing can follow it",
+                    );
+                }
                 Statement::Expr(call) if last => {
-                    output = match self.eval(call)? {
-                        Target::Value(v) => Some(v),
-                        Target::Layer(_) | Target::Model(_) => {
-                            let what = describe_call(call);
-                            self.error(
-                                call.kind.span(),
-                                message(
-                                    format!(
-                                        "the model's output must be a value, but `{what}` is a \
-                                         layer that is not applied to anything"
-                                    ),
-                                    &[],
-                                    Some(format!(
-                                        "apply it to a value, e.g. `{what}({})`",
-                                        self.latest_value_name()
-                                    )),
-                                ),
-                            );
-                            None
-                        }
-                    }
+                    output = self.eval_output(call).map(|v| vec![v]);
+                    self.check_output_count(1, call.kind.span());
                 }
                 Statement::Expr(call) => {
                     self.eval(call);
@@ -329,6 +375,72 @@ impl<'a> Builder<'a, '_> {
             }
         }
         output
+    }
+
+    /// An output expression's value.
+    fn eval_output(&mut self, call: &LayerCall) -> Option<ValueId> {
+        match self.eval(call)? {
+            Target::Value(v) => Some(v),
+            Target::Layer(_) | Target::Model(_) => {
+                let what = describe_call(call);
+                self.error(
+                    call.kind.span(),
+                    message(
+                        format!(
+                            "the model's output must be a value, but `{what}` is a \
+                             layer that is not applied to anything"
+                        ),
+                        &[],
+                        Some(match &self.def.inputs[..] {
+                            [_] => format!(
+                                "apply it to a value, e.g. `{what}({})`",
+                                self.latest_value_name()
+                            ),
+                            inputs => format!(
+                                "a model of several inputs is written as a graph: apply each \
+                                 layer to values by name, e.g. `{what}(Concatenate({}))`",
+                                inputs
+                                    .iter()
+                                    .map(|i| i.name.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }),
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The body makes as many outputs as the signature declares.
+    fn check_output_count(&mut self, made: usize, span: Span) {
+        let Some(declared) = &self.def.outputs else {
+            return;
+        };
+        if declared.len() == made {
+            return;
+        }
+        let names: Vec<String> = declared
+            .iter()
+            .filter_map(|o| o.name.as_ref().map(Ident::to_string))
+            .collect();
+        let text = match (declared.len(), made) {
+            (1, _) => format!(
+                "the model declares one output, but its body ends with {made}; end it with \
+                 one value, or declare each output by name, e.g. `-> (a: [..], b: [..])`"
+            ),
+            (n, 1) => format!(
+                "the model declares {n} outputs, but its body ends with one value; end it \
+                 with all of them in order: `({})`",
+                names.join(", ")
+            ),
+            (n, _) => format!(
+                "the model declares {n} outputs ({}), but its body ends with {made}",
+                names.join(", ")
+            ),
+        };
+        self.error(span, text);
     }
 
     fn latest_value_name(&self) -> String {
@@ -350,6 +462,14 @@ impl<'a> Builder<'a, '_> {
         }
         if let Some(def) = self.block_model(&call.kind) {
             return self.eval_model(call, def);
+        }
+        if call.kind == INPUT_LAYER {
+            self.error(
+                call.kind.span(),
+                "inputs are declared in the signature, e.g. `struct Net: (a: [20, 64], \
+                 b: [20, 64]) -> [1]`, and used by name",
+            );
+            return None;
         }
         let is_merge = layers::lookup(&call.kind.to_string()).is_some_and(|k| k.is_merge());
         let mut inputs = Vec::new();
@@ -618,6 +738,16 @@ impl<'a> Builder<'a, '_> {
             );
             return None;
         }
+        if def.inputs.len() > 1 || def.outputs.as_ref().is_some_and(|o| o.len() > 1) {
+            self.error(
+                model.span(),
+                format!(
+                    "{model} has several inputs or outputs; a model used as a layer has one \
+                     of each"
+                ),
+            );
+            return None;
+        }
         let (mut name, mut trainable) = (None, None);
         for arg in &config {
             let key = arg.key.as_ref().map(Ident::to_string);
@@ -659,7 +789,7 @@ impl<'a> Builder<'a, '_> {
                 default_name: snake_case(&model.to_string()),
                 name,
                 trainable,
-                input: def.input.shape.dims.clone(),
+                input: def.inputs[0].shape.dims.clone(),
                 applications: Vec::new(),
                 parent: None,
             },
@@ -703,8 +833,16 @@ impl<'a> Builder<'a, '_> {
         seen.push(name.clone());
         let mut called = Vec::new();
         for statement in &def.body {
-            let (Statement::Let { value: call, .. } | Statement::Expr(call)) = statement;
-            collect_kinds(call, &mut called);
+            match statement {
+                Statement::Let { value: call, .. } | Statement::Expr(call) => {
+                    collect_kinds(call, &mut called);
+                }
+                Statement::Tuple(calls, _) => {
+                    for call in calls {
+                        collect_kinds(call, &mut called);
+                    }
+                }
+            }
         }
         for kind in called {
             if let Some(inner) = self.block.iter().find(|d| d.name == kind)
@@ -737,7 +875,7 @@ impl<'a> Builder<'a, '_> {
             }
             values.push(value);
         }
-        let output = values[self.nested[model].graph.output];
+        let output = values[self.nested[model].graph.outputs[0]];
         self.nested[model]
             .info
             .applications
@@ -746,9 +884,11 @@ impl<'a> Builder<'a, '_> {
     }
 
     /// Every input and every bound value reaches the output; every bound layer is applied.
-    fn check_every_value_used(&mut self, output: ValueId) {
+    fn check_every_value_used(&mut self, outputs: &[ValueId]) {
         let mut live = vec![false; self.nodes.len() + 1];
-        live[output] = true;
+        for &output in outputs {
+            live[output] = true;
+        }
         for index in (0..self.nodes.len()).rev() {
             if live[Node::value(index)] {
                 for &input in &self.nodes[index].inputs {

@@ -34,12 +34,35 @@ pub struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
-    pub input: Input,
-    pub output: Option<ShapeLit>,
+    /// One or more; a single one may be unnamed (`[784]`, named `input` in the body).
+    pub inputs: Vec<Input>,
+    /// The declared outputs, when the signature has `-> ...`: one unnamed (`[10]`) or
+    /// several named (`(logits: [10], embedding: [32])`).
+    pub outputs: Option<Vec<Output>>,
     pub body: Vec<Statement>,
 }
 
-/// The model's input: `[784]` (named `input` in a graph body) or `(x: [784])`.
+impl ModelDef {
+    /// The shape of the packed input row: the input's shape, or `[total]` for several.
+    pub fn packed_input_shape(&self) -> Vec<usize> {
+        match &self.inputs[..] {
+            [one] => one.shape.dims.clone(),
+            many => vec![
+                many.iter()
+                    .map(|i| i.shape.dims.iter().product::<usize>())
+                    .sum(),
+            ],
+        }
+    }
+}
+
+/// A declared output: `[10]`, or `logits: [10]` among several.
+pub struct Output {
+    pub name: Option<Ident>,
+    pub shape: ShapeLit,
+}
+
+/// An input of the model: `[784]` (named `input` in a graph body) or `x: [784]`.
 pub struct Input {
     pub name: Ident,
     pub shape: ShapeLit,
@@ -53,6 +76,8 @@ pub enum Statement {
     Let { name: Ident, value: LayerCall },
     /// `Dense(32)`, `Dense(32)(x)`, `h`.
     Expr(LayerCall),
+    /// `(logits, embedding)`: the outputs of a model of several, with its span.
+    Tuple(Vec<LayerCall>, Span),
 }
 
 /// A shape written by the user: `[28, 28, 1]`.
@@ -144,10 +169,10 @@ impl Parse for ModelDef {
                 ),
             )
         })?;
-        let model_input = parse_input(input)?;
-        let output = if input.peek(Token![->]) {
+        let inputs = parse_inputs(input)?;
+        let outputs = if input.peek(Token![->]) {
             input.parse::<Token![->]>()?;
-            Some(input.parse()?)
+            Some(parse_outputs(input)?)
         } else {
             None
         };
@@ -157,39 +182,83 @@ impl Parse for ModelDef {
             attrs,
             vis,
             name,
-            input: model_input,
-            output,
+            inputs,
+            outputs,
             body: parse_body(&body)?,
         })
     }
 }
 
-/// `[784]` or `(x: [784])`.
-fn parse_input(input: ParseStream) -> syn::Result<Input> {
-    if input.peek(syn::token::Paren) {
-        let content;
-        parenthesized!(content in input);
-        let name: Ident = content.parse()?;
-        content.parse::<Token![:]>()?;
-        let shape: ShapeLit = content.parse()?;
-        if !content.is_empty() {
-            return Err(content.error(
-                "a model takes one input here: `(name: [shape])`; several inputs are not \
-                 supported yet",
-            ));
-        }
-        return Ok(Input {
+/// `[784]` or `(x: [784])` or `(a: [20, 64], b: [20, 64])`.
+fn parse_inputs(input: ParseStream) -> syn::Result<Vec<Input>> {
+    if !input.peek(syn::token::Paren) {
+        let shape: ShapeLit = input.parse()?;
+        return Ok(vec![Input {
+            name: Ident::new("input", shape.span),
+            shape,
+            named: false,
+        }]);
+    }
+    let content;
+    let paren = parenthesized!(content in input);
+    let named = Punctuated::<(Ident, ShapeLit), Token![,]>::parse_terminated_with(
+        &content,
+        parse_named_shape,
+    )?;
+    if named.is_empty() {
+        return Err(syn::Error::new(
+            paren.span.join(),
+            "a model needs an input, e.g. `(x: [784])` or `[784]`",
+        ));
+    }
+    Ok(named
+        .into_iter()
+        .map(|(name, shape)| Input {
             name,
             shape,
             named: true,
-        });
+        })
+        .collect())
+}
+
+/// `[10]` or `(logits: [10], embedding: [32])`.
+fn parse_outputs(input: ParseStream) -> syn::Result<Vec<Output>> {
+    if !input.peek(syn::token::Paren) {
+        return Ok(vec![Output {
+            name: None,
+            shape: input.parse()?,
+        }]);
     }
-    let shape: ShapeLit = input.parse()?;
-    Ok(Input {
-        name: Ident::new("input", shape.span),
-        shape,
-        named: false,
-    })
+    let content;
+    let paren = parenthesized!(content in input);
+    let named = Punctuated::<(Ident, ShapeLit), Token![,]>::parse_terminated_with(
+        &content,
+        parse_named_shape,
+    )?;
+    if named.is_empty() {
+        return Err(syn::Error::new(
+            paren.span.join(),
+            "declare the outputs, e.g. `(logits: [10], embedding: [32])`",
+        ));
+    }
+    Ok(named
+        .into_iter()
+        .map(|(name, shape)| Output {
+            name: Some(name),
+            shape,
+        })
+        .collect())
+}
+
+/// `name: [shape]`.
+fn parse_named_shape(input: ParseStream) -> syn::Result<(Ident, ShapeLit)> {
+    if input.peek(syn::token::Bracket) {
+        return Err(input
+            .error("name each of several inputs or outputs, e.g. `(a: [20, 64], b: [20, 64])`"));
+    }
+    let name: Ident = input.parse()?;
+    input.parse::<Token![:]>()?;
+    Ok((name, input.parse()?))
 }
 
 /// Statements separated by `,` or `;`; a `let` ends with `;`.
@@ -205,7 +274,17 @@ fn parse_body(body: ParseStream) -> syn::Result<Vec<Statement>> {
             statements.push(Statement::Let { name, value });
             continue;
         }
-        statements.push(Statement::Expr(body.parse()?));
+        if body.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in body);
+            let values = Punctuated::<LayerCall, Token![,]>::parse_terminated(&content)?;
+            statements.push(Statement::Tuple(
+                values.into_iter().collect(),
+                paren.span.join(),
+            ));
+        } else {
+            statements.push(Statement::Expr(body.parse()?));
+        }
         if body.is_empty() {
             break;
         }

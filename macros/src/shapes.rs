@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::errors::{Errors, message};
-use crate::graph::{Graph, INPUT, LayerDecl, Node, ValueId};
+use crate::graph::{Graph, INPUT, INPUT_LAYER, LayerDecl, Node, ValueId};
 use crate::layers::{self, Args, Layer, LayerKind, ParamSpec, shape_str};
 use crate::suggest::did_you_mean;
 
@@ -73,7 +73,7 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             }
         }
     }
-    let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(graph.def.input.shape.dims.clone())];
+    let mut shapes: Vec<Option<Vec<usize>>> = vec![Some(graph.def.packed_input_shape())];
     let mut fitting: HashMap<(usize, usize), bool> = HashMap::new();
     let mut nodes: Vec<Option<Box<dyn Layer>>> = Vec::new();
     for (index, node) in graph.nodes.iter().enumerate() {
@@ -245,7 +245,10 @@ fn configure(
     let call = &decl.call;
     let kind_name = call.kind.to_string();
     let Some(kind) = layers::lookup(&kind_name) else {
-        let kinds = layers::registry().iter().map(|k| k.kind());
+        let kinds = layers::registry()
+            .iter()
+            .filter(|k| !k.is_internal())
+            .map(|k| k.kind());
         errors.at(
             call.kind.span(),
             message(
@@ -422,17 +425,15 @@ fn origin(
     shape: &[usize],
     nodes: &[Option<Box<dyn Layer>>],
 ) -> String {
-    if value == INPUT {
-        return match graph.def.input.named {
-            true => format!(
-                "{} is the input `{}`",
-                shape_str(shape),
-                graph.def.input.name
-            ),
-            false => format!("{} is the model's input", shape_str(shape)),
+    let index = value.wrapping_sub(1);
+    let kind = (value != INPUT).then(|| &graph.layers[graph.producer(value).layer].call.kind);
+    if value == INPUT || kind.is_some_and(|k| k == INPUT_LAYER) {
+        let input = graph.value_names[value].as_deref().unwrap_or("input");
+        return match graph.def.inputs[..] {
+            [ref only] if !only.named => format!("{} is the model's input", shape_str(shape)),
+            _ => format!("{} is the input `{input}`", shape_str(shape)),
         };
     }
-    let index = value - 1;
     let node = graph.producer(value);
     let kind = &graph.layers[node.layer].call.kind;
     let label = match nodes.get(index) {
@@ -474,48 +475,59 @@ fn check_declared_output(
     nodes: &[Option<Box<dyn Layer>>],
     errors: &mut Errors,
 ) -> Option<()> {
-    let Some(declared) = &graph.def.output else {
+    let Some(declared) = &graph.def.outputs else {
         return Some(());
     };
-    let inferred = &shapes[graph.output];
-    if &declared.dims == inferred {
-        return Some(());
-    }
-    let note = origin(graph, graph.output, inferred, nodes);
-    let last = (graph.output != INPUT).then(|| {
-        let node = graph.producer(graph.output);
-        (
-            graph.layers[node.layer].call.kind.to_string(),
-            nodes[graph.output - 1].as_deref(),
-            &shapes[node.inputs[0]],
-        )
-    });
-    let help = match (last, declared.dims.as_slice()) {
-        (Some((kind, Some(layer), input)), [_]) if kind == "Dense" && input.len() > 1 => format!(
-            "{} acts on the last axis of its input {} and keeps the others: put Flatten \
-             (or a global pooling layer) before it to give it one vector per sample",
-            layer.label(),
-            shape_str(input)
-        ),
-        (Some((kind, _, _)), [units]) if kind == "Dense" => format!(
-            "make the last layer Dense({units}), or declare the output as {}",
-            shape_str(inferred)
-        ),
-        _ => format!("declare the output as {}", shape_str(inferred)),
-    };
-    errors.at(
-        declared.span,
-        message(
-            format!(
-                "the model declares its output as {}, but its layers produce {}",
-                shape_str(&declared.dims),
+    let mut fits = true;
+    for (output, &value) in declared.iter().zip(&graph.outputs) {
+        let inferred = &shapes[value];
+        if output.shape.dims == *inferred {
+            continue;
+        }
+        fits = false;
+        let note = origin(graph, value, inferred, nodes);
+        let last = (value != INPUT).then(|| {
+            let node = graph.producer(value);
+            (
+                graph.layers[node.layer].call.kind.to_string(),
+                nodes[value - 1].as_deref(),
+                &shapes[node.inputs[0]],
+            )
+        });
+        let help = match (last, output.shape.dims.as_slice()) {
+            (Some((kind, Some(layer), input)), [_]) if kind == "Dense" && input.len() > 1 => {
+                format!(
+                    "{} acts on the last axis of its input {} and keeps the others: put \
+                     Flatten (or a global pooling layer) before it to give it one vector per \
+                     sample",
+                    layer.label(),
+                    shape_str(input)
+                )
+            }
+            (Some((kind, _, _)), [units]) if kind == "Dense" => format!(
+                "make the last layer Dense({units}), or declare the output as {}",
                 shape_str(inferred)
             ),
-            &[note],
-            Some(help),
-        ),
-    );
-    None
+            _ => format!("declare the output as {}", shape_str(inferred)),
+        };
+        let what = match &output.name {
+            Some(name) => format!("its output `{name}`"),
+            None => "its output".to_string(),
+        };
+        errors.at(
+            output.shape.span,
+            message(
+                format!(
+                    "the model declares {what} as {}, but its layers produce {}",
+                    shape_str(&output.shape.dims),
+                    shape_str(inferred)
+                ),
+                &[note],
+                Some(help),
+            ),
+        );
+    }
+    fits.then_some(())
 }
 
 /// Places every parameter tensor in the flat buffer, in layer order.

@@ -102,6 +102,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A non-negative integer, or `None` (with an error) when given but not one.
+    pub fn count(&self, keyword: &str, errors: &mut Errors) -> Option<Option<usize>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(value) => self.at_least(0, keyword, value, errors).map(Some),
+        }
+    }
+
     /// `N` positive integers, written as one for all (`3`) or as a list (`[3, 5]`), as
     /// Keras's `kernel_size`, `strides`, `dilation_rate`, `pool_size`.
     pub fn positive_tuple<const N: usize>(

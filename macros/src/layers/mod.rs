@@ -12,6 +12,7 @@ mod regularization;
 mod reshaping;
 mod spatial;
 
+pub use activated::option;
 pub use args::Args;
 
 use proc_macro2::TokenStream;
@@ -31,6 +32,10 @@ pub trait LayerKind: Sync {
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>>;
     /// Whether every positional argument is an input (`Add(a, b)`), not configuration.
     fn is_merge(&self) -> bool {
+        false
+    }
+    /// Whether the macro makes it itself and users never write it (`InputLayer`).
+    fn is_internal(&self) -> bool {
         false
     }
 }
@@ -224,6 +229,7 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &merging::elementwise::Elementwise::ALL[5],
         &merging::concatenate::Concatenate,
         &merging::dot::Dot,
+        &core::input::InputLayer,
     ]
 }
 

@@ -192,6 +192,30 @@ pub fn concatenate_backward<F: Float>(
     }
 }
 
+/// Copies the columns `offset..offset + y_row` of each row of `x` (rows of `row_len`)
+/// into the rows of `y`: one part of a packed row.
+///
+/// ```
+/// use strata_runtime::kernels::column_slice;
+/// let mut y = [0.0f32; 2];
+/// column_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2, &mut y);
+/// assert_eq!(y, [3.0, 6.0]);
+/// ```
+pub fn column_slice<F: Float>(x: &[F], row_len: usize, offset: usize, y: &mut [F]) {
+    let rows = x.len() / row_len.max(1);
+    let width = y.len() / rows.max(1);
+    debug_assert!(
+        offset + width <= row_len,
+        "column_slice: columns out of the row"
+    );
+    if width == 0 {
+        return;
+    }
+    for (target, row) in y.chunks_exact_mut(width).zip(x.chunks_exact(row_len)) {
+        target.copy_from_slice(&row[offset..offset + width]);
+    }
+}
+
 /// One side of a [`Dot`]: a per-sample matrix `[rows, cols]` (a vector is `[len, 1]`),
 /// contracted along its rows (`transposed`) or its columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

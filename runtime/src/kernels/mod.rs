@@ -21,8 +21,8 @@ pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use matmul::matmul;
 pub use merge::{
-    DotSide, MergeOp, concatenate_backward, concatenate_forward, dot_backward, dot_forward,
-    merge_backward, merge_forward,
+    DotSide, MergeOp, column_slice, concatenate_backward, concatenate_forward, dot_backward,
+    dot_forward, merge_backward, merge_forward,
 };
 pub use normalization::{
     batch_norm_backward, batch_norm_forward_inference, batch_norm_forward_train,

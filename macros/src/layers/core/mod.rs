@@ -1,2 +1,3 @@
 pub mod activation;
 pub mod dense;
+pub mod input;
