@@ -38,12 +38,7 @@ pub fn model(checked: &Checked) -> TokenStream {
     let forward_train = plan.forward(true);
     let backward = plan.backward();
     let new = constructors(def, &plan.initialization());
-    let output_shapes: Vec<Vec<usize>> = checked
-        .graph
-        .outputs
-        .iter()
-        .map(|&v| checked.shapes[v].clone())
-        .collect();
+    let output_shapes = checked.output_shapes();
     let predict_one = predict_one(def, &output_shapes);
     quote! {
         #declarations
@@ -305,12 +300,7 @@ fn predict_one(def: &ModelDef, outputs: &[Vec<usize>]) -> TokenStream {
 fn constants(checked: &Checked) -> TokenStream {
     let k = krate();
     let def = checked.graph.def;
-    let output_shapes: Vec<Vec<usize>> = checked
-        .graph
-        .outputs
-        .iter()
-        .map(|&v| checked.shapes[v].clone())
-        .collect();
+    let output_shapes = checked.output_shapes();
     let (input, output) = (def.packed_input_shape(), packed(&output_shapes));
     let (input_size, output_size) = (product(&input), product(&output));
     let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
@@ -493,11 +483,7 @@ fn architecture_json(checked: &Checked) -> String {
             .collect();
         format!(r#", "output_layers": [{}]"#, names.join(", "))
     };
-    let output_shapes: Vec<Vec<usize>> = graph
-        .outputs
-        .iter()
-        .map(|&v| checked.shapes[v].clone())
-        .collect();
+    let output_shapes = checked.output_shapes();
     format!(
         r#"{{"class_name": "{class}", "name": "{}", "input_shape": {}, "output_shape": {}, "layers": [{}]{output_layers}}}"#,
         def.name,

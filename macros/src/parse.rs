@@ -199,18 +199,10 @@ fn parse_inputs(input: ParseStream) -> syn::Result<Vec<Input>> {
             named: false,
         }]);
     }
-    let content;
-    let paren = parenthesized!(content in input);
-    let named = Punctuated::<(Ident, ShapeLit), Token![,]>::parse_terminated_with(
-        &content,
-        parse_named_shape,
+    let named = parse_named_shapes(
+        input,
+        "a model needs an input, e.g. `(x: [784])` or `[784]`",
     )?;
-    if named.is_empty() {
-        return Err(syn::Error::new(
-            paren.span.join(),
-            "a model needs an input, e.g. `(x: [784])` or `[784]`",
-        ));
-    }
     Ok(named
         .into_iter()
         .map(|(name, shape)| Input {
@@ -229,18 +221,10 @@ fn parse_outputs(input: ParseStream) -> syn::Result<Vec<Output>> {
             shape: input.parse()?,
         }]);
     }
-    let content;
-    let paren = parenthesized!(content in input);
-    let named = Punctuated::<(Ident, ShapeLit), Token![,]>::parse_terminated_with(
-        &content,
-        parse_named_shape,
+    let named = parse_named_shapes(
+        input,
+        "declare the outputs, e.g. `(logits: [10], embedding: [32])`",
     )?;
-    if named.is_empty() {
-        return Err(syn::Error::new(
-            paren.span.join(),
-            "declare the outputs, e.g. `(logits: [10], embedding: [32])`",
-        ));
-    }
     Ok(named
         .into_iter()
         .map(|(name, shape)| Output {
@@ -248,6 +232,20 @@ fn parse_outputs(input: ParseStream) -> syn::Result<Vec<Output>> {
             shape,
         })
         .collect())
+}
+
+/// `(name: [shape], ...)`, at least one; `if_empty` says what to write otherwise.
+fn parse_named_shapes(input: ParseStream, if_empty: &str) -> syn::Result<Vec<(Ident, ShapeLit)>> {
+    let content;
+    let paren = parenthesized!(content in input);
+    let named = Punctuated::<(Ident, ShapeLit), Token![,]>::parse_terminated_with(
+        &content,
+        parse_named_shape,
+    )?;
+    if named.is_empty() {
+        return Err(syn::Error::new(paren.span.join(), if_empty));
+    }
+    Ok(named.into_iter().collect())
 }
 
 /// `name: [shape]`.

@@ -25,6 +25,17 @@ pub struct Checked<'a> {
     pub nested: Vec<(String, bool)>,
 }
 
+impl Checked<'_> {
+    /// The shape of each output, in declaration order.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|&v| self.shapes[v].clone())
+            .collect()
+    }
+}
+
 /// A layer with its name, configuration and parameters.
 pub struct CheckedLayer {
     pub name: String,
