@@ -49,6 +49,8 @@ pub struct OutputMetric<F: Float> {
     metric: Box<dyn Metric<F>>,
     /// What [`Metric::bind_outputs`] was told: the outputs and the targets.
     layout: Option<(Vec<TensorInfo>, Vec<TensorInfo>)>,
+    /// The current batch's targets and outputs of this output.
+    columns: (Vec<F>, Vec<F>),
 }
 
 impl<F: Float> OutputMetric<F> {
@@ -59,6 +61,7 @@ impl<F: Float> OutputMetric<F> {
             output,
             metric: Box::new(metric),
             layout: None,
+            columns: (Vec::new(), Vec::new()),
         }
     }
 
@@ -148,23 +151,13 @@ impl<F: Float> Metric<F> for OutputMetric<F> {
             .columns()
             .unwrap_or_else(|error| panic!("{error}; call check before training"));
         let (target_width, output_width) = widths(self.output, y_true.len(), y_pred.len(), rows);
-        if let Some(weights) = sample_weight {
-            assert_eq!(
-                weights.len(),
-                rows,
-                "{}: {} sample weights for {rows} samples",
-                self.output,
-                weights.len()
-            );
-        }
-        let rows_iter = y_true
-            .chunks_exact(target_width)
-            .zip(y_pred.chunks_exact(output_width));
-        for (i, (t, p)) in rows_iter.enumerate() {
-            let weight = sample_weight.map(|weights| &weights[i..=i]);
-            self.metric
-                .update_state(target.slice(t), output.slice(p), 1, weight);
-        }
+        // The metric sees the batch's columns as a batch of its own, gathered into buffers
+        // that allocate only when they grow.
+        let (targets, outputs) = &mut self.columns;
+        gather(targets, y_true, target_width, target);
+        gather(outputs, y_pred, output_width, output);
+        self.metric
+            .update_state(targets, outputs, rows, sample_weight);
     }
 
     fn result(&self) -> f64 {
@@ -178,6 +171,12 @@ impl<F: Float> Metric<F> for OutputMetric<F> {
     fn bind_outputs(&mut self, outputs: &[TensorInfo], targets: &[TensorInfo]) {
         self.layout = Some((outputs.to_vec(), targets.to_vec()));
     }
+}
+
+/// Replaces `into` with `part`'s values of each row of `width` values of `rows`.
+fn gather<F: Float>(into: &mut Vec<F>, rows: &[F], width: usize, part: TensorInfo) {
+    into.clear();
+    into.extend(rows.chunks_exact(width).flat_map(|row| part.slice(row)));
 }
 
 /// `error`, from the loss or metric of the output `name`, saying so.
