@@ -22,18 +22,21 @@ pub use strata_macros::model;
 pub use strata_runtime::*;
 
 /// Everything a training script needs, in one import: the macro, the model trait, data,
-/// optimizers, losses, the classification metrics and `fit`'s settings. (The metrics that
-/// share a loss's name, such as `metrics::MeanSquaredError`, stay in [`metrics`].)
+/// optimizers, losses (and [`Losses`](loss::Losses), a loss per output), the
+/// classification metrics (and [`OutputMetric`](metrics::OutputMetric), a metric on one
+/// output) and `fit`'s settings. (The metrics that share a loss's name, such as
+/// `metrics::MeanSquaredError`, stay in [`metrics`].)
 pub mod prelude {
     pub use crate::model;
     pub use strata_runtime::data::Dataset;
     pub use strata_runtime::loss::{
-        BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
-        Reduction, SparseCategoricalCrossentropy,
+        BinaryCrossentropy, CategoricalCrossentropy, Huber, Losses, MeanAbsoluteError,
+        MeanSquaredError, Reduction, SparseCategoricalCrossentropy,
     };
     pub use strata_runtime::metrics::{
-        AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, F1Score, FBetaScore, Precision, Recall,
-        SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
+        AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, F1Score, FBetaScore, OutputMetric,
+        Precision, Recall, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+        TopKCategoricalAccuracy,
     };
     pub use strata_runtime::optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
     pub use strata_runtime::train::{Fit, History, Trainer, Verbose};

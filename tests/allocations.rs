@@ -124,3 +124,35 @@ fn auc_precision_recall_f1_and_top_k_allocate_nothing_per_step() {
         "{many_steps} allocations in 40 steps, {few_steps} in 4"
     );
 }
+
+/// Allocations of one epoch of `fit` with a loss per output and a metric on one output
+/// (on the model's single output, named `output`), after a warm-up epoch.
+fn allocations_of_an_epoch_with_losses_per_output(samples: usize) -> u64 {
+    let data = dataset(samples);
+    let loss = Losses::new().output("output", SparseCategoricalCrossentropy::from_logits(), 1.0);
+    let metric = OutputMetric::new("output", Accuracy::new());
+    let mut trainer = Mlp::new(Seed(1)).compile(Adam::new(1e-3), loss, [metric]);
+    trainer.set_threads(1).unwrap();
+    let sample_weight: Vec<f32> = (0..data.len()).map(|i| (i % 4) as f32 * 0.5).collect();
+    let fit = || {
+        Fit::epochs(1)
+            .batch_size(64)
+            .verbose(Verbose::Silent)
+            .sample_weight(&sample_weight)
+    };
+    trainer.fit(&data, fit()).unwrap();
+    allocation_counter::measure(|| {
+        trainer.fit(&data, fit()).unwrap();
+    })
+    .count_total
+}
+
+#[test]
+fn losses_per_output_and_output_metrics_allocate_nothing_per_step() {
+    let few_steps = allocations_of_an_epoch_with_losses_per_output(64 * 4);
+    let many_steps = allocations_of_an_epoch_with_losses_per_output(64 * 40);
+    assert_eq!(
+        few_steps, many_steps,
+        "{many_steps} allocations in 40 steps, {few_steps} in 4"
+    );
+}

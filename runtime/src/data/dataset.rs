@@ -1,4 +1,4 @@
-use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, Axis, Ix2, concatenate};
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix2, concatenate, s};
 
 use super::{Batches, shuffle::fisher_yates};
 use crate::{Error, Float, Result, Seed};
@@ -62,6 +62,47 @@ impl<F: Float> Dataset<F> {
         let sample_shape = x.shape()[1..].to_vec();
         let x = flatten_rows(x);
         let y = flatten_rows(y);
+        Ok(Dataset { x, y, sample_shape })
+    }
+
+    /// A dataset for a model of several inputs or outputs, as Keras's
+    /// `fit([x_a, x_b], {"logits": y_1, "embedding": y_2})`: each sample's row holds its
+    /// part of every array of `inputs` in turn, flattened, and its target row its part of
+    /// every array of `targets` in turn. Give the inputs in the order the model declares
+    /// them, and the targets of the outputs that have a loss in the model's output order,
+    /// each as its loss reads them (one class index per sample for sparse categorical
+    /// crossentropy): the packed rows a model of several inputs reads and
+    /// [`Losses`](crate::loss::Losses) reads.
+    ///
+    /// Every array's first axis counts the samples. Fails, naming the array and both
+    /// lengths, if they do not all have as many, and if `inputs` or `targets` is empty.
+    /// The sample shape is that of the single input, or `[total values]` for several.
+    ///
+    /// ```
+    /// use ndarray::{array, Array3};
+    /// use strata_runtime::data::Dataset;
+    ///
+    /// let a = Array3::<f32>::zeros((2, 3, 4)); // two samples of a [3, 4] input
+    /// let b = array![[1.0f32, 2.0], [3.0, 4.0]]; // and of a [2] input
+    /// let labels = array![7.0f32, 1.0]; // one class index per sample for `logits`
+    /// let embeddings = array![[0.5f32; 3], [0.25; 3]]; // 3 targets for `embedding`
+    /// let data = Dataset::packed(
+    ///     &[a.view().into_dyn(), b.view().into_dyn()],
+    ///     &[labels.view().into_dyn(), embeddings.view().into_dyn()],
+    /// )?;
+    /// assert_eq!((data.sample_len(), data.target_width()), (14, 4));
+    /// assert_eq!(data.sample(1).slice(ndarray::s![12..]), array![3.0, 4.0]);
+    /// assert_eq!(data.y().row(1), array![1.0, 0.25, 0.25, 0.25]);
+    /// # Ok::<(), strata_runtime::Error>(())
+    /// ```
+    pub fn packed(inputs: &[ArrayViewD<'_, F>], targets: &[ArrayViewD<'_, F>]) -> Result<Self> {
+        let samples = packed_samples(inputs, targets)?;
+        let x = pack_rows(inputs, samples);
+        let y = pack_rows(targets, samples);
+        let sample_shape = match inputs {
+            [single] => single.shape()[1..].to_vec(),
+            _ => vec![x.ncols()],
+        };
         Ok(Dataset { x, y, sample_shape })
     }
 
@@ -322,6 +363,70 @@ impl<F: Float> Dataset<F> {
     }
 }
 
+/// The number of samples of the arrays given to [`Dataset::packed`], which must agree.
+fn packed_samples<F>(inputs: &[ArrayViewD<'_, F>], targets: &[ArrayViewD<'_, F>]) -> Result<usize> {
+    for (what, count) in [("inputs", inputs.len()), ("targets", targets.len())] {
+        if count == 0 {
+            return Err(Error::invalid(
+                "dataset",
+                format!("no {what}: give Dataset::packed at least one array of {what}"),
+            ));
+        }
+    }
+    let inputs = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| ("inputs", i, a.shape()));
+    let targets = targets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| ("targets", i, a.shape()));
+    let mut first: Option<(String, usize)> = None;
+    for (what, i, shape) in inputs.chain(targets) {
+        let Some(&len) = shape.first() else {
+            return Err(Error::invalid(
+                "dataset",
+                format!(
+                    "{what}[{i}] has no axes: every array needs a first axis that counts \
+                     samples; wrap a single sample with insert_axis(Axis(0))"
+                ),
+            ));
+        };
+        match &first {
+            None => first = Some((format!("{what}[{i}]"), len)),
+            Some((name, samples)) if len != *samples => {
+                return Err(Error::invalid(
+                    "dataset",
+                    format!(
+                        "{what}[{i}] has {len} samples but {name} has {samples}; give every \
+                         input and target array one row per sample, in the same order"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.map_or(0, |(_, samples)| samples))
+}
+
+/// `arrays`, `samples` rows each, side by side, each sample's part flattened.
+fn pack_rows<F: Float>(arrays: &[ArrayViewD<'_, F>], samples: usize) -> Array2<F> {
+    let widths: Vec<usize> = arrays
+        .iter()
+        .map(|a| a.shape()[1..].iter().product())
+        .collect();
+    let mut rows = Array2::zeros((samples, widths.iter().sum()));
+    let mut offset = 0;
+    for (array, width) in arrays.iter().zip(widths) {
+        let part = array
+            .to_shape((samples, width))
+            .expect("an array of `samples` rows of `width` values");
+        rows.slice_mut(s![.., offset..offset + width]).assign(&part);
+        offset += width;
+    }
+    rows
+}
+
 fn flatten_rows<F: Float>(a: ArrayD<F>) -> Array2<F> {
     let rows = a.len_of(Axis(0));
     let width = a.shape()[1..].iter().product::<usize>();
@@ -526,6 +631,69 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn packed_rows_hold_every_array_in_turn_and_split_back() {
+        let a = Array3::from_shape_fn((3, 2, 2), |(i, j, k)| (100 * i + 10 * j + k) as f64);
+        // Not in standard layout: packed as its logical order says.
+        let b = Array2::from_shape_fn((2, 3), |(j, i)| (1000 + 10 * i + j) as f64);
+        let b = b.t();
+        let labels = Array1::from_iter((0..3).map(|i| i as f64));
+        let targets = Array2::from_shape_fn((3, 2), |(i, j)| -((10 * i + j) as f64));
+        let data = Dataset::packed(
+            &[a.view().into_dyn(), b.into_dyn()],
+            &[labels.view().into_dyn(), targets.view().into_dyn()],
+        )
+        .unwrap();
+        assert_eq!((data.len(), data.sample_shape()), (3, &[6][..]));
+        assert_eq!(data.target_width(), 3);
+        let x = data.x();
+        let back = x
+            .slice(s![.., 0..4])
+            .to_shape((3, 2, 2))
+            .unwrap()
+            .to_owned();
+        assert_eq!(back, a);
+        assert_eq!(x.slice(s![.., 4..6]), b);
+        assert_eq!(data.y().column(0), labels);
+        assert_eq!(data.y().slice(s![.., 1..]), targets);
+        // One input keeps its sample shape, as Dataset::new.
+        let single = Dataset::packed(&[a.view().into_dyn()], &[labels.view().into_dyn()]).unwrap();
+        let new = Dataset::new(a.clone().into_dyn(), labels.clone().into_dyn()).unwrap();
+        assert_eq!(single, new);
+    }
+
+    #[test]
+    fn packed_refuses_arrays_of_other_lengths_naming_them() {
+        let three = Array2::<f32>::zeros((3, 2));
+        let four = Array1::<f32>::zeros(4);
+        let error = |inputs: &[ArrayViewD<'_, f32>], targets: &[ArrayViewD<'_, f32>]| {
+            Dataset::packed(inputs, targets).unwrap_err().to_string()
+        };
+        let message = error(
+            &[three.view().into_dyn(), four.view().into_dyn()],
+            &[three.view().into_dyn()],
+        );
+        assert!(
+            message.contains("inputs[1] has 4 samples but inputs[0] has 3"),
+            "{message}"
+        );
+        let message = error(
+            &[three.view().into_dyn()],
+            &[three.view().into_dyn(), four.view().into_dyn()],
+        );
+        assert!(
+            message.contains("targets[1] has 4 samples but inputs[0] has 3"),
+            "{message}"
+        );
+        let message = error(&[], &[three.view().into_dyn()]);
+        assert!(message.contains("no inputs"), "{message}");
+        let message = error(&[three.view().into_dyn()], &[]);
+        assert!(message.contains("no targets"), "{message}");
+        let scalar = ndarray::arr0(1.0f32).into_dyn();
+        let message = error(&[three.view().into_dyn()], &[scalar.view()]);
+        assert!(message.contains("targets[0] has no axes"), "{message}");
     }
 
     #[test]

@@ -354,6 +354,11 @@ impl<F: Float> Loss<F> for SparseCategoricalCrossentropy {
         self.reduction
     }
 
+    /// One class index per sample: no axes.
+    fn target_shape(&self, _output_shape: &'static [usize]) -> &'static [usize] {
+        &[]
+    }
+
     fn check_targets(&self, y_true: &[F], target_width: usize, output_width: usize) -> Result<()> {
         let what = "sparse_categorical_crossentropy";
         if target_width != 1 {

@@ -16,13 +16,16 @@
 
 mod binary;
 mod categorical;
+mod outputs;
 mod regression;
 
 pub use binary::BinaryCrossentropy;
 pub use categorical::{CategoricalCrossentropy, SparseCategoricalCrossentropy};
+pub use outputs::Losses;
 pub use regression::{Huber, MeanAbsoluteError, MeanSquaredError};
 
-use crate::{Error, Float, Result};
+use crate::metrics::Metric;
+use crate::{Error, Float, Result, TensorInfo};
 
 /// Keras's `epsilon()`: losses on probabilities clip them to `[EPSILON, 1 - EPSILON]`
 /// before taking their logarithm.
@@ -234,6 +237,75 @@ pub trait Loss<F: Float>: Send + Sync {
         self.per_sample(y_pred, y_true, rows, &mut per_sample);
         self.reduce(&per_sample)
     }
+
+    /// The shape of one sample's targets for an output of `output_shape`: the output's own
+    /// shape for most losses, no axes (one class index) for
+    /// [`SparseCategoricalCrossentropy`].
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, MeanSquaredError, SparseCategoricalCrossentropy};
+    ///
+    /// let sparse = SparseCategoricalCrossentropy::from_logits();
+    /// assert_eq!(Loss::<f32>::target_shape(&sparse, &[10]), &[] as &[usize]);
+    /// assert_eq!(Loss::<f32>::target_shape(&MeanSquaredError::new(), &[4, 2]), &[4, 2]);
+    /// ```
+    fn target_shape(&self, output_shape: &'static [usize]) -> &'static [usize] {
+        output_shape
+    }
+
+    /// Tells the loss the model's outputs, as they sit in the packed output row
+    /// ([`Model::OUTPUTS`](crate::Model::OUTPUTS)); the trainer calls it once, when the
+    /// model is compiled. A loss on the whole row ignores it; [`Losses`] finds in it the
+    /// columns of each output it names, and reports a name it cannot find from
+    /// [`Loss::check_targets`].
+    fn bind_outputs(&mut self, outputs: &[TensorInfo]) {
+        let _ = outputs;
+    }
+
+    /// Where each output's targets sit in the packed target row that this loss reads, for
+    /// a model with `outputs`: every output in turn, each as wide as
+    /// [`Loss::target_shape`] says. [`Losses`] leaves out the outputs it gives no loss.
+    /// The trainer hands this layout to the metrics
+    /// ([`Metric::bind_outputs`](crate::metrics::Metric::bind_outputs)), so that a metric
+    /// on one output finds its targets.
+    ///
+    /// ```
+    /// use strata_runtime::loss::{Loss, SparseCategoricalCrossentropy};
+    /// use strata_runtime::TensorInfo;
+    ///
+    /// let output = TensorInfo { name: "output", shape: &[10], offset: 0, len: 10 };
+    /// let sparse = SparseCategoricalCrossentropy::from_logits();
+    /// let targets = Loss::<f32>::target_layout(&sparse, &[output]);
+    /// assert_eq!(targets, [TensorInfo { name: "output", shape: &[], offset: 0, len: 1 }]);
+    /// ```
+    fn target_layout(&self, outputs: &[TensorInfo]) -> Vec<TensorInfo> {
+        packed(outputs.iter().map(|o| (o.name, self.target_shape(o.shape))))
+    }
+
+    /// Metrics that the loss adds to the logs, after `loss` and before the compiled
+    /// metrics: [`Losses`] of several outputs logs each output's unweighted loss
+    /// (`logits_loss`), as Keras does. None for a loss on the whole row.
+    fn metrics(&self) -> Vec<Box<dyn Metric<F>>> {
+        Vec::new()
+    }
+}
+
+/// `(name, shape)` parts laid one after another in a row.
+fn packed(parts: impl Iterator<Item = (&'static str, &'static [usize])>) -> Vec<TensorInfo> {
+    let mut offset = 0;
+    parts
+        .map(|(name, shape)| {
+            let len = shape.iter().product();
+            let info = TensorInfo {
+                name,
+                shape,
+                offset,
+                len,
+            };
+            offset += len;
+            info
+        })
+        .collect()
 }
 
 /// Checks Keras's rule for `label_smoothing`: a number in `[0, 1]`.

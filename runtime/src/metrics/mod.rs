@@ -19,6 +19,7 @@ mod accuracy;
 mod auc;
 mod confusion;
 mod f_score;
+mod output;
 mod precision_recall;
 mod regression;
 mod top_k;
@@ -26,11 +27,13 @@ mod top_k;
 pub use accuracy::{Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy};
 pub use auc::{AUC, Curve, SummationMethod};
 pub use f_score::{Average, F1Score, FBetaScore};
+pub use output::OutputMetric;
+pub(crate) use output::{OutputLoss, in_output};
 pub use precision_recall::{Precision, Recall};
 pub use regression::{MeanAbsoluteError, MeanSquaredError};
 pub use top_k::{SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy};
 
-use crate::{Float, Result};
+use crate::{Float, Result, TensorInfo};
 
 /// A metric accumulated over batches of predictions and targets (row-major, one row per
 /// sample).
@@ -72,6 +75,16 @@ pub trait Metric<F: Float>: Send {
 
     /// Forgets every sample.
     fn reset_state(&mut self);
+
+    /// Tells the metric the model's outputs, as they sit in the packed output row
+    /// ([`Model::OUTPUTS`](crate::Model::OUTPUTS)), and the targets, as they sit in the
+    /// packed target row that the loss reads
+    /// ([`Loss::target_layout`](crate::loss::Loss::target_layout)); the trainer calls it
+    /// once, when the model is compiled. A metric on the whole row ignores it;
+    /// [`OutputMetric`] finds in it the columns of its output and of its targets.
+    fn bind_outputs(&mut self, outputs: &[TensorInfo], targets: &[TensorInfo]) {
+        let _ = (outputs, targets);
+    }
 }
 
 /// What `compile` accepts as its metrics: `[Accuracy]`, `()`, a tuple of metrics, or a

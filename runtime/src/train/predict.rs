@@ -1,7 +1,8 @@
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, s};
 use rayon::prelude::*;
 
-use crate::{Error, Model, Result};
+use crate::model::row_len;
+use crate::{Error, Float, Model, Result, TensorInfo};
 
 /// Keras's `predict`: the model's outputs for every sample of `x`, shaped
 /// `[samples, ...output shape]`. Each sample of `x` must hold the model's input values
@@ -53,6 +54,25 @@ pub fn predict<M: Model>(
     Ok(output)
 }
 
+/// `packed`, one packed output row per sample (`[samples, ...]`), as one array per part
+/// of `outputs`, each shaped `[samples, ...its shape]`.
+pub(crate) fn split_outputs<F: Float>(packed: ArrayD<F>, outputs: &[TensorInfo]) -> Vec<ArrayD<F>> {
+    let samples = packed.len_of(Axis(0));
+    let rows = packed
+        .into_shape_with_order((samples, row_len(outputs)))
+        .expect("predict gives a standard-layout array of whole packed rows");
+    outputs
+        .iter()
+        .map(|output| {
+            let mut shape = vec![samples];
+            shape.extend_from_slice(output.shape);
+            let columns = rows.slice(s![.., output.offset..output.offset + output.len]);
+            ArrayD::from_shape_vec(IxDyn(&shape), columns.iter().copied().collect())
+                .expect("the part's columns hold its values for every sample")
+        })
+        .collect()
+}
+
 /// Checks that `shape` (with the batch first) holds samples of the model's input size.
 pub(crate) fn check_samples<M: Model>(what: &'static str, shape: &[usize]) -> Result<()> {
     let Some((_, sample)) = shape.split_first() else {
@@ -76,4 +96,40 @@ pub(crate) fn check_sample_shape<M: Model>(what: &'static str, sample: &[usize])
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, array};
+
+    use super::*;
+
+    #[test]
+    fn split_outputs_gives_each_output_its_columns_in_its_shape() {
+        let outputs = [
+            TensorInfo {
+                name: "logits",
+                shape: &[2],
+                offset: 0,
+                len: 2,
+            },
+            TensorInfo {
+                name: "map",
+                shape: &[2, 2],
+                offset: 2,
+                len: 4,
+            },
+        ];
+        let packed = Array2::from_shape_fn((3, 6), |(i, j)| (10 * i + j) as f32).into_dyn();
+        let parts = split_outputs(packed, &outputs);
+        assert_eq!(
+            parts[0],
+            array![[0.0, 1.0], [10.0, 11.0], [20.0, 21.0]].into_dyn()
+        );
+        assert_eq!(parts[1].shape(), &[3, 2, 2]);
+        assert_eq!(parts[1].as_slice().unwrap()[..4], [2.0, 3.0, 4.0, 5.0]);
+        // No samples: empty arrays of the right shapes.
+        let none = split_outputs(Array2::<f32>::zeros((0, 6)).into_dyn(), &outputs);
+        assert_eq!(none[1].shape(), &[0, 2, 2]);
+    }
 }

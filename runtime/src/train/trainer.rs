@@ -110,12 +110,21 @@ where
     O: Optimizer<M::Float>,
     L: Loss<M::Float>,
 {
+    /// The trainer of `model`, with `loss` and `metrics` told where the model's outputs
+    /// and their targets sit in the packed rows, and the metrics the loss logs (each
+    /// output's loss) before `metrics`.
     pub(crate) fn new(
         model: M,
         optimizer: O,
-        loss: L,
-        metrics: Vec<Box<dyn Metric<M::Float>>>,
+        mut loss: L,
+        mut metrics: Vec<Box<dyn Metric<M::Float>>>,
     ) -> Self {
+        loss.bind_outputs(M::OUTPUTS);
+        let targets = loss.target_layout(M::OUTPUTS);
+        for metric in &mut metrics {
+            metric.bind_outputs(M::OUTPUTS, &targets);
+        }
+        let metrics = loss.metrics().into_iter().chain(metrics).collect();
         let frozen = vec![false; M::PARAMS.len()];
         let trainable = super::freeze::trainable_ranges(M::PARAMS, &frozen);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -239,6 +248,19 @@ where
         self.check_data("fit", train)?;
         if let Some(validation) = validation {
             self.check_data("validation data", validation)?;
+        }
+        if config.class_weight.is_some() && M::OUTPUTS.len() > 1 {
+            return Err(Error::invalid(
+                "class_weight",
+                format!(
+                    "{} has {} outputs ({}), and class_weight weighs a sample by its class in a \
+                     model's single output, as in Keras; weigh the samples with sample_weight \
+                     instead",
+                    M::NAME,
+                    M::OUTPUTS.len(),
+                    crate::model::names(M::OUTPUTS)
+                ),
+            ));
         }
         let weights = config.train_weights(data, train, M::OUTPUT_SIZE)?;
         let weights = weights.as_deref();
@@ -683,6 +705,18 @@ where
             }
             result
         })
+    }
+
+    /// [`Trainer::predict`] for a model of several outputs, as Keras's `predict` returns
+    /// them: one array per output, in the model's order ([`Model::OUTPUTS`]), each shaped
+    /// `[samples, ...that output's shape]`. A model of one output gives one array, the one
+    /// [`Trainer::predict`] gives.
+    pub fn predict_outputs(&mut self, x: ArrayViewD<'_, M::Float>) -> Result<Vec<ArrayD<M::Float>>>
+    where
+        Self: Send,
+    {
+        let packed = self.predict(x)?;
+        Ok(super::predict::split_outputs(packed, M::OUTPUTS))
     }
 }
 
