@@ -189,3 +189,66 @@ fn a_graph_model_describes_its_connections_in_its_architecture() {
         "{block}"
     );
 }
+
+model! {
+    /// The README's two-input, two-output example.
+    pub struct Siamese: (a: [20, 64], b: [20, 64]) -> (same: [1], embedding: [32]) {
+        let encode = Dense(32, activation = relu);
+        let ea = Flatten(encode(a));
+        let eb = Flatten(encode(b));
+        let embedding = Dense(32)(Subtract(ea, eb));
+        (Dense(1, activation = sigmoid)(embedding), embedding)
+    }
+
+    /// Fashion-MNIST's top and bottom halves, one shared encoder.
+    pub struct Halves: (top: [392], bottom: [392]) -> [10] {
+        let encode = Dense(64, activation = relu);
+        Dense(10)(Concatenate(encode(top), encode(bottom)))
+    }
+}
+
+#[test]
+fn a_graph_summary_lists_layers_in_the_order_they_run() {
+    let kinds: Vec<&str> = Siamese::<f32>::LAYERS.iter().map(|l| l.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "InputLayer",
+            "InputLayer",
+            "Dense",
+            "Flatten",
+            "Flatten",
+            "Subtract",
+            "Dense",
+            "Dense"
+        ]
+    );
+    let last = Siamese::<f32>::LAYERS.last().unwrap();
+    assert_eq!((last.name, last.output_shape), ("dense_2", &[1][..]));
+    assert_eq!(Siamese::<f32>::OUTPUT_SIZE, 33);
+}
+
+#[test]
+fn a_two_input_model_learns_fashion_mnist_from_its_halves() {
+    use ndarray::s;
+    let (train, test) = strata::datasets::fashion_mnist::load().unwrap();
+    let halves = |data: &Dataset<f32>| {
+        let x = data.x();
+        let (top, bottom) = (x.slice(s![.., ..392]), x.slice(s![.., 392..]));
+        Dataset::packed(&[top.into_dyn(), bottom.into_dyn()], &[data.y().into_dyn()]).unwrap()
+    };
+    let mut trainer = Halves::new(Seed(1)).compile(
+        Adam::new(1e-3),
+        SparseCategoricalCrossentropy::from_logits(),
+        [Accuracy],
+    );
+    trainer
+        .fit(&halves(&train), Fit::epochs(1).batch_size(64).verbose(0))
+        .unwrap();
+    let accuracy = trainer
+        .evaluate(&halves(&test))
+        .unwrap()
+        .get("accuracy")
+        .unwrap();
+    assert!(accuracy >= 0.80, "test accuracy {accuracy}");
+}

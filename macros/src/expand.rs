@@ -396,9 +396,12 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
             .sum()
     };
     let mut rows: Vec<SummaryRow> = Vec::new();
+    // Each row's first application: Keras lists a graph's layers in the order they run.
+    let mut first_uses: Vec<usize> = Vec::new();
     let mut row_of_nested: Vec<Option<usize>> = vec![None; graph.nested.len()];
     for (layer, decl) in checked.layers.iter().zip(&graph.layers) {
         let Some(n) = decl.nested.map(outermost) else {
+            first_uses.push(layer.first_use);
             rows.push(SummaryRow {
                 name: layer.name.clone(),
                 kind: layer.kind.to_string(),
@@ -419,11 +422,19 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
                 params: 0,
                 trainable,
             });
+            first_uses.push(layer.first_use);
             rows.len() - 1
         });
         rows[row].params += param_sum(layer);
+        first_uses[row] = first_uses[row].min(layer.first_use);
     }
-    rows
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&row| first_uses[row]);
+    let mut rows: Vec<Option<SummaryRow>> = rows.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|row| rows[row].take())
+        .collect()
 }
 
 /// The architecture as Keras's `get_config` would give it: a `Sequential` for a stack of
