@@ -4,7 +4,7 @@
 //! arithmetic: it holds no loops of its own.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use crate::graph::{INPUT, Node, ValueId};
 use crate::layers::{Buffer, BufferLen, Io, json_list, krate};
@@ -34,6 +34,7 @@ pub fn model(checked: &Checked) -> TokenStream {
     let forward = plan.forward(false);
     let forward_train = plan.forward(true);
     let backward = plan.backward();
+    let update_state = update_state(checked);
     let new = constructors(def, &plan.initialization());
     let predict_one = predict_one(def, checked.shapes[checked.graph.output].as_slice());
     quote! {
@@ -85,10 +86,55 @@ pub fn model(checked: &Checked) -> TokenStream {
             ) {
                 #backward
             }
+
+            #update_state
         }
 
         #new
         #predict_one
+    }
+}
+
+/// `Model::update_state`: each layer's update of its non-trainable state from the lanes of
+/// a training step (BatchNormalization's moving statistics), with every parameter tensor
+/// bound as `&mut [F]` and the buffers of a lane's workspace as in the training forward;
+/// nothing when no layer has state, which keeps the trait's no-op.
+fn update_state(checked: &Checked) -> TokenStream {
+    let plan = Plan::new(checked);
+    let param = |i: usize| format_ident!("p{}", i);
+    let updates: TokenStream = checked
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let mut io = plan.io(i, true);
+            io.params = layer
+                .params
+                .clone()
+                .map(|p| param(p).into_token_stream())
+                .collect();
+            layer.layer.update_state(&io)
+        })
+        .collect();
+    if updates.is_empty() {
+        return TokenStream::new();
+    }
+    let k = krate();
+    let (params, lens) = checked
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (param(i), p.len))
+        .unzip::<_, _, Vec<_>, Vec<_>>();
+    quote! {
+        #[allow(unused_variables)]
+        fn update_state<'w>(
+            &mut self,
+            lanes: impl ::core::iter::Iterator<Item = (&'w Self::Workspace, usize)> + ::core::clone::Clone,
+        ) {
+            let [#(#params),*] = #k::__private::split_mut(&mut self.params, [#(#lens),*]);
+            #updates
+        }
     }
 }
 

@@ -251,7 +251,8 @@ fn check_declared_output(
     None
 }
 
-/// Places every parameter tensor in the flat buffer, in layer order.
+/// Places every parameter tensor in the flat buffer, in layer order. A tensor is trainable
+/// when its layer is and it is not state (BatchNormalization's moving statistics).
 fn lay_out_params(layers: &mut [CheckedLayer]) -> (Vec<Param>, usize, usize) {
     let mut params = Vec::new();
     let (mut offset, mut trainable_count) = (0, 0);
@@ -259,7 +260,8 @@ fn lay_out_params(layers: &mut [CheckedLayer]) -> (Vec<Param>, usize, usize) {
         let first = params.len();
         for spec in layer.layer.params() {
             let len: usize = spec.shape.iter().product();
-            if layer.trainable {
+            let trainable = layer.trainable && spec.trainable;
+            if trainable {
                 trainable_count += len;
             }
             params.push(Param {
@@ -267,7 +269,7 @@ fn lay_out_params(layers: &mut [CheckedLayer]) -> (Vec<Param>, usize, usize) {
                 spec,
                 offset,
                 len,
-                trainable: layer.trainable,
+                trainable,
             });
             offset += len;
         }

@@ -110,6 +110,37 @@ pub trait Model: Sized + Send + Sync + 'static {
         grads: &mut [Self::Float],
     );
 
+    /// Updates the model's non-trainable state (BatchNormalization's moving statistics)
+    /// from the training forward passes of one step, as Keras does after each step.
+    ///
+    /// A step may run on several lanes, each with its own workspace and share of the
+    /// batch: `lanes` gives each lane's workspace, as its last [`Model::forward_train`]
+    /// left it, and that pass's batch size. The lanes' statistics are combined into the
+    /// whole batch's, so that the state does not depend on the split. The trainer calls
+    /// this after every optimizer step; models without state do nothing.
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Norm: [1] -> [1] { BatchNormalization(momentum = 0.5) } }
+    ///
+    /// let mut model = Norm::<f64>::seeded(Seed(1));
+    /// let mut ws = <Norm<f64> as Model>::Workspace::default();
+    /// Norm::<f64>::prepare(&mut ws, 2);
+    /// model.forward_train(&mut ws, &[1.0, 3.0], 2, &mut Seed(1).rng());
+    /// model.update_state([(&ws, 2)].into_iter());
+    /// // moving_mean: 0 · 0.5 + 2 · 0.5; moving_variance: 1 · 0.5 + 1 · 0.5.
+    /// assert_eq!(&model.params()[2..], &[1.0, 1.0]);
+    /// ```
+    fn update_state<'w>(
+        &mut self,
+        lanes: impl Iterator<Item = (&'w Self::Workspace, usize)> + Clone,
+    ) {
+        let _ = lanes;
+    }
+
     /// Configures the model for training, as Keras's `compile`.
     fn compile<O, L, M>(self, optimizer: O, loss: L, metrics: M) -> Trainer<Self, O, L>
     where
@@ -122,7 +153,12 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// The layer table as Keras's `summary()` prints it.
     fn summary_string(&self) -> String {
-        crate::train::summary::render(Self::NAME, Self::LAYERS, std::mem::size_of::<Self::Float>())
+        crate::train::summary::render(
+            Self::NAME,
+            Self::LAYERS,
+            Self::PARAMS,
+            std::mem::size_of::<Self::Float>(),
+        )
     }
 
     /// Prints [`Model::summary_string`] to standard output.
