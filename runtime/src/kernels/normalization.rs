@@ -14,17 +14,16 @@ use crate::Float;
 /// beta` (`gamma`, `beta` absent when the layer has `scale` or `center` off).
 ///
 /// Keeps the batch `mean` and `variance` (`channels` values each) for
-/// [`batch_norm_update_moving`], and for [`batch_norm_backward`] `inv_std = 1 / sqrt(var +
-/// epsilon)` and the `normalized` values (`outer × channels`).
+/// [`batch_norm_update_moving`], and `inv_std = 1 / sqrt(var + epsilon)` for
+/// [`batch_norm_backward`], which recomputes the normalized values from `x`.
 ///
 /// ```
 /// use strata_runtime::kernels::batch_norm_forward_train;
 /// let x = [1.0f32, 10.0, 3.0, 30.0]; // two rows, two channels
-/// let (mut y, mut normalized) = ([0.0; 4], [0.0; 4]);
+/// let mut y = [0.0; 4];
 /// let (mut mean, mut variance, mut inv_std) = ([0.0; 2], [0.0; 2], [0.0; 2]);
 /// batch_norm_forward_train(
-///     2, 2, &x, None, None, 0.0,
-///     &mut y, &mut mean, &mut variance, &mut inv_std, &mut normalized,
+///     2, 2, &x, None, None, 0.0, &mut y, &mut mean, &mut variance, &mut inv_std,
 /// );
 /// assert_eq!(y, [-1.0, -1.0, 1.0, 1.0]);
 /// assert_eq!((mean, variance), ([2.0, 20.0], [1.0, 100.0]));
@@ -41,7 +40,6 @@ pub fn batch_norm_forward_train<F: Float>(
     mean: &mut [F],
     variance: &mut [F],
     inv_std: &mut [F],
-    normalized: &mut [F],
 ) {
     assert_eq!(
         x.len(),
@@ -63,15 +61,12 @@ pub fn batch_norm_forward_train<F: Float>(
     for (s, &v) in inv_std.iter_mut().zip(&*variance) {
         *s = F::one() / (v + F::of(epsilon)).sqrt();
     }
-    for (normalized, x) in normalized
-        .chunks_exact_mut(channels)
-        .zip(x.chunks_exact(channels))
-    {
-        for (((n, &x), &m), &s) in normalized.iter_mut().zip(x).zip(&*mean).zip(&*inv_std) {
-            *n = (x - m) * s;
+    for (y, x) in y.chunks_exact_mut(channels).zip(x.chunks_exact(channels)) {
+        for (((y, &x), &m), &s) in y.iter_mut().zip(x).zip(&*mean).zip(&*inv_std) {
+            *y = (x - m) * s;
         }
+        scale_and_shift_row(y, gamma, beta);
     }
-    scale_and_shift(normalized, gamma, beta, y, channels);
 }
 
 /// Moves BatchNormalization's moving statistics towards a batch's, as Keras does after
@@ -147,8 +142,8 @@ pub fn batch_norm_forward_inference<F: Float>(
         for (((y, &x), &m), &v) in y.iter_mut().zip(x).zip(moving_mean).zip(moving_variance) {
             *y = (x - m) / (v + epsilon).sqrt();
         }
+        scale_and_shift_row(y, gamma, beta);
     }
-    scale_and_shift_in_place(y, gamma, beta, channels);
 }
 
 /// The gradient of [`batch_norm_forward_inference`] with respect to `x`: `dx = gamma · dy
@@ -180,29 +175,31 @@ pub fn batch_norm_backward_inference<F: Float>(
         for ((dx, &d), &v) in dx.iter_mut().zip(dy).zip(moving_variance) {
             *dx = d / (v + epsilon).sqrt();
         }
+        scale_and_shift_row(dx, gamma, None);
     }
-    scale_and_shift_in_place(dx, gamma, None, channels);
 }
 
 /// The gradients of [`batch_norm_forward_train`] through the batch statistics, given
-/// `dy` and what it kept: `dgamma = Σ dy · normalized` and `dbeta = Σ dy` per channel
-/// (always written: `dx` needs them, so pass scratch space when the layer has no gamma
-/// or beta), and `dx = gamma · inv_std / N · (N · dy - dbeta - normalized · dgamma)` when
-/// asked for, `N = outer`.
+/// `dy`, the input `x` and what forward kept: with `x̂ = (x - mean) · inv_std`,
+/// `dgamma = Σ dy · x̂` and `dbeta = Σ dy` per channel (always written: `dx` needs them,
+/// so pass scratch space when the layer has no gamma or beta), and `dx = gamma · inv_std
+/// / N · (N · dy - dbeta - x̂ · dgamma)` when asked for, `N = outer`.
 ///
 /// ```
 /// use strata_runtime::kernels::batch_norm_backward;
-/// // Two rows, one channel, normalized to [-1, 1] with inv_std 0.5.
+/// // Two rows, one channel: x = [1, 5], mean 3, inv_std 0.5, normalized to [-1, 1].
 /// let (mut dx, mut dgamma, mut dbeta) = ([0.0f32; 2], [0.0], [0.0]);
-/// batch_norm_backward(2, 1, &[1.0, 1.0], &[-1.0, 1.0], &[0.5], None, Some(&mut dx), &mut dgamma, &mut dbeta);
+/// let (x, dy) = ([1.0, 5.0], [1.0, 1.0]);
+/// batch_norm_backward(2, 1, &x, &dy, &[3.0], &[0.5], None, Some(&mut dx), &mut dgamma, &mut dbeta);
 /// assert_eq!((dx, dgamma, dbeta), ([0.0, 0.0], [0.0], [2.0])); // a shift changes nothing
 /// ```
 #[allow(clippy::too_many_arguments)] // what forward kept, the gradients, the sizes
 pub fn batch_norm_backward<F: Float>(
     outer: usize,
     channels: usize,
+    x: &[F],
     dy: &[F],
-    normalized: &[F],
+    mean: &[F],
     inv_std: &[F],
     gamma: Option<&[F]>,
     dx: Option<&mut [F]>,
@@ -210,29 +207,38 @@ pub fn batch_norm_backward<F: Float>(
     dbeta: &mut [F],
 ) {
     assert_eq!(
+        x.len(),
+        outer * channels,
+        "batch_norm: x is not [outer, channels]"
+    );
+    assert_eq!(
         dy.len(),
         outer * channels,
         "batch_norm: dy is not [outer, channels]"
     );
-    column_sums(dy, dbeta);
+    dbeta.fill(F::zero());
     dgamma.fill(F::zero());
-    for (dy, normalized) in dy
-        .chunks_exact(channels)
-        .zip(normalized.chunks_exact(channels))
-    {
-        for ((dg, &d), &n) in dgamma.iter_mut().zip(dy).zip(normalized) {
-            *dg += d * n;
+    // Zipped rather than indexed by channel, so that the loops vectorize.
+    let statistics = || mean.iter().zip(inv_std);
+    for (x, dy) in x.chunks_exact(channels).zip(dy.chunks_exact(channels)) {
+        let sums = dbeta.iter_mut().zip(dgamma.iter_mut());
+        let values = x.iter().zip(dy).zip(statistics());
+        for ((db, dg), ((&x, &d), (&m, &s))) in sums.zip(values) {
+            *db += d;
+            *dg += d * (x - m) * s;
         }
     }
     let Some(dx) = dx else { return };
     let per_value = F::of(1.0 / outer as f64);
     let rows = dx.chunks_exact_mut(channels).zip(dy.chunks_exact(channels));
-    for ((dx, dy), normalized) in rows.zip(normalized.chunks_exact(channels)) {
-        for (c, ((dx, &d), &n)) in dx.iter_mut().zip(dy).zip(normalized).enumerate() {
-            *dx = inv_std[c] * (d - (dbeta[c] + n * dgamma[c]) * per_value);
+    for ((dx, dy), x) in rows.zip(x.chunks_exact(channels)) {
+        let sums = dbeta.iter().zip(&*dgamma);
+        let values = dx.iter_mut().zip(dy).zip(x);
+        for (((dx, &d), &x), ((&m, &s), (&db, &dg))) in values.zip(statistics().zip(sums)) {
+            *dx = s * (d - (db + (x - m) * s * dg) * per_value);
         }
+        scale_and_shift_row(dx, gamma, None);
     }
-    scale_and_shift_in_place(dx, gamma, None, channels);
 }
 
 /// LayerNormalization over the last axis: each row of `x` `[rows, features]` normalized
@@ -271,8 +277,8 @@ pub fn layer_norm_forward<F: Float>(
         for (y, &x) in y.iter_mut().zip(x) {
             *y = (x - *mean) * *inv_std;
         }
+        scale_and_shift_row(y, gamma, beta);
     }
-    scale_and_shift_in_place(y, gamma, beta, features);
 }
 
 /// The gradients of [`layer_norm_forward`], each written only when asked for: with
@@ -341,35 +347,19 @@ pub fn layer_norm_backward<F: Float>(
     }
 }
 
-/// `y = gamma · normalized + beta`, per channel, each term only when present.
-fn scale_and_shift<F: Float>(
-    normalized: &[F],
-    gamma: Option<&[F]>,
-    beta: Option<&[F]>,
-    y: &mut [F],
-    channels: usize,
-) {
-    y.copy_from_slice(normalized);
-    scale_and_shift_in_place(y, gamma, beta, channels);
-}
-
-/// `y = gamma · y + beta`, per channel, each term only when present.
-fn scale_and_shift_in_place<F: Float>(
-    y: &mut [F],
-    gamma: Option<&[F]>,
-    beta: Option<&[F]>,
-    channels: usize,
-) {
-    if channels == 0 {
-        return;
-    }
-    for row in y.chunks_exact_mut(channels) {
-        if let Some(gamma) = gamma {
-            row.iter_mut().zip(gamma).for_each(|(y, &g)| *y *= g);
+/// `y = gamma · y + beta` on one row of channels, each term only when present (applied
+/// row by row, while the row is in cache).
+#[inline]
+fn scale_and_shift_row<F: Float>(y: &mut [F], gamma: Option<&[F]>, beta: Option<&[F]>) {
+    match (gamma, beta) {
+        (Some(gamma), Some(beta)) => {
+            for ((y, &g), &b) in y.iter_mut().zip(gamma).zip(beta) {
+                *y = *y * g + b;
+            }
         }
-        if let Some(beta) = beta {
-            row.iter_mut().zip(beta).for_each(|(y, &b)| *y += b);
-        }
+        (Some(gamma), None) => y.iter_mut().zip(gamma).for_each(|(y, &g)| *y *= g),
+        (None, Some(beta)) => y.iter_mut().zip(beta).for_each(|(y, &b)| *y += b),
+        (None, None) => {}
     }
 }
 
@@ -406,15 +396,15 @@ mod tests {
         (y, mean, variance)
     }
 
-    /// `[y, mean, variance, inv_std, normalized]` of batch normalization in training.
+    /// `[y, mean, variance, inv_std]` of batch normalization in training.
     fn batch_norm_train(
         outer: usize,
         channels: usize,
         x: &[f64],
         gamma: Option<&[f64]>,
         beta: Option<&[f64]>,
-    ) -> [Vec<f64>; 5] {
-        let (mut y, mut normalized) = (vec![f64::NAN; x.len()], vec![f64::NAN; x.len()]);
+    ) -> [Vec<f64>; 4] {
+        let mut y = vec![f64::NAN; x.len()];
         let [mut mean, mut variance, mut inv_std] = [(); 3].map(|_| vec![f64::NAN; channels]);
         batch_norm_forward_train(
             outer,
@@ -427,9 +417,8 @@ mod tests {
             &mut mean,
             &mut variance,
             &mut inv_std,
-            &mut normalized,
         );
-        [y, mean, variance, inv_std, normalized]
+        [y, mean, variance, inv_std]
     }
 
     fn assert_close(what: &str, got: &[f64], want: &[f64]) {
@@ -497,7 +486,7 @@ mod tests {
             for &rows in splits {
                 let part = &x[start * channels..(start + rows) * channels];
                 let [_, mean, variance, ..] = if rows == 0 {
-                    [(); 5].map(|_| vec![f64::NAN; channels])
+                    [(); 4].map(|_| vec![f64::NAN; channels])
                 } else {
                     batch_norm_train(rows, channels, part, None, None)
                 };
@@ -569,15 +558,15 @@ mod tests {
         };
         for scaled in [true, false] {
             let g = scaled.then_some(&gamma[..]);
-            let [_, _, _, inv_std, normalized] =
-                batch_norm_train(outer, channels, &x, g, Some(&beta));
+            let [_, mean, _, inv_std] = batch_norm_train(outer, channels, &x, g, Some(&beta));
             let mut dx = vec![f64::NAN; x.len()];
             let (mut dgamma, mut dbeta) = (vec![f64::NAN; channels], vec![f64::NAN; channels]);
             batch_norm_backward(
                 outer,
                 channels,
+                &x,
                 &weights,
-                &normalized,
+                &mean,
                 &inv_std,
                 g,
                 Some(&mut dx),

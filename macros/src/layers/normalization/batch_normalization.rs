@@ -33,14 +33,13 @@ struct Configured {
     rows: Rows,
 }
 
-/// The layer's buffers in training: the batch statistics of the lane, what the backward
-/// pass needs, and room for the gradients of an absent gamma or beta.
+/// The layer's buffers in training, `channels` values each: the batch statistics of the
+/// lane, and room for the gradients of an absent gamma or beta.
 const MEAN: usize = 0;
 const VARIANCE: usize = 1;
 const INV_STD: usize = 2;
-const NORMALIZED: usize = 3;
-const DGAMMA_SCRATCH: usize = 4;
-const DBETA_SCRATCH: usize = 5;
+const DGAMMA_SCRATCH: usize = 3;
+const DBETA_SCRATCH: usize = 4;
 
 impl LayerKind for BatchNormalization {
     fn kind(&self) -> &'static str {
@@ -151,19 +150,8 @@ impl Layer for Configured {
         if !self.trainable {
             return Vec::new();
         }
-        let Rows {
-            per_sample,
-            channels,
-        } = self.rows;
-        let per_channel = || Buffer::scratch(quote!(#channels));
-        vec![
-            per_channel(),                         // MEAN
-            per_channel(),                         // VARIANCE
-            per_channel(),                         // INV_STD
-            Buffer::floats(per_sample * channels), // NORMALIZED
-            per_channel(),                         // DGAMMA_SCRATCH
-            per_channel(),                         // DBETA_SCRATCH
-        ]
+        let channels = self.rows.channels;
+        (0..5).map(|_| Buffer::scratch(quote!(#channels))).collect()
     }
 
     fn config_json(&self) -> String {
@@ -185,12 +173,10 @@ impl Layer for Configured {
         let epsilon = self.norm.epsilon;
         if training && self.trainable {
             let b = &io.bufs;
-            let (mean, variance, inv_std, normalized) =
-                (&b[MEAN], &b[VARIANCE], &b[INV_STD], &b[NORMALIZED]);
+            let (mean, variance, inv_std) = (&b[MEAN], &b[VARIANCE], &b[INV_STD]);
             quote! {
                 #k::kernels::batch_norm_forward_train(
-                    #outer, #channels, #x, #gamma, #beta, #epsilon,
-                    #y, #mean, #variance, #inv_std, #normalized,
+                    #outer, #channels, #x, #gamma, #beta, #epsilon, #y, #mean, #variance, #inv_std,
                 );
             }
         } else {
@@ -229,11 +215,11 @@ impl Layer for Configured {
         };
         let dgamma = grad_or_scratch(self.norm.gamma(), DGAMMA_SCRATCH);
         let dbeta = grad_or_scratch(self.norm.beta(), DBETA_SCRATCH);
-        let (normalized, inv_std) = (&io.bufs_ref[NORMALIZED], &io.bufs_ref[INV_STD]);
+        let (x, mean, inv_std) = (&io.x, &io.bufs_ref[MEAN], &io.bufs_ref[INV_STD]);
         let dx = option(io.dx.as_ref());
         quote! {
             #k::kernels::batch_norm_backward(
-                #outer, #channels, #dy, #normalized, #inv_std, #gamma, #dx, #dgamma, #dbeta,
+                #outer, #channels, #x, #dy, #mean, #inv_std, #gamma, #dx, #dgamma, #dbeta,
             );
         }
     }
