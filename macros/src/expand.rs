@@ -120,12 +120,8 @@ fn update_state(checked: &Checked) -> TokenStream {
         return TokenStream::new();
     }
     let k = krate();
-    let (params, lens) = checked
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (param(i), p.len))
-        .unzip::<_, _, Vec<_>, Vec<_>>();
+    let params = (0..checked.params.len()).map(param);
+    let lens = checked.params.iter().map(|p| p.len);
     quote! {
         #[allow(unused_variables)]
         fn update_state<'w>(

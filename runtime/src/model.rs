@@ -18,7 +18,8 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// How many parameters the layer owns.
     pub params: usize,
-    /// Whether the optimizer updates them.
+    /// Whether the layer is trainable (`trainable = false` freezes it). Even so, some of
+    /// its parameters may not be: [`ParamInfo::trainable`] says which.
     pub trainable: bool,
 }
 
@@ -33,7 +34,8 @@ pub struct ParamInfo {
     pub offset: usize,
     /// Its number of values, the product of `shape`.
     pub len: usize,
-    /// Whether the optimizer updates it.
+    /// Whether the optimizer updates it: not when its layer is frozen, nor for state that
+    /// training moves otherwise (BatchNormalization's moving statistics).
     pub trainable: bool,
 }
 
@@ -60,7 +62,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     const OUTPUT_SIZE: usize;
     /// The length of the flat parameter buffer.
     const PARAM_COUNT: usize;
-    /// How many parameters the optimizer updates.
+    /// How many parameters the optimizer updates (Keras's "Trainable params").
     const TRAINABLE_PARAM_COUNT: usize;
     /// The layer table that `summary()` prints.
     const LAYERS: &'static [LayerInfo];
