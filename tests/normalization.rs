@@ -120,28 +120,30 @@ fn assert_close(what: &str, got: &[f64], want: &[f64]) {
 }
 
 #[test]
-fn moving_statistics_follow_the_whole_batch_at_one_and_two_threads() {
-    // 23 samples in batches of 7: 7, 7, 7 and 2, split 4 + 3 and 1 + 1 at two threads.
+fn moving_statistics_follow_the_whole_batch_at_any_thread_count() {
+    // 23 samples in batches of 7 (7, 7, 7 and 2: split 4 + 3 and 1 + 1 at two threads,
+    // 2 + 2 + 2 + 1 and 1 + 1 at four) or of 5 (5, 5, 5, 5 and 3: 2 + 2 + 1 and 1 + 1 + 1
+    // at four, no thread left without a row).
     let data = data(23, 3);
     let epochs = 2;
-    let batches: Vec<_> = (0..epochs)
-        .flat_map(|_| (0..23).step_by(7).map(|start| start..(start + 7).min(23)))
-        .collect();
-    let want = reference_moving_statistics(&data, batches);
-    for threads in [1, 2] {
-        let mut trainer = norm_first_trainer(threads);
-        let fit = Fit::epochs(epochs)
-            .batch_size(7)
-            .shuffle(false)
-            .verbose(Verbose::Silent);
-        trainer.fit(&data, fit).unwrap();
-        let [mean, variance] = moving_statistics(trainer.model());
-        assert_close(&format!("moving mean, {threads} threads"), &mean, &want[0]);
-        assert_close(
-            &format!("moving variance, {threads} threads"),
-            &variance,
-            &want[1],
-        );
+    for batch_size in [7, 5] {
+        let batches: Vec<_> = (0..epochs)
+            .flat_map(|_| (0..23).step_by(batch_size))
+            .map(|start| start..(start + batch_size).min(23))
+            .collect();
+        let want = reference_moving_statistics(&data, batches);
+        for threads in [1, 2, 4] {
+            let mut trainer = norm_first_trainer(threads);
+            let fit = Fit::epochs(epochs)
+                .batch_size(batch_size)
+                .shuffle(false)
+                .verbose(Verbose::Silent);
+            trainer.fit(&data, fit).unwrap();
+            let [mean, variance] = moving_statistics(trainer.model());
+            let case = format!("batches of {batch_size}, {threads} threads");
+            assert_close(&format!("moving mean, {case}"), &mean, &want[0]);
+            assert_close(&format!("moving variance, {case}"), &variance, &want[1]);
+        }
     }
 }
 
