@@ -1,5 +1,6 @@
 //! The convolutional kernels at the shapes of the network, batch 64, one thread,
-//! f32: Conv2D(32, 3×3) on [28, 28, 1], MaxPooling2D(2), Conv2D(64, 3×3), MaxPooling2D(2).
+//! f32: Conv2D(32, 3×3) on [28, 28, 1], MaxPooling2D(2), Conv2D(64, 3×3), MaxPooling2D(2),
+//! and BatchNormalization after each convolution.
 //!
 //! `cargo bench --bench conv -- --warm-up-time 1 --measurement-time 3`
 //! Convolutions report their throughput in flops (2 per multiply-add), so criterion's
@@ -9,8 +10,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use strata::Seed;
 use strata::kernels::{
-    Conv2dGeometry, Padding, Window2d, conv2d_backward, conv2d_forward, matmul,
-    max_pool2d_backward, max_pool2d_forward,
+    Conv2dGeometry, Padding, Window2d, batch_norm_backward, batch_norm_forward_train,
+    batch_norm_update_moving, conv2d_backward, conv2d_forward, matmul, max_pool2d_backward,
+    max_pool2d_forward,
 };
 
 const BATCH: usize = 64;
@@ -184,10 +186,70 @@ fn bench_pool(c: &mut Criterion) {
     group.finish();
 }
 
+/// BatchNormalization in training on each convolution's output: the forward pass with its
+/// batch statistics, the backward pass, and the moving statistics' update.
+fn bench_batch_norm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("batch_norm");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for (name, g) in [("bn1", CONV1), ("bn2", CONV2)] {
+        let (channels, outer) = (g.filters, BATCH * g.window.positions());
+        let (x, dy) = (values(outer * channels, 9), values(outer * channels, 10));
+        let (gamma, beta) = (values(channels, 11), values(channels, 12));
+        let [mut y, mut dx] = [(); 2].map(|_| vec![0.0f32; x.len()]);
+        let [
+            mut mean,
+            mut variance,
+            mut inv_std,
+            mut dgamma,
+            mut dbeta,
+            mut mm,
+            mut mv,
+        ] = [(); 7].map(|_| vec![0.0f32; channels]);
+        group.bench_function(format!("{name}_forward_train"), |bench| {
+            bench.iter(|| {
+                batch_norm_forward_train(
+                    outer,
+                    channels,
+                    black_box(&x),
+                    Some(&gamma),
+                    Some(&beta),
+                    1e-3,
+                    &mut y,
+                    &mut mean,
+                    &mut variance,
+                    &mut inv_std,
+                )
+            })
+        });
+        group.bench_function(format!("{name}_backward"), |bench| {
+            bench.iter(|| {
+                batch_norm_backward(
+                    outer,
+                    channels,
+                    black_box(&x),
+                    &dy,
+                    &mean,
+                    &inv_std,
+                    Some(&gamma),
+                    Some(&mut dx),
+                    &mut dgamma,
+                    &mut dbeta,
+                )
+            })
+        });
+        group.bench_function(format!("{name}_update_moving_2_lanes"), |bench| {
+            let lanes = [(&mean[..], &variance[..], outer / 2); 2];
+            bench.iter(|| batch_norm_update_moving(&mut mm, &mut mv, lanes.into_iter(), 0.99))
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_conv,
     bench_pool,
+    bench_batch_norm,
     bench_conv_chunk,
     bench_conv1_product
 );

@@ -1,6 +1,7 @@
 //! A training step allocates nothing once its batch size has been seen.
 
 use ndarray::Array2;
+use strata::loss::Loss;
 use strata::prelude::*;
 use strata::train::{TerminateOnNaN, Verbose};
 
@@ -9,6 +10,19 @@ model! {
         Dense(128, activation = relu),
         Dropout(0.2),
         Dense(128, activation = relu),
+        Dense(10),
+    }
+}
+
+model! {
+    /// BatchNormalization in training (the lanes' statistics, the moving statistics'
+    /// update after each step) and LayerNormalization.
+    struct NormalizedMlp: [784] -> [10] {
+        Dense(128, use_bias = false),
+        BatchNormalization,
+        Activation(relu),
+        Dense(64),
+        LayerNormalization,
         Dense(10),
     }
 }
@@ -101,24 +115,35 @@ fn allocations_of_an_epoch_with_confusion_metrics(samples: usize) -> u64 {
         F1Score,
         TopKCategoricalAccuracy::new().with_k(3),
     );
-    let mut trainer = Mlp::new(Seed(1)).compile(
+    let trainer = Mlp::new(Seed(1)).compile(
         Adam::new(1e-3),
         CategoricalCrossentropy::from_logits(),
         metrics,
     );
+    allocations_of_a_second_epoch(trainer, &data)
+}
+
+/// Allocations made by the second epoch of `fit` of `trainer` over `data` on one thread.
+fn allocations_of_a_second_epoch<M, O, L>(mut trainer: Trainer<M, O, L>, data: &Dataset<f32>) -> u64
+where
+    M: Model<Float = f32>,
+    O: Optimizer<f32> + Send,
+    L: Loss<f32> + Send,
+{
     trainer.set_threads(1).unwrap();
     let fit = || Fit::epochs(1).batch_size(64).verbose(Verbose::Silent);
-    trainer.fit(&data, fit()).unwrap();
+    trainer.fit(data, fit()).unwrap();
     allocation_counter::measure(|| {
-        trainer.fit(&data, fit()).unwrap();
+        trainer.fit(data, fit()).unwrap();
     })
     .count_total
 }
 
-#[test]
-fn auc_precision_recall_f1_and_top_k_allocate_nothing_per_step() {
-    let few_steps = allocations_of_an_epoch_with_confusion_metrics(64 * 4);
-    let many_steps = allocations_of_an_epoch_with_confusion_metrics(64 * 40);
+/// Asserts that an epoch of 40 steps allocates as often as one of 4, given the allocations
+/// of an epoch over a number of samples.
+fn assert_steps_allocate_nothing(allocations_of_an_epoch: impl Fn(usize) -> u64) {
+    let few_steps = allocations_of_an_epoch(64 * 4);
+    let many_steps = allocations_of_an_epoch(64 * 40);
     assert_eq!(
         few_steps, many_steps,
         "{many_steps} allocations in 40 steps, {few_steps} in 4"
@@ -149,10 +174,22 @@ fn allocations_of_an_epoch_with_losses_per_output(samples: usize) -> u64 {
 
 #[test]
 fn losses_per_output_and_output_metrics_allocate_nothing_per_step() {
-    let few_steps = allocations_of_an_epoch_with_losses_per_output(64 * 4);
-    let many_steps = allocations_of_an_epoch_with_losses_per_output(64 * 40);
-    assert_eq!(
-        few_steps, many_steps,
-        "{many_steps} allocations in 40 steps, {few_steps} in 4"
-    );
+    assert_steps_allocate_nothing(allocations_of_an_epoch_with_losses_per_output);
+}
+
+#[test]
+fn auc_precision_recall_f1_and_top_k_allocate_nothing_per_step() {
+    assert_steps_allocate_nothing(allocations_of_an_epoch_with_confusion_metrics);
+}
+
+#[test]
+fn batch_and_layer_normalization_allocate_nothing_per_step() {
+    assert_steps_allocate_nothing(|samples| {
+        let trainer = NormalizedMlp::new(Seed(1)).compile(
+            Adam::new(1e-3),
+            SparseCategoricalCrossentropy::from_logits(),
+            [Accuracy::new()],
+        );
+        allocations_of_a_second_epoch(trainer, &dataset(samples))
+    });
 }

@@ -77,6 +77,39 @@ model! {
     }
 }
 
+model! {
+    /// BatchNormalization in training after Dense, with and without center and scale, a
+    /// frozen one (inference mode), and LayerNormalization with and without them.
+    struct NormalizedVectors: [6] -> [3] {
+        Dense(5, activation = tanh),
+        BatchNormalization,
+        Dense(4, activation = elu),
+        BatchNormalization(center = false, scale = false, momentum = 0.9),
+        Dense(4, activation = tanh),
+        BatchNormalization(trainable = false, gamma_initializer = glorot_uniform),
+        LayerNormalization,
+        Dense(5, activation = sigmoid),
+        LayerNormalization(center = false, epsilon = 0.01),
+        Dense(3),
+    }
+
+    /// BatchNormalization after Conv2D on a [h, w, c] map (batch statistics over the batch
+    /// and every position), with center or scale off; LayerNormalization over channels.
+    struct NormalizedImages: [5, 5, 2] -> [2] {
+        Conv2D(3, kernel_size = 2, use_bias = false),
+        BatchNormalization(axis = 3),
+        Activation(tanh),
+        Conv2D(4, kernel_size = 2, padding = same),
+        BatchNormalization(center = false, beta_initializer = ones),
+        Activation(elu),
+        Conv2D(3, kernel_size = 2, strides = 2),
+        BatchNormalization(scale = false, epsilon = 0.1),
+        LayerNormalization(scale = false),
+        GlobalAveragePooling2D,
+        Dense(2),
+    }
+}
+
 /// `sum(weights * forward_train(params))` with a fixed dropout stream.
 fn weighted_output<M: Model<Float = f64>>(
     model: &M,
@@ -104,29 +137,31 @@ fn check_model_gradient<M: Model<Float = f64>>(mut model: M) {
     M::prepare(&mut ws, batch);
 
     weighted_output(&model, &mut ws, &input, batch, &weights);
-    let mut grads = vec![0.0; M::PARAM_COUNT];
+    // NaN where backward must write: every trainable parameter's gradient.
+    let mut grads = vec![f64::NAN; M::PARAM_COUNT];
     model.backward(&mut ws, &input, batch, &weights, &mut grads);
 
     let eps = 1e-6;
-    for (i, &analytic) in grads.iter().enumerate() {
-        let original = model.params()[i];
-        model.params_mut()[i] = original + eps;
-        let plus = weighted_output(&model, &mut ws, &input, batch, &weights);
-        model.params_mut()[i] = original - eps;
-        let minus = weighted_output(&model, &mut ws, &input, batch, &weights);
-        model.params_mut()[i] = original;
-        let numeric = (plus - minus) / (2.0 * eps);
-        let tolerance = 1e-6 * (1.0 + numeric.abs().max(analytic.abs()));
-        let name = M::PARAMS
-            .iter()
-            .find(|p| (p.offset..p.offset + p.len).contains(&i))
-            .map_or("?", |p| p.name);
-        assert!(
-            (numeric - analytic).abs() <= tolerance,
-            "{}: parameter {i} ({name}): backward gives {}, finite differences {numeric}",
-            M::NAME,
-            analytic
-        );
+    // A frozen layer's parameters and BatchNormalization's moving statistics have no
+    // gradient.
+    for param in M::PARAMS.iter().filter(|p| p.trainable) {
+        let range = param.offset..param.offset + param.len;
+        for (i, &analytic) in range.clone().zip(&grads[range]) {
+            let original = model.params()[i];
+            model.params_mut()[i] = original + eps;
+            let plus = weighted_output(&model, &mut ws, &input, batch, &weights);
+            model.params_mut()[i] = original - eps;
+            let minus = weighted_output(&model, &mut ws, &input, batch, &weights);
+            model.params_mut()[i] = original;
+            let numeric = (plus - minus) / (2.0 * eps);
+            let tolerance = 1e-6 * (1.0 + numeric.abs().max(analytic.abs()));
+            assert!(
+                (numeric - analytic).abs() <= tolerance,
+                "{}: parameter {i} ({}): backward gives {analytic}, finite differences {numeric}",
+                M::NAME,
+                param.name,
+            );
+        }
     }
 }
 
@@ -150,6 +185,12 @@ fn conv2d_and_2d_pooling_backward_matches_finite_differences() {
 fn conv1d_and_1d_pooling_backward_matches_finite_differences() {
     check_model_gradient(Sequence::<f64>::seeded(Seed(19)));
     check_model_gradient(AverageSequence::<f64>::seeded(Seed(23)));
+}
+
+#[test]
+fn batch_and_layer_normalization_backward_matches_finite_differences_in_training() {
+    check_model_gradient(NormalizedVectors::<f64>::seeded(Seed(29)));
+    check_model_gradient(NormalizedImages::<f64>::seeded(Seed(31)));
 }
 
 #[test]

@@ -37,6 +37,7 @@ pub fn model(checked: &Checked) -> TokenStream {
     let forward = plan.forward(false);
     let forward_train = plan.forward(true);
     let backward = plan.backward();
+    let update_state = update_state(checked);
     let new = constructors(def, &plan.initialization());
     let output_shapes = checked.output_shapes();
     let predict_one = predict_one(def, &output_shapes);
@@ -89,10 +90,53 @@ pub fn model(checked: &Checked) -> TokenStream {
             ) {
                 #backward
             }
+
+            #update_state
         }
 
         #new
         #predict_one
+    }
+}
+
+/// `Model::update_state`: each layer's update of its non-trainable state from the lanes of
+/// a training step (BatchNormalization's moving statistics), with every parameter tensor
+/// bound as `&mut [F]` and the buffers of a lane's workspace as in the training forward;
+/// nothing when no layer has state, which keeps the trait's no-op.
+fn update_state(checked: &Checked) -> TokenStream {
+    let plan = Plan::new(checked);
+    let param = |i: usize| format_ident!("p{}", i);
+    let updates: TokenStream = checked
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let mut io = plan.io(i, true);
+            io.params = plan
+                .layer_params(i)
+                .map(|p| {
+                    let p = param(p);
+                    quote!(&mut *#p)
+                })
+                .collect();
+            node.update_state(&io)
+        })
+        .collect();
+    if updates.is_empty() {
+        return TokenStream::new();
+    }
+    let k = krate();
+    let params = (0..checked.params.len()).map(param);
+    let lens = checked.params.iter().map(|p| p.len);
+    quote! {
+        #[allow(unused_variables)]
+        fn update_state<'w>(
+            &mut self,
+            lanes: impl ::core::iter::Iterator<Item = (&'w Self::Workspace, usize)> + ::core::clone::Clone,
+        ) {
+            let [#(#params),*] = #k::__private::split_mut(&mut self.params, [#(#lens),*]);
+            #updates
+        }
     }
 }
 

@@ -541,7 +541,8 @@ fn check_declared_output(
     fits.then_some(())
 }
 
-/// Places every parameter tensor in the flat buffer, in layer order.
+/// Places every parameter tensor in the flat buffer, in layer order. A tensor is trainable
+/// when its layer is and it is not state (BatchNormalization's moving statistics).
 fn lay_out_params(
     layers: &mut [CheckedLayer],
     nodes: &[Box<dyn Layer>],
@@ -552,7 +553,8 @@ fn lay_out_params(
         let first = params.len();
         for spec in nodes[layer.first_use].params() {
             let len: usize = spec.shape.iter().product();
-            if layer.trainable {
+            let trainable = layer.trainable && spec.trainable;
+            if trainable {
                 trainable_count += len;
             }
             params.push(Param {
@@ -560,7 +562,7 @@ fn lay_out_params(
                 spec,
                 offset,
                 len,
-                trainable: layer.trainable,
+                trainable,
             });
             offset += len;
         }

@@ -18,7 +18,8 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// How many parameters the layer owns.
     pub params: usize,
-    /// Whether the optimizer updates them.
+    /// Whether the layer is trainable (`trainable = false` freezes it). Even so, some of
+    /// its parameters may not be: [`ParamInfo::trainable`] says which.
     pub trainable: bool,
 }
 
@@ -33,7 +34,8 @@ pub struct ParamInfo {
     pub offset: usize,
     /// Its number of values, the product of `shape`.
     pub len: usize,
-    /// Whether the optimizer updates it.
+    /// Whether the optimizer updates it: not when its layer is frozen, nor for state that
+    /// training moves otherwise (BatchNormalization's moving statistics).
     pub trainable: bool,
 }
 
@@ -136,7 +138,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     const OUTPUTS: &'static [TensorInfo];
     /// The length of the flat parameter buffer.
     const PARAM_COUNT: usize;
-    /// How many parameters the optimizer updates.
+    /// How many parameters the optimizer updates (Keras's "Trainable params").
     const TRAINABLE_PARAM_COUNT: usize;
     /// The layer table that `summary()` prints.
     const LAYERS: &'static [LayerInfo];
@@ -202,6 +204,37 @@ pub trait Model: Sized + Send + Sync + 'static {
         Ok(&mut self.params_mut()[range])
     }
 
+    /// Updates the model's non-trainable state (BatchNormalization's moving statistics)
+    /// from the training forward passes of one step, as Keras does after each step.
+    ///
+    /// A step may run on several lanes, each with its own workspace and share of the
+    /// batch: `lanes` gives each lane's workspace, as its last [`Model::forward_train`]
+    /// left it, and that pass's batch size. The lanes' statistics are combined into the
+    /// whole batch's, so that the state does not depend on the split. The trainer calls
+    /// this after every optimizer step; models without state do nothing.
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Norm: [1] -> [1] { BatchNormalization(momentum = 0.5) } }
+    ///
+    /// let mut model = Norm::<f64>::seeded(Seed(1));
+    /// let mut ws = <Norm<f64> as Model>::Workspace::default();
+    /// Norm::<f64>::prepare(&mut ws, 2);
+    /// model.forward_train(&mut ws, &[1.0, 3.0], 2, &mut Seed(1).rng());
+    /// model.update_state([(&ws, 2)].into_iter());
+    /// // moving_mean: 0 · 0.5 + 2 · 0.5; moving_variance: 1 · 0.5 + 1 · 0.5.
+    /// assert_eq!(&model.params()[2..], &[1.0, 1.0]);
+    /// ```
+    fn update_state<'w>(
+        &mut self,
+        lanes: impl Iterator<Item = (&'w Self::Workspace, usize)> + Clone,
+    ) {
+        let _ = lanes;
+    }
+
     /// Configures the model for training, as Keras's `compile`.
     fn compile<O, L, M>(self, optimizer: O, loss: L, metrics: M) -> Trainer<Self, O, L>
     where
@@ -214,7 +247,12 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// The layer table as Keras's `summary()` prints it.
     fn summary_string(&self) -> String {
-        crate::train::summary::render(Self::NAME, Self::LAYERS, std::mem::size_of::<Self::Float>())
+        crate::train::summary::render(
+            Self::NAME,
+            Self::LAYERS,
+            Self::PARAMS,
+            std::mem::size_of::<Self::Float>(),
+        )
     }
 
     /// Prints [`Model::summary_string`] to standard output.

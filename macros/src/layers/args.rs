@@ -220,6 +220,24 @@ impl<'a> Args<'a> {
         None
     }
 
+    /// An integer, possibly negative (an axis), or `None` with an error.
+    pub fn integer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(i64, Span)>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::Int(i, span)) => Some(Some((*i, *span))),
+            Some(other) => {
+                self.wrong_kind(keyword, "an integer", other, errors);
+                None
+            }
+        }
+    }
+
+    /// The common argument `trainable`: `false` only when given as `false`. (The shapes
+    /// stage reads it too, and reports a value of the wrong kind.)
+    pub fn trainable(&self) -> bool {
+        !matches!(self.get("trainable"), Some(Value::Bool(false, _)))
+    }
+
     /// A number (integer or float), or `None` with an error.
     pub fn number(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(f64, Span)>> {
         match self.get(keyword) {

@@ -43,6 +43,7 @@ impl KernelArgs {
             initializer: self.kernel_initializer,
             fan_in,
             fan_out,
+            trainable: true,
         }];
         if self.use_bias {
             params.push(ParamSpec {
@@ -51,6 +52,7 @@ impl KernelArgs {
                 initializer: self.bias_initializer,
                 fan_in,
                 fan_out,
+                trainable: true,
             });
         }
         params

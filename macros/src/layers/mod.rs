@@ -7,6 +7,7 @@ mod convolutional;
 mod core;
 mod kernel;
 mod merging;
+mod normalization;
 mod pooling;
 mod regularization;
 mod reshaping;
@@ -76,6 +77,17 @@ pub trait Layer {
     fn forward(&self, io: &Io, training: bool) -> TokenStream;
     /// The backward pass: `dx` (when the input needs it) and the parameter gradients.
     fn backward(&self, io: &Io) -> TokenStream;
+    /// The update of the layer's non-trainable state after a training step, from every
+    /// lane's training forward pass (BatchNormalization's moving statistics); nothing for
+    /// a layer without state.
+    ///
+    /// The code runs in `Model::update_state`, where `lanes` is a cloneable iterator of
+    /// `(ws, n)`: a lane's workspace `&Workspace` and its batch size. `io.params` are
+    /// `&mut [F]` there, and `io.bufs_ref` are expressions of a lane's `ws` and `n`, for
+    /// code inside a closure `|(ws, n)| ...` over `lanes`.
+    fn update_state(&self, _io: &Io) -> TokenStream {
+        TokenStream::new()
+    }
 }
 
 /// What is wrong with a layer's input.
@@ -106,6 +118,9 @@ pub struct ParamSpec {
     pub initializer: &'static str,
     pub fan_in: usize,
     pub fan_out: usize,
+    /// Whether the optimizer may update it: `false` for state that training moves
+    /// otherwise (BatchNormalization's moving statistics), whatever the layer's flag.
+    pub trainable: bool,
 }
 
 /// A buffer of a layer's own in the workspace, sized when the workspace is prepared for a
@@ -216,6 +231,8 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
             rank: 2,
             op: Average,
         },
+        &normalization::batch_normalization::BatchNormalization,
+        &normalization::layer_normalization::LayerNormalization,
         &regularization::dropout::Dropout,
         &reshaping::flatten::Flatten,
         &reshaping::reshape::Reshape,

@@ -25,8 +25,8 @@ pub use merge::{
     dot_forward, merge_backward, merge_forward,
 };
 pub use normalization::{
-    batch_norm_backward, batch_norm_forward_inference, batch_norm_forward_train,
-    layer_norm_backward, layer_norm_forward,
+    batch_norm_backward, batch_norm_backward_inference, batch_norm_forward_inference,
+    batch_norm_forward_train, batch_norm_update_moving, layer_norm_backward, layer_norm_forward,
 };
 pub use pool::{
     average_pool2d_backward, average_pool2d_forward, global_average_pool_backward,

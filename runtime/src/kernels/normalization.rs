@@ -11,41 +11,35 @@ use crate::Float;
 
 /// BatchNormalization in training: normalizes each channel of `x` `[outer, channels]` by
 /// the batch's mean and biased variance, `y = gamma · (x - mean) / sqrt(var + epsilon) +
-/// beta` (`gamma`, `beta` absent when the layer has `scale` or `center` off), and moves the
-/// moving statistics towards the batch's.
+/// beta` (`gamma`, `beta` absent when the layer has `scale` or `center` off).
 ///
-/// Keeps for [`batch_norm_backward`]: the batch `mean` and `inv_std = 1 / sqrt(var +
-/// epsilon)` (`channels` values each) and the `normalized` values (`outer × channels`).
+/// Keeps the batch `mean` and `variance` (`channels` values each) for
+/// [`batch_norm_update_moving`], and `inv_std = 1 / sqrt(var + epsilon)` for
+/// [`batch_norm_backward`], which recomputes the normalized values from `x`.
 ///
 /// ```
 /// use strata_runtime::kernels::batch_norm_forward_train;
 /// let x = [1.0f32, 10.0, 3.0, 30.0]; // two rows, two channels
-/// let (mut moving_mean, mut moving_variance) = ([0.0; 2], [1.0; 2]);
-/// let (mut y, mut mean, mut inv_std, mut normalized) = ([0.0; 4], [0.0; 2], [0.0; 2], [0.0; 4]);
+/// let mut y = [0.0; 4];
+/// let (mut mean, mut variance, mut inv_std) = ([0.0; 2], [0.0; 2], [0.0; 2]);
 /// batch_norm_forward_train(
-///     2, 2, &x, None, None, &mut moving_mean, &mut moving_variance, 0.99, 0.0,
-///     &mut y, &mut mean, &mut inv_std, &mut normalized,
+///     2, 2, &x, None, None, 0.0, &mut y, &mut mean, &mut variance, &mut inv_std,
 /// );
 /// assert_eq!(y, [-1.0, -1.0, 1.0, 1.0]);
-/// assert_eq!(mean, [2.0, 20.0]);
-/// assert!((moving_mean[1] - 0.2).abs() < 1e-6);
-/// assert!((moving_variance[1] - (0.99 + 100.0 * 0.01)).abs() < 1e-5);
+/// assert_eq!((mean, variance), ([2.0, 20.0], [1.0, 100.0]));
 /// ```
-#[allow(clippy::too_many_arguments)] // input, parameters, moving statistics, outputs
+#[allow(clippy::too_many_arguments)] // input, parameters, outputs
 pub fn batch_norm_forward_train<F: Float>(
     outer: usize,
     channels: usize,
     x: &[F],
     gamma: Option<&[F]>,
     beta: Option<&[F]>,
-    moving_mean: &mut [F],
-    moving_variance: &mut [F],
-    momentum: f64,
     epsilon: f64,
     y: &mut [F],
     mean: &mut [F],
+    variance: &mut [F],
     inv_std: &mut [F],
-    normalized: &mut [F],
 ) {
     assert_eq!(
         x.len(),
@@ -57,7 +51,6 @@ pub fn batch_norm_forward_train<F: Float>(
     let scale = F::of(1.0 / outer as f64);
     mean.iter_mut().for_each(|m| *m *= scale);
     // The variance from the deviations (two passes), not E[x²] - E[x]², which cancels.
-    let variance = inv_std;
     variance.fill(F::zero());
     for row in x.chunks_exact(channels) {
         for ((v, &x), &m) in variance.iter_mut().zip(row).zip(&*mean) {
@@ -65,28 +58,57 @@ pub fn batch_norm_forward_train<F: Float>(
         }
     }
     variance.iter_mut().for_each(|v| *v *= scale);
-    let (keep, update) = (F::of(momentum), F::of(1.0 - momentum));
-    for ((moving_mean, moving_variance), (&m, &v)) in moving_mean
-        .iter_mut()
-        .zip(moving_variance.iter_mut())
-        .zip(mean.iter().zip(&*variance))
-    {
-        *moving_mean = *moving_mean * keep + m * update;
-        *moving_variance = *moving_variance * keep + v * update;
+    for (s, &v) in inv_std.iter_mut().zip(&*variance) {
+        *s = F::one() / (v + F::of(epsilon)).sqrt();
     }
-    let inv_std = variance;
-    inv_std
-        .iter_mut()
-        .for_each(|v| *v = F::one() / (*v + F::of(epsilon)).sqrt());
-    for (normalized, x) in normalized
-        .chunks_exact_mut(channels)
-        .zip(x.chunks_exact(channels))
-    {
-        for (((n, &x), &m), &s) in normalized.iter_mut().zip(x).zip(&*mean).zip(&*inv_std) {
-            *n = (x - m) * s;
+    for (y, x) in y.chunks_exact_mut(channels).zip(x.chunks_exact(channels)) {
+        for (((y, &x), &m), &s) in y.iter_mut().zip(x).zip(&*mean).zip(&*inv_std) {
+            *y = (x - m) * s;
         }
+        scale_and_shift_row(y, gamma, beta);
     }
-    scale_and_shift(normalized, gamma, beta, y, channels);
+}
+
+/// Moves BatchNormalization's moving statistics towards a batch's, as Keras does after
+/// each training step: `moving = moving · momentum + batch · (1 - momentum)`.
+///
+/// The batch was split into `lanes`, each `(mean, variance, rows)` as
+/// [`batch_norm_forward_train`] kept them for its `rows` rows; they are combined into the
+/// whole batch's mean (the lanes' means weighted by their rows) and biased variance (the
+/// lanes' variances plus the spread of their means about the whole mean), so that the
+/// result does not depend on how the batch was split. Lanes of no rows are skipped.
+///
+/// ```
+/// use strata_runtime::kernels::batch_norm_update_moving;
+/// // One channel: lanes [0, 2] (mean 1, variance 1) and [4] (mean 4, variance 0) make
+/// // the batch [0, 2, 4], mean 2, variance 8/3.
+/// let (mut moving_mean, mut moving_variance) = ([0.0f64], [1.0]);
+/// let lanes = [(&[1.0][..], &[1.0][..], 2), (&[4.0][..], &[0.0][..], 1)];
+/// batch_norm_update_moving(&mut moving_mean, &mut moving_variance, lanes.into_iter(), 0.5);
+/// assert!((moving_mean[0] - 1.0).abs() < 1e-12);
+/// assert!((moving_variance[0] - (0.5 + 4.0 / 3.0)).abs() < 1e-12);
+/// ```
+pub fn batch_norm_update_moving<'a, F: Float>(
+    moving_mean: &mut [F],
+    moving_variance: &mut [F],
+    lanes: impl Iterator<Item = (&'a [F], &'a [F], usize)> + Clone,
+    momentum: f64,
+) {
+    let lanes = lanes.filter(|&(_, _, rows)| rows > 0);
+    let total: usize = lanes.clone().map(|(_, _, rows)| rows).sum();
+    assert!(total > 0, "batch_norm: moving statistics of no values");
+    let (keep, update) = (F::of(momentum), F::of(1.0 - momentum));
+    let channels = moving_mean.iter_mut().zip(moving_variance.iter_mut());
+    for (c, (moving_mean, moving_variance)) in channels.enumerate() {
+        let weight = |rows: usize| F::of(rows as f64 / total as f64);
+        let mean: F = lanes.clone().map(|(m, _, rows)| m[c] * weight(rows)).sum();
+        let variance: F = lanes
+            .clone()
+            .map(|(m, v, rows)| (v[c] + (m[c] - mean) * (m[c] - mean)) * weight(rows))
+            .sum();
+        *moving_mean = (*moving_mean * keep + mean * update).flushed();
+        *moving_variance = (*moving_variance * keep + variance * update).flushed();
+    }
 }
 
 /// BatchNormalization in inference: `y = gamma · (x - moving_mean) /
@@ -120,29 +142,64 @@ pub fn batch_norm_forward_inference<F: Float>(
         for (((y, &x), &m), &v) in y.iter_mut().zip(x).zip(moving_mean).zip(moving_variance) {
             *y = (x - m) / (v + epsilon).sqrt();
         }
+        scale_and_shift_row(y, gamma, beta);
     }
-    scale_and_shift_in_place(y, gamma, beta, channels);
+}
+
+/// The gradient of [`batch_norm_forward_inference`] with respect to `x`: `dx = gamma · dy
+/// / sqrt(moving_variance + epsilon)`. (A frozen layer's only gradient: its statistics
+/// are constants and its gamma and beta are not trained.)
+///
+/// ```
+/// use strata_runtime::kernels::batch_norm_backward_inference;
+/// let mut dx = [0.0f32; 2];
+/// batch_norm_backward_inference(1, 2, &[1.0, 1.0], Some(&[2.0, 1.0]), &[4.0, 0.25], 0.0, &mut dx);
+/// assert_eq!(dx, [1.0, 2.0]);
+/// ```
+pub fn batch_norm_backward_inference<F: Float>(
+    outer: usize,
+    channels: usize,
+    dy: &[F],
+    gamma: Option<&[F]>,
+    moving_variance: &[F],
+    epsilon: f64,
+    dx: &mut [F],
+) {
+    assert_eq!(
+        dy.len(),
+        outer * channels,
+        "batch_norm: dy is not [outer, channels]"
+    );
+    let epsilon = F::of(epsilon);
+    for (dx, dy) in dx.chunks_exact_mut(channels).zip(dy.chunks_exact(channels)) {
+        for ((dx, &d), &v) in dx.iter_mut().zip(dy).zip(moving_variance) {
+            *dx = d / (v + epsilon).sqrt();
+        }
+        scale_and_shift_row(dx, gamma, None);
+    }
 }
 
 /// The gradients of [`batch_norm_forward_train`] through the batch statistics, given
-/// `dy` and what it kept: `dgamma = Σ dy · normalized` and `dbeta = Σ dy` per channel
-/// (always written: `dx` needs them, so pass scratch space when the layer has no gamma
-/// or beta), and `dx = gamma · inv_std / N · (N · dy - dbeta - normalized · dgamma)` when
-/// asked for, `N = outer`.
+/// `dy`, the input `x` and what forward kept: with `x̂ = (x - mean) · inv_std`,
+/// `dgamma = Σ dy · x̂` and `dbeta = Σ dy` per channel (always written: `dx` needs them,
+/// so pass scratch space when the layer has no gamma or beta), and `dx = gamma · inv_std
+/// / N · (N · dy - dbeta - x̂ · dgamma)` when asked for, `N = outer`.
 ///
 /// ```
 /// use strata_runtime::kernels::batch_norm_backward;
-/// // Two rows, one channel, normalized to [-1, 1] with inv_std 0.5.
+/// // Two rows, one channel: x = [1, 5], mean 3, inv_std 0.5, normalized to [-1, 1].
 /// let (mut dx, mut dgamma, mut dbeta) = ([0.0f32; 2], [0.0], [0.0]);
-/// batch_norm_backward(2, 1, &[1.0, 1.0], &[-1.0, 1.0], &[0.5], None, Some(&mut dx), &mut dgamma, &mut dbeta);
+/// let (x, dy) = ([1.0, 5.0], [1.0, 1.0]);
+/// batch_norm_backward(2, 1, &x, &dy, &[3.0], &[0.5], None, Some(&mut dx), &mut dgamma, &mut dbeta);
 /// assert_eq!((dx, dgamma, dbeta), ([0.0, 0.0], [0.0], [2.0])); // a shift changes nothing
 /// ```
 #[allow(clippy::too_many_arguments)] // what forward kept, the gradients, the sizes
 pub fn batch_norm_backward<F: Float>(
     outer: usize,
     channels: usize,
+    x: &[F],
     dy: &[F],
-    normalized: &[F],
+    mean: &[F],
     inv_std: &[F],
     gamma: Option<&[F]>,
     dx: Option<&mut [F]>,
@@ -150,29 +207,38 @@ pub fn batch_norm_backward<F: Float>(
     dbeta: &mut [F],
 ) {
     assert_eq!(
+        x.len(),
+        outer * channels,
+        "batch_norm: x is not [outer, channels]"
+    );
+    assert_eq!(
         dy.len(),
         outer * channels,
         "batch_norm: dy is not [outer, channels]"
     );
-    column_sums(dy, dbeta);
+    dbeta.fill(F::zero());
     dgamma.fill(F::zero());
-    for (dy, normalized) in dy
-        .chunks_exact(channels)
-        .zip(normalized.chunks_exact(channels))
-    {
-        for ((dg, &d), &n) in dgamma.iter_mut().zip(dy).zip(normalized) {
-            *dg += d * n;
+    // Zipped rather than indexed by channel, so that the loops vectorize.
+    let statistics = || mean.iter().zip(inv_std);
+    for (x, dy) in x.chunks_exact(channels).zip(dy.chunks_exact(channels)) {
+        let sums = dbeta.iter_mut().zip(dgamma.iter_mut());
+        let values = x.iter().zip(dy).zip(statistics());
+        for ((db, dg), ((&x, &d), (&m, &s))) in sums.zip(values) {
+            *db += d;
+            *dg += d * (x - m) * s;
         }
     }
     let Some(dx) = dx else { return };
     let per_value = F::of(1.0 / outer as f64);
     let rows = dx.chunks_exact_mut(channels).zip(dy.chunks_exact(channels));
-    for ((dx, dy), normalized) in rows.zip(normalized.chunks_exact(channels)) {
-        for (c, ((dx, &d), &n)) in dx.iter_mut().zip(dy).zip(normalized).enumerate() {
-            *dx = inv_std[c] * (d - (dbeta[c] + n * dgamma[c]) * per_value);
+    for ((dx, dy), x) in rows.zip(x.chunks_exact(channels)) {
+        let sums = dbeta.iter().zip(&*dgamma);
+        let values = dx.iter_mut().zip(dy).zip(x);
+        for (((dx, &d), &x), ((&m, &s), (&db, &dg))) in values.zip(statistics().zip(sums)) {
+            *dx = s * (d - (db + (x - m) * s * dg) * per_value);
         }
+        scale_and_shift_row(dx, gamma, None);
     }
-    scale_and_shift_in_place(dx, gamma, None, channels);
 }
 
 /// LayerNormalization over the last axis: each row of `x` `[rows, features]` normalized
@@ -211,8 +277,8 @@ pub fn layer_norm_forward<F: Float>(
         for (y, &x) in y.iter_mut().zip(x) {
             *y = (x - *mean) * *inv_std;
         }
+        scale_and_shift_row(y, gamma, beta);
     }
-    scale_and_shift_in_place(y, gamma, beta, features);
 }
 
 /// The gradients of [`layer_norm_forward`], each written only when asked for: with
@@ -281,35 +347,19 @@ pub fn layer_norm_backward<F: Float>(
     }
 }
 
-/// `y = gamma · normalized + beta`, per channel, each term only when present.
-fn scale_and_shift<F: Float>(
-    normalized: &[F],
-    gamma: Option<&[F]>,
-    beta: Option<&[F]>,
-    y: &mut [F],
-    channels: usize,
-) {
-    y.copy_from_slice(normalized);
-    scale_and_shift_in_place(y, gamma, beta, channels);
-}
-
-/// `y = gamma · y + beta`, per channel, each term only when present.
-fn scale_and_shift_in_place<F: Float>(
-    y: &mut [F],
-    gamma: Option<&[F]>,
-    beta: Option<&[F]>,
-    channels: usize,
-) {
-    if channels == 0 {
-        return;
-    }
-    for row in y.chunks_exact_mut(channels) {
-        if let Some(gamma) = gamma {
-            row.iter_mut().zip(gamma).for_each(|(y, &g)| *y *= g);
+/// `y = gamma · y + beta` on one row of channels, each term only when present (applied
+/// row by row, while the row is in cache).
+#[inline]
+fn scale_and_shift_row<F: Float>(y: &mut [F], gamma: Option<&[F]>, beta: Option<&[F]>) {
+    match (gamma, beta) {
+        (Some(gamma), Some(beta)) => {
+            for ((y, &g), &b) in y.iter_mut().zip(gamma).zip(beta) {
+                *y = *y * g + b;
+            }
         }
-        if let Some(beta) = beta {
-            row.iter_mut().zip(beta).for_each(|(y, &b)| *y += b);
-        }
+        (Some(gamma), None) => y.iter_mut().zip(gamma).for_each(|(y, &g)| *y *= g),
+        (None, Some(beta)) => y.iter_mut().zip(beta).for_each(|(y, &b)| *y += b),
+        (None, None) => {}
     }
 }
 
@@ -346,32 +396,29 @@ mod tests {
         (y, mean, variance)
     }
 
+    /// `[y, mean, variance, inv_std]` of batch normalization in training.
     fn batch_norm_train(
         outer: usize,
         channels: usize,
         x: &[f64],
         gamma: Option<&[f64]>,
         beta: Option<&[f64]>,
-    ) -> [Vec<f64>; 6] {
-        let (mut moving_mean, mut moving_variance) = (vec![0.5; channels], vec![2.0; channels]);
-        let (mut y, mut normalized) = (vec![f64::NAN; x.len()], vec![f64::NAN; x.len()]);
-        let (mut mean, mut inv_std) = (vec![f64::NAN; channels], vec![f64::NAN; channels]);
+    ) -> [Vec<f64>; 4] {
+        let mut y = vec![f64::NAN; x.len()];
+        let [mut mean, mut variance, mut inv_std] = [(); 3].map(|_| vec![f64::NAN; channels]);
         batch_norm_forward_train(
             outer,
             channels,
             x,
             gamma,
             beta,
-            &mut moving_mean,
-            &mut moving_variance,
-            0.99,
             EPSILON,
             &mut y,
             &mut mean,
+            &mut variance,
             &mut inv_std,
-            &mut normalized,
         );
-        [y, mean, inv_std, normalized, moving_mean, moving_variance]
+        [y, mean, variance, inv_std]
     }
 
     fn assert_close(what: &str, got: &[f64], want: &[f64]) {
@@ -390,12 +437,21 @@ mod tests {
         let x = random_away_from_zero(outer * channels, &mut rng);
         let gamma = random_away_from_zero(channels, &mut rng);
         let beta = random_away_from_zero(channels, &mut rng);
-        let [y, mean, _, _, moving_mean, moving_variance] =
+        let [y, mean, variance, ..] =
             batch_norm_train(outer, channels, &x, Some(&gamma), Some(&beta));
         let (want_y, want_mean, want_variance) =
             naive_batch_norm(outer, channels, &x, &gamma, &beta);
         assert_close("y", &y, &want_y);
         assert_close("mean", &mean, &want_mean);
+        assert_close("variance", &variance, &want_variance);
+        let (mut moving_mean, mut moving_variance) = (vec![0.5; channels], vec![2.0; channels]);
+        let lane = (&mean[..], &variance[..], outer);
+        batch_norm_update_moving(
+            &mut moving_mean,
+            &mut moving_variance,
+            std::iter::once(lane),
+            0.99,
+        );
         let want_moving_mean: Vec<f64> = want_mean.iter().map(|m| 0.5 * 0.99 + m * 0.01).collect();
         let want_moving_variance: Vec<f64> = want_variance
             .iter()
@@ -420,6 +476,75 @@ mod tests {
     }
 
     #[test]
+    fn moving_statistics_from_lanes_equal_those_of_the_whole_batch() {
+        let mut rng = crate::Rng::seed_from_u64(45);
+        let (outer, channels) = (17, 4);
+        let x = random_away_from_zero(outer * channels, &mut rng);
+        let moved = |splits: &[usize]| {
+            let mut lanes = Vec::new();
+            let mut start = 0;
+            for &rows in splits {
+                let part = &x[start * channels..(start + rows) * channels];
+                let [_, mean, variance, ..] = if rows == 0 {
+                    [(); 4].map(|_| vec![f64::NAN; channels])
+                } else {
+                    batch_norm_train(rows, channels, part, None, None)
+                };
+                lanes.push((mean, variance, rows));
+                start += rows;
+            }
+            assert_eq!(start, outer);
+            let (mut moving_mean, mut moving_variance) = (vec![0.5; channels], vec![2.0; channels]);
+            let lanes = lanes.iter().map(|(m, v, rows)| (&m[..], &v[..], *rows));
+            batch_norm_update_moving(&mut moving_mean, &mut moving_variance, lanes, 0.9);
+            (moving_mean, moving_variance)
+        };
+        let (whole_mean, whole_variance) = moved(&[outer]);
+        // Uneven lanes, a lane of one row, and an empty lane (skipped, NaN and all).
+        for splits in [&[9, 8][..], &[5, 1, 11], &[6, 0, 11], &[1; 17]] {
+            let (mean, variance) = moved(splits);
+            assert_close(
+                &format!("moving mean, lanes {splits:?}"),
+                &mean,
+                &whole_mean,
+            );
+            assert_close(
+                &format!("moving variance, lanes {splits:?}"),
+                &variance,
+                &whole_variance,
+            );
+        }
+    }
+
+    #[test]
+    fn batch_norm_inference_backward_matches_finite_differences() {
+        let mut rng = crate::Rng::seed_from_u64(46);
+        let (outer, channels) = (5, 3);
+        let x = random_away_from_zero(outer * channels, &mut rng);
+        let gamma = random_away_from_zero(channels, &mut rng);
+        let mean = random_away_from_zero(channels, &mut rng);
+        let variance: Vec<f64> = random_away_from_zero(channels, &mut rng)
+            .iter()
+            .map(|v| v.abs())
+            .collect();
+        let weights = random_away_from_zero(outer * channels, &mut rng);
+        for g in [Some(&gamma[..]), None] {
+            let loss = |x: &[f64]| -> f64 {
+                let mut y = vec![0.0; x.len()];
+                batch_norm_forward_inference(
+                    outer, channels, x, g, None, &mean, &variance, EPSILON, &mut y,
+                );
+                y.iter().zip(&weights).map(|(y, w)| y * w).sum()
+            };
+            let mut dx = vec![f64::NAN; x.len()];
+            batch_norm_backward_inference(
+                outer, channels, &weights, g, &variance, EPSILON, &mut dx,
+            );
+            assert_gradient_matches("dx", loss, &x, &dx);
+        }
+    }
+
+    #[test]
     fn batch_norm_backward_matches_finite_differences_through_the_batch_statistics() {
         let mut rng = crate::Rng::seed_from_u64(42);
         let (outer, channels) = (7, 3);
@@ -433,15 +558,15 @@ mod tests {
         };
         for scaled in [true, false] {
             let g = scaled.then_some(&gamma[..]);
-            let [_, _, inv_std, normalized, ..] =
-                batch_norm_train(outer, channels, &x, g, Some(&beta));
+            let [_, mean, _, inv_std] = batch_norm_train(outer, channels, &x, g, Some(&beta));
             let mut dx = vec![f64::NAN; x.len()];
             let (mut dgamma, mut dbeta) = (vec![f64::NAN; channels], vec![f64::NAN; channels]);
             batch_norm_backward(
                 outer,
                 channels,
+                &x,
                 &weights,
-                &normalized,
+                &mean,
                 &inv_std,
                 g,
                 Some(&mut dx),

@@ -2,7 +2,7 @@
 //! `layer.trainable`.
 
 use crate::loss::Loss;
-use crate::model::{LayerInfo, Model, ParamInfo};
+use crate::model::{Model, ParamInfo};
 use crate::optim::Optimizer;
 use crate::train::Trainer;
 use crate::{Error, Result};
@@ -99,22 +99,15 @@ where
     /// The model's summary as [`Model::summary_string`], with the layers frozen by
     /// [`Trainer::set_trainable`] counted as non-trainable.
     pub fn summary_string(&self) -> String {
-        let layers: Vec<LayerInfo> = M::LAYERS
+        let params: Vec<ParamInfo> = M::PARAMS
             .iter()
-            .map(|layer| {
-                let mut owned = M::PARAMS
-                    .iter()
-                    .zip(&self.frozen)
-                    .filter(|(p, _)| belongs_to(p, layer.name))
-                    .peekable();
-                let mut layer = *layer;
-                if owned.peek().is_some() {
-                    layer.trainable = owned.all(|(p, frozen)| p.trainable && !frozen);
-                }
-                layer
+            .zip(&self.frozen)
+            .map(|(param, frozen)| ParamInfo {
+                trainable: param.trainable && !frozen,
+                ..*param
             })
             .collect();
-        crate::train::summary::render(M::NAME, &layers, std::mem::size_of::<M::Float>())
+        crate::train::summary::render(M::NAME, M::LAYERS, &params, std::mem::size_of::<M::Float>())
     }
 
     /// Prints [`Trainer::summary_string`].

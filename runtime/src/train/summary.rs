@@ -1,12 +1,18 @@
 //! Keras's `summary()` table.
 
-use crate::LayerInfo;
+use crate::{LayerInfo, ParamInfo};
 
 const WIDTHS: [usize; 3] = [33, 24, 15];
 
 /// The table Keras 3 prints for a model: layer name and type, output shape (with the batch
-/// as `None`), parameters; then the totals.
-pub fn render(name: &str, layers: &[LayerInfo], bytes_per_param: usize) -> String {
+/// as `None`), parameters; then the totals, of `params`: all of them, the trainable ones
+/// and the others (a frozen layer's, BatchNormalization's moving statistics).
+pub fn render(
+    name: &str,
+    layers: &[LayerInfo],
+    params: &[ParamInfo],
+    bytes_per_param: usize,
+) -> String {
     let mut out = format!("Model: \"{name}\"\n");
     out += &rule('┏', '━', '┳', '┓');
     out += &row('┃', ["Layer (type)", "Output Shape", "Param #"]);
@@ -25,12 +31,8 @@ pub fn render(name: &str, layers: &[LayerInfo], bytes_per_param: usize) -> Strin
         );
     }
     out += &rule('└', '─', '┴', '┘');
-    let total: usize = layers.iter().map(|l| l.params).sum();
-    let trainable: usize = layers
-        .iter()
-        .filter(|l| l.trainable)
-        .map(|l| l.params)
-        .sum();
+    let total: usize = params.iter().map(|p| p.len).sum();
+    let trainable: usize = params.iter().filter(|p| p.trainable).map(|p| p.len).sum();
     for (label, count) in [
         ("Total", total),
         ("Trainable", trainable),
@@ -50,10 +52,42 @@ fn rule(left: char, fill: char, cross: char, right: char) -> String {
     format!("{left}{}{right}\n", cells.join(&cross.to_string()))
 }
 
+/// A row of the table, each cell wrapped onto as many lines as it needs, as Keras wraps
+/// `batch_normalization (BatchNormalization)` after the layer's name.
 fn row(border: char, cells: [&str; 3]) -> String {
-    let [a, b, c] = cells;
     let [wa, wb, wc] = WIDTHS.map(|w| w - 2);
-    format!("{border} {a:<wa$} {border} {b:<wb$} {border} {c:>wc$} {border}\n")
+    let [a, b, c] = [(cells[0], wa), (cells[1], wb), (cells[2], wc)].map(|(t, w)| wrap(t, w));
+    let height = a.len().max(b.len()).max(c.len());
+    let line = |cell: &[String], i: usize| cell.get(i).cloned().unwrap_or_default();
+    (0..height)
+        .map(|i| {
+            let (a, b, c) = (line(&a, i), line(&b, i), line(&c, i));
+            format!("{border} {a:<wa$} {border} {b:<wb$} {border} {c:>wc$} {border}\n")
+        })
+        .collect()
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces (a word longer than a
+/// line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        let chars: Vec<char> = word.chars().collect();
+        for piece in chars.chunks(width.max(1)) {
+            let piece: String = piece.iter().collect();
+            match lines.last_mut() {
+                Some(line) if line.chars().count() + 1 + piece.chars().count() <= width => {
+                    line.push(' ');
+                    line.push_str(&piece);
+                }
+                _ => lines.push(piece),
+            }
+        }
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
 }
 
 /// `(None, 28, 28, 1)`.
@@ -109,7 +143,20 @@ mod tests {
                 trainable: false,
             },
         ];
-        let table = render("Mlp", &layers, 4);
+        let param = |name, len, trainable| ParamInfo {
+            name,
+            shape: &[],
+            offset: 0,
+            len,
+            trainable,
+        };
+        let params = [
+            param("dense/kernel", 100_352, true),
+            param("dense/bias", 128, true),
+            param("dense_1/kernel", 1_280, false),
+            param("dense_1/bias", 10, false),
+        ];
+        let table = render("Mlp", &layers, &params, 4);
         assert!(table.starts_with("Model: \"Mlp\"\n"));
         assert!(table.contains(
             "│ dense (Dense)                   │ (None, 128)            │       100,480 │"
@@ -117,6 +164,22 @@ mod tests {
         assert!(table.contains(" Total params: 101,770 (397.54 KB)\n"));
         assert!(table.contains(" Trainable params: 100,480 (392.50 KB)\n"));
         assert!(table.contains(" Non-trainable params: 1,290 (5.04 KB)\n"));
+    }
+
+    #[test]
+    fn a_long_layer_name_wraps_after_the_name_as_keras_does() {
+        let cells = [
+            "batch_normalization (BatchNormalization)",
+            "(None, 128)",
+            "512",
+        ];
+        assert_eq!(
+            row('│', cells),
+            "│ batch_normalization             │ (None, 128)            │           512 │\n\
+             │ (BatchNormalization)            │                        │               │\n"
+        );
+        assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("abcdefgh ij", 5), ["abcde", "fgh", "ij"]);
     }
 
     #[test]

@@ -22,7 +22,9 @@ use crate::{Error, Float, Model, ParamInfo, Result, Seed};
 ///
 /// The batch is split across `threads` lanes, each with its own workspace and gradient
 /// buffer; the lanes' gradients are summed in a fixed order, so that a run is
-/// deterministic for a given seed and thread count.
+/// deterministic for a given seed and thread count. After each step the model's state
+/// (BatchNormalization's moving statistics) is updated from every lane's statistics,
+/// combined into the whole batch's.
 pub struct Trainer<M: Model, O, L> {
     pub(super) model: M,
     pub(super) optimizer: O,
@@ -468,15 +470,20 @@ where
         };
         self.optimizer
             .step(self.model.params_mut(), grads, &self.trainable);
+        let lane_states = self.lanes[..lanes].iter();
+        self.model
+            .update_state(lane_states.map(|lane| (&lane.workspace, lane.rows.len())));
         self.steps += 1;
         self.update_metrics(batch, lanes);
         Ok(loss_value)
     }
 
-    /// Assigns consecutive rows to lanes; returns how many lanes have work.
+    /// Assigns consecutive rows to lanes; returns how many lanes have work. Every lane
+    /// that has work has at least one row (BatchNormalization needs one for its batch
+    /// statistics): 5 rows on 4 lanes are split 2, 2, 1.
     fn split_rows(&mut self, rows: usize) -> usize {
-        let lanes = self.lanes.len().min(rows).max(1);
-        let per_lane = rows.div_ceil(lanes);
+        let per_lane = rows.div_ceil(self.lanes.len().min(rows).max(1)).max(1);
+        let lanes = rows.div_ceil(per_lane).max(1);
         for (i, lane) in self.lanes[..lanes].iter_mut().enumerate() {
             let start = (i * per_lane).min(rows);
             lane.rows = start..((i + 1) * per_lane).min(rows);
