@@ -11,6 +11,7 @@ mod dropout;
 mod matmul;
 mod normalization;
 mod pool;
+mod recurrent;
 mod reshaping;
 mod window;
 
@@ -27,6 +28,9 @@ pub use pool::{
     average_pool2d_backward, average_pool2d_forward, global_average_pool_backward,
     global_average_pool_forward, global_max_pool_backward, global_max_pool_forward, global_window,
     max_pool2d_backward, max_pool2d_forward,
+};
+pub use recurrent::{
+    Cell, Recurrence, RecurrentGrads, RecurrentWeights, recurrent_backward, recurrent_forward,
 };
 pub use reshaping::{
     upsampling2d_backward, upsampling2d_forward, zero_padding2d_backward, zero_padding2d_forward,
