@@ -221,9 +221,14 @@ fn check_declared_output(
     if &declared.dims == inferred {
         return Some(());
     }
-    let note = origin(graph, graph.output, inferred, layers);
+    let mut notes = vec![origin(graph, graph.output, inferred, layers)];
     let last_input = graph.nodes.last().map(|node| &shapes[node.inputs[0]]);
+    let sequence = returned_sequence(graph, shapes, layers);
     let help = match (layers.last(), declared.dims.as_slice(), last_input) {
+        (_, [_], _) if let Some((note, help)) = sequence => {
+            notes.push(note);
+            help
+        }
         (Some(Some(last)), [_], Some(input)) if last.kind == "Dense" && input.len() > 1 => format!(
             "{} acts on the last axis of its input {} and keeps the others: put Flatten \
              (or a global pooling layer) before it to give it one vector per sample",
@@ -244,10 +249,46 @@ fn check_declared_output(
                 shape_str(&declared.dims),
                 shape_str(inferred)
             ),
-            &[note],
+            &notes,
             Some(help),
         ),
     );
+    None
+}
+
+/// When the output keeps the time axis of a layer that returned sequences on request (an
+/// RNN's `return_sequences = true`): a note that says which, and the fix.
+fn returned_sequence(
+    graph: &Graph,
+    shapes: &[Vec<usize>],
+    layers: &[Option<CheckedLayer>],
+) -> Option<(String, String)> {
+    let output = &shapes[graph.output];
+    let mut value = graph.output;
+    while value != INPUT && shapes[value].len() == output.len() && shapes[value][0] == output[0] {
+        let Some(layer) = &layers[value - 1] else {
+            return None;
+        };
+        if layer.layer.returns_sequences() {
+            let label = layer.layer.label();
+            let after = match value == graph.output {
+                true => String::new(),
+                false => format!(", and the layers after it keep its {} steps", output[0]),
+            };
+            let note = format!(
+                "{label} at line {} returns the whole sequence {}{after}",
+                graph.nodes[value - 1].call.kind.span().start().line,
+                shape_str(&shapes[value]),
+            );
+            let help = format!(
+                "to pass on only the last step, remove return_sequences = true from {label}; \
+                 to keep every step, reduce them before the output, e.g. with \
+                 GlobalAveragePooling1D"
+            );
+            return Some((note, help));
+        }
+        value = graph.nodes[value - 1].inputs[0];
+    }
     None
 }
 

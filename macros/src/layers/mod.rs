@@ -7,6 +7,7 @@ mod convolutional;
 mod core;
 mod kernel;
 mod pooling;
+mod recurrent;
 mod regularization;
 mod reshaping;
 mod spatial;
@@ -43,6 +44,11 @@ pub trait Layer {
     /// Extra buffers the layer needs in the workspace, besides its output and gradient.
     fn buffers(&self) -> Vec<Buffer> {
         Vec::new()
+    }
+    /// Whether the output is a sequence the layer returned on request (an RNN's
+    /// `return_sequences = true`), for the error of a model that declares a vector.
+    fn returns_sequences(&self) -> bool {
+        false
     }
     /// Whether the output is the input itself (no copy), in training or in inference.
     fn is_alias(&self, _training: bool) -> bool {
@@ -195,6 +201,9 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &reshaping::reshape::Reshape,
         &reshaping::zero_padding2d::ZeroPadding2D,
         &reshaping::up_sampling2d::UpSampling2D,
+        &recurrent::rnn::Recurrent::SimpleRnn,
+        &recurrent::rnn::Recurrent::Lstm,
+        &recurrent::rnn::Recurrent::Gru,
     ]
 }
 
