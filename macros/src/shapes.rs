@@ -270,20 +270,21 @@ fn returned_sequence(
             return None;
         };
         if layer.layer.returns_sequences() {
-            let label = layer.layer.label();
+            let line = graph.nodes[value - 1].call.kind.span().start().line;
             let after = match value == graph.output {
                 true => String::new(),
                 false => format!(", and the layers after it keep its {} steps", output[0]),
             };
             let note = format!(
-                "{label} at line {} returns the whole sequence {}{after}",
-                graph.nodes[value - 1].call.kind.span().start().line,
+                "{} at line {line} returns the whole sequence {}{after}",
+                layer.layer.label(),
                 shape_str(&shapes[value]),
             );
             let help = format!(
-                "to pass on only the last step, remove return_sequences = true from {label}; \
-                 to keep every step, reduce them before the output, e.g. with \
-                 GlobalAveragePooling1D"
+                "remove return_sequences = true from the {} at line {line} to pass on only its \
+                 last step, or reduce the steps before the output, e.g. with \
+                 GlobalAveragePooling1D",
+                layer.kind
             );
             return Some((note, help));
         }
