@@ -98,6 +98,17 @@ model! {
         Dense(2),
     }
 
+    /// Bidirectional in every merge mode, over sequences and last steps, and
+    /// TimeDistributed.
+    struct Wrappers: [5, 3] -> [2] {
+        Bidirectional(LSTM(3, return_sequences = true)),
+        Bidirectional(GRU(2, return_sequences = true, go_backwards = true), merge_mode = mul),
+        TimeDistributed(Dense(4, activation = tanh)),
+        Bidirectional(SimpleRNN(3, return_sequences = true, dropout = 0.2), merge_mode = ave),
+        Bidirectional(LSTM(2), merge_mode = sum),
+        Dense(2),
+    }
+
     /// Average pooling in 1-D, a pointwise Conv1D, GlobalAveragePooling1D.
     struct AverageSequence: [9, 2] -> [2] {
         Conv1D(3, kernel_size = 2, activation = softplus),
@@ -189,6 +200,11 @@ fn recurrent_backward_through_time_matches_finite_differences() {
     check_model_gradient(LstmLast::<f64>::seeded(Seed(31)));
     check_model_gradient(GruLast::<f64>::seeded(Seed(37)));
     check_model_gradient(SimpleLast::<f64>::seeded(Seed(41)));
+}
+
+#[test]
+fn bidirectional_and_time_distributed_backward_matches_finite_differences() {
+    check_model_gradient(Wrappers::<f64>::seeded(Seed(43)));
 }
 
 #[test]

@@ -48,6 +48,16 @@ model! {
     struct GruResetBefore: [5, 3] -> [4] {
         GRU(4, reset_after = false),
     }
+
+    struct BidirectionalGru: [5, 3] -> [5, 8] {
+        Bidirectional(GRU(4, return_sequences = true)),
+    }
+
+    /// The wrappers, for their names and config.
+    struct Wrapped: [10, 6] -> [10, 4] {
+        Bidirectional(LSTM(8, return_sequences = true, name = "encoder"), merge_mode = sum),
+        TimeDistributed(Dense(4, activation = relu)),
+    }
 }
 
 fn names_and_shapes<M: Model>() -> Vec<(&'static str, &'static [usize])> {
@@ -101,6 +111,52 @@ fn recurrent_layers_have_keras_names_shapes_and_parameter_counts() {
     );
     let summary = Stacked::new(Seed(1)).summary_string();
     assert!(summary.contains("(None, 20, 32)"), "{summary}");
+}
+
+#[test]
+fn wrappers_name_their_layers_weights_as_keras() {
+    assert_eq!(
+        names_and_shapes::<Wrapped>(),
+        [
+            ("bidirectional/forward_encoder/kernel", &[6, 32][..]),
+            (
+                "bidirectional/forward_encoder/recurrent_kernel",
+                &[8, 32][..]
+            ),
+            ("bidirectional/forward_encoder/bias", &[32][..]),
+            ("bidirectional/backward_encoder/kernel", &[6, 32][..]),
+            (
+                "bidirectional/backward_encoder/recurrent_kernel",
+                &[8, 32][..]
+            ),
+            ("bidirectional/backward_encoder/bias", &[32][..]),
+            ("time_distributed/dense/kernel", &[8, 4][..]),
+            ("time_distributed/dense/bias", &[4][..]),
+        ]
+    );
+    assert_eq!(
+        BidirectionalGru::<f32>::PARAMS[0].name,
+        "bidirectional/forward_gru/kernel"
+    );
+    let layers: Vec<(&str, &str, &[usize])> = Wrapped::<f32>::LAYERS
+        .iter()
+        .map(|l| (l.name, l.kind, l.output_shape))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("bidirectional", "Bidirectional", &[10, 8][..]),
+            ("time_distributed", "TimeDistributed", &[10, 4][..]),
+        ]
+    );
+    let json = Wrapped::<f32>::ARCHITECTURE_JSON;
+    for config in [
+        r#"{"class_name": "Bidirectional", "config": {"name": "bidirectional", "trainable": true, "merge_mode": "sum", "layer": {"class_name": "LSTM", "config": {"name": "forward_encoder", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": false"#,
+        r#""backward_layer": {"class_name": "LSTM", "config": {"name": "backward_encoder", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": true"#,
+        r#"{"class_name": "TimeDistributed", "config": {"name": "time_distributed", "trainable": true, "layer": {"class_name": "Dense", "config": {"name": "dense", "trainable": true, "units": 4, "activation": "relu""#,
+    ] {
+        assert!(json.contains(config), "{config}\nnot in\n{json}");
+    }
 }
 
 fn param<'m, M: Model>(model: &'m M, name: &str) -> &'m [M::Float] {
@@ -245,13 +301,38 @@ fn reference(
     if return_sequences { outputs } else { h }
 }
 
-/// `M`, a single recurrent layer named `layer` with random weights, against the reference
-/// on a batch of random sequences.
-fn assert_forward_matches_reference<M: Model<Float = f64>>(
-    mut model: M,
+/// The recurrent layer `layer` of `model` as Keras's equations run it on `x`.
+fn layer_reference<M: Model<Float = f64>>(
+    model: &M,
     (cell, layer): (Cell, &str),
+    x: &[f64],
     go_backwards: bool,
     return_sequences: bool,
+) -> Vec<f64> {
+    let weight = |suffix: &str| param(model, &format!("{layer}/{suffix}"));
+    let units = M::PARAMS
+        .iter()
+        .find(|p| p.name == format!("{layer}/recurrent_kernel"))
+        .expect(layer)
+        .shape[0];
+    reference(
+        cell,
+        x,
+        M::INPUT_SHAPE[1],
+        units,
+        weight("kernel"),
+        weight("recurrent_kernel"),
+        weight("bias"),
+        go_backwards,
+        return_sequences,
+    )
+}
+
+/// `model` with random weights on a batch of random sequences: each sample's output
+/// against `expected(model, sample)`.
+fn assert_forward_matches<M: Model<Float = f64>>(
+    mut model: M,
+    expected: impl Fn(&M, &[f64]) -> Vec<f64>,
 ) {
     let mut rng = Seed(21).rng();
     for p in model.params_mut() {
@@ -264,26 +345,10 @@ fn assert_forward_matches_reference<M: Model<Float = f64>>(
     let mut ws = M::Workspace::default();
     M::prepare(&mut ws, batch);
     let output = model.forward(&mut ws, &input, batch).to_vec();
-    let [time, inputs] = M::INPUT_SHAPE else {
-        panic!("a sequence input")
-    };
-    let units = M::OUTPUT_SHAPE[M::OUTPUT_SHAPE.len() - 1];
-    let weight = |suffix: &str| param(&model, &format!("{layer}/{suffix}")).to_vec();
-    let (kernel, recurrent, bias) = (weight("kernel"), weight("recurrent_kernel"), weight("bias"));
-    for b in 0..batch {
-        let x = &input[b * time * inputs..(b + 1) * time * inputs];
-        let want = reference(
-            cell,
-            x,
-            *inputs,
-            units,
-            &kernel,
-            &recurrent,
-            &bias,
-            go_backwards,
-            return_sequences,
-        );
-        let got = &output[b * M::OUTPUT_SIZE..(b + 1) * M::OUTPUT_SIZE];
+    let samples = input.chunks_exact(M::INPUT_SIZE);
+    for (b, (x, got)) in samples.zip(output.chunks_exact(M::OUTPUT_SIZE)).enumerate() {
+        let want = expected(&model, x);
+        assert_eq!(got.len(), want.len());
         for (i, (&got, &want)) in got.iter().zip(&want).enumerate() {
             assert!(
                 (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
@@ -299,11 +364,39 @@ fn forward_equals_keras_equations_step_by_step() {
     let seed = Seed(1);
     let (simple, lstm) = ((Cell::SimpleRnn, "simple_rnn"), (Cell::Lstm, "lstm"));
     let (after, before) = ((Cell::GruResetAfter, "gru"), (Cell::GruResetBefore, "gru"));
-    assert_forward_matches_reference(SimpleSequences::seeded(seed), simple, false, true);
-    assert_forward_matches_reference(LstmBackwards::seeded(seed), lstm, true, false);
-    assert_forward_matches_reference(LstmSequences::seeded(seed), lstm, false, true);
-    assert_forward_matches_reference(GruSequences::seeded(seed), after, true, true);
-    assert_forward_matches_reference(GruResetBefore::seeded(seed), before, false, false);
+    assert_forward_matches(SimpleSequences::seeded(seed), |m, x| {
+        layer_reference(m, simple, x, false, true)
+    });
+    assert_forward_matches(LstmBackwards::seeded(seed), |m, x| {
+        layer_reference(m, lstm, x, true, false)
+    });
+    assert_forward_matches(LstmSequences::seeded(seed), |m, x| {
+        layer_reference(m, lstm, x, false, true)
+    });
+    assert_forward_matches(GruSequences::seeded(seed), |m, x| {
+        layer_reference(m, after, x, true, true)
+    });
+    assert_forward_matches(GruResetBefore::seeded(seed), |m, x| {
+        layer_reference(m, before, x, false, false)
+    });
+}
+
+#[test]
+fn bidirectional_concatenates_forward_and_time_reversed_backward_runs() {
+    assert_forward_matches(BidirectionalGru::seeded(Seed(2)), |m, x| {
+        let forward = (Cell::GruResetAfter, "bidirectional/forward_gru");
+        let backward = (Cell::GruResetAfter, "bidirectional/backward_gru");
+        let forward = layer_reference(m, forward, x, false, true);
+        let backward = layer_reference(m, backward, x, true, true);
+        let (time, units) = (5, 4);
+        (0..time)
+            .flat_map(|t| {
+                let f = &forward[t * units..(t + 1) * units];
+                let b = &backward[(time - 1 - t) * units..(time - t) * units];
+                f.iter().chain(b).copied().collect::<Vec<_>>()
+            })
+            .collect()
+    });
 }
 
 #[test]

@@ -38,12 +38,14 @@ pub struct ShapeLit {
 }
 
 /// One layer as written: `Dense(128, activation = relu)` or `Flatten`.
+#[derive(Clone)]
 pub struct LayerCall {
     pub kind: Ident,
     pub args: Vec<Arg>,
 }
 
 /// One argument of a layer: positional (`128`) or keyword (`activation = relu`).
+#[derive(Clone)]
 pub struct Arg {
     pub key: Option<Ident>,
     pub value: Value,
@@ -58,6 +60,8 @@ pub enum Value {
     Ident(Ident),
     Str(String, Span),
     List(Vec<Value>, Span),
+    /// A layer given to a wrapper: `Bidirectional(LSTM(32))`.
+    Layer(Box<LayerCall>),
 }
 
 impl Value {
@@ -69,6 +73,7 @@ impl Value {
             | Value::Str(_, s)
             | Value::List(_, s) => *s,
             Value::Ident(i) => i.span(),
+            Value::Layer(call) => call.kind.span(),
         }
     }
 
@@ -81,6 +86,7 @@ impl Value {
             Value::Ident(i) => format!("the name `{i}`"),
             Value::Str(s, _) => format!("the string {s:?}"),
             Value::List(..) => "a list".to_string(),
+            Value::Layer(call) => format!("the layer {}(...)", call.kind),
         }
     }
 }
@@ -230,6 +236,9 @@ impl Parse for Value {
                     "expected a number, a name, a string, `true`, `false` or a list `[...]`",
                 )),
             };
+        }
+        if input.peek(Ident) && input.peek2(syn::token::Paren) {
+            return Ok(Value::Layer(Box::new(input.parse()?)));
         }
         if input.peek(Ident) {
             return Ok(Value::Ident(input.parse()?));

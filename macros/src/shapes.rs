@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use crate::errors::{Errors, message};
 use crate::graph::{Graph, INPUT, Node, ValueId};
 use crate::layers::{self, Args, Layer, ParamSpec, shape_str};
-use crate::suggest::did_you_mean;
 
 /// A model whose every shape is known and every argument valid.
 pub struct Checked<'a> {
@@ -88,28 +87,7 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
 
 /// Reads the layer's kind and arguments.
 fn configure(node: &Node, names: &mut Names, errors: &mut Errors) -> Option<CheckedLayer> {
-    let kind_name = node.call.kind.to_string();
-    let Some(kind) = layers::lookup(&kind_name) else {
-        let kinds = layers::registry().iter().map(|k| k.kind());
-        errors.at(
-            node.call.kind.span(),
-            message(
-                format!(
-                    "unknown layer `{kind_name}`{}",
-                    did_you_mean(&kind_name, kinds.clone())
-                ),
-                &[format!(
-                    "the layers are {}",
-                    kinds
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )],
-                None,
-            ),
-        );
-        return None;
-    };
+    let kind = layers::resolve(&node.call.kind, errors)?;
     let args = Args::match_up(node.call, kind.keywords(), errors);
     let name = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
@@ -281,10 +259,8 @@ fn returned_sequence(
                 shape_str(&shapes[value]),
             );
             let help = format!(
-                "remove return_sequences = true from the {} at line {line} to pass on only its \
-                 last step, or reduce the steps before the output, e.g. with \
-                 GlobalAveragePooling1D",
-                layer.kind
+                "remove return_sequences = true at line {line} to pass on only the last step, \
+                 or reduce the steps before the output, e.g. with GlobalAveragePooling1D"
             );
             return Some((note, help));
         }

@@ -325,6 +325,22 @@ impl<'a> Args<'a> {
         self.choice(keyword, "initializer", names::INITIALIZERS, errors)
     }
 
+    /// A layer (`LSTM(32)`, or `Flatten` by its name alone), or `None` with an error.
+    pub fn layer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<LayerCall>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::Layer(call)) => Some(Some((**call).clone())),
+            Some(Value::Ident(kind)) => Some(Some(LayerCall {
+                kind: kind.clone(),
+                args: Vec::new(),
+            })),
+            Some(other) => {
+                self.wrong_kind(keyword, "a layer, e.g. `LSTM(32)`", other, errors);
+                None
+            }
+        }
+    }
+
     /// A list of integers (`[28, 28, 1]`; `-1` allowed where `allow_infer`).
     pub fn int_list(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(Vec<i64>, Span)>> {
         match self.get(keyword) {

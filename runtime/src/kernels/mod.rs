@@ -30,7 +30,8 @@ pub use pool::{
     max_pool2d_backward, max_pool2d_forward,
 };
 pub use recurrent::{
-    Cell, Recurrence, RecurrentGrads, RecurrentWeights, recurrent_backward, recurrent_forward,
+    Cell, Merge, Recurrence, RecurrentGrads, RecurrentWeights, bidirectional_backward,
+    bidirectional_forward, bidirectional_input_grad, recurrent_backward, recurrent_forward,
 };
 pub use reshaping::{
     upsampling2d_backward, upsampling2d_forward, zero_padding2d_backward, zero_padding2d_forward,

@@ -324,18 +324,23 @@ impl Layer for Configured {
         self.return_sequences
     }
 
+    fn reverse_time(&mut self) -> bool {
+        self.go_backwards = !self.go_backwards;
+        true
+    }
+
     fn params(&self) -> Vec<ParamSpec> {
         let (inputs, units, gates) = (self.inputs, self.units, self.gates());
         let mut params = vec![
             ParamSpec {
-                suffix: "kernel",
+                suffix: "kernel".into(),
                 shape: vec![inputs, gates],
                 initializer: self.kernel_initializer,
                 fan_in: inputs,
                 fan_out: gates,
             },
             ParamSpec {
-                suffix: "recurrent_kernel",
+                suffix: "recurrent_kernel".into(),
                 shape: vec![units, gates],
                 initializer: self.recurrent_initializer,
                 fan_in: units,
@@ -351,7 +356,7 @@ impl Layer for Configured {
             };
             let forget_at_one = self.unit_forget_bias && self.bias_initializer == "zeros";
             params.push(ParamSpec {
-                suffix: "bias",
+                suffix: "bias".into(),
                 shape,
                 initializer: if forget_at_one {
                     "unit_forget_bias"

@@ -22,9 +22,14 @@
 //! (`dropout`) and one over the state fed back (`recurrent_dropout`), the same at every
 //! step and for every gate.
 
+mod bidirectional;
 mod gru;
 mod lstm;
 mod simple_rnn;
+
+pub use bidirectional::{
+    Merge, bidirectional_backward, bidirectional_forward, bidirectional_input_grad,
+};
 
 use super::activation::{Activation, activation_backward, activation_forward};
 use super::dense::{dense_backward, dense_forward};
