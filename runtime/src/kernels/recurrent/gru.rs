@@ -38,7 +38,7 @@ const PARTS: usize = SEQUENCE_PARTS + 10;
 /// and of the recurrent values; one step's state gradient, its carry, the gates' gradient
 /// and scratch; without `reset_after`, the recurrent kernel's blocks and their gradients.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
-    let [xs, h, fed_back, input_mask, state_mask, dxs] = sequence_parts(r, n);
+    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
     let reset_after = matches!(
         r.cell,
         super::Cell::Gru {
@@ -59,6 +59,7 @@ pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
         input_mask,
         state_mask,
         dxs,
+        recurrent_t,
         steps * gates,
         steps * gates,
         recurrent,
@@ -100,6 +101,7 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         input_mask,
         state_mask,
         dxs,
+        recurrent_t,
         z,
         a,
         rec,
@@ -112,7 +114,7 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         blocks,
     ] = split_mut(buffer, parts(r, n));
     Cache {
-        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs]),
+        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
         z,
         a,
         rec,
@@ -306,6 +308,9 @@ pub(super) fn backward<F: Float>(
     let mut c = cache(r, n, buffer);
     let (units, gates) = (r.units, r.gates());
     let (step, gate_step) = (n * units, n * gates);
+    if g.reset_after {
+        c.seq.transpose_recurrent(r, weights.recurrent_kernel);
+    }
     c.carry.fill(F::zero());
     for s in (0..r.time).rev() {
         Sequence::state_grad(r, s, dy, c.carry, c.dh);
@@ -369,10 +374,7 @@ pub(super) fn backward<F: Float>(
                 );
             }
             if s > 0 {
-                let recurrent = weights.recurrent_kernel;
-                matmul(
-                    n, gates, units, drec, false, recurrent, true, c.carry, false,
-                );
+                c.seq.carry_back(r, n, drec, c.carry);
             }
         } else {
             let (r_zr, rest_blocks) = c.blocks.split_at(2 * units * units);
@@ -444,10 +446,10 @@ pub(super) fn backward<F: Float>(
             }
             if s > 0 {
                 matmul(n, 2 * units, units, dzr, false, r_zr, true, c.carry, true);
+                c.seq.unmask_carry(r, c.carry, true);
             }
         }
         if s > 0 {
-            c.seq.unmask_carry(r, c.carry, true);
             add(c.carry, direct);
         }
     }

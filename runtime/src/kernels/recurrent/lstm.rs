@@ -21,7 +21,7 @@ const PARTS: usize = SEQUENCE_PARTS + 11;
 /// cell's gradients carried to the step before, the cell's gradient, a scratch row block,
 /// and the gates' gradient.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
-    let [xs, h, fed_back, input_mask, state_mask, dxs] = sequence_parts(r, n);
+    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
     let (gates, cells) = (r.time * n * r.gates(), r.time * n * r.units);
     let step = n * r.units;
     [
@@ -31,6 +31,7 @@ pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
         input_mask,
         state_mask,
         dxs,
+        recurrent_t,
         gates,
         gates,
         cells,
@@ -68,6 +69,7 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         input_mask,
         state_mask,
         dxs,
+        recurrent_t,
         z,
         a,
         c,
@@ -81,7 +83,7 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         da,
     ] = split_mut(buffer, parts(r, n));
     Cache {
-        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs]),
+        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
         z,
         a,
         c,
@@ -194,6 +196,7 @@ pub(super) fn backward<F: Float>(
     let (units, gates) = (r.units, r.gates());
     let (step, gate_step) = (n * units, n * gates);
     let blocks = gate_activations(activations);
+    seq.transpose_recurrent(r, weights.recurrent_kernel);
     c.carry.fill(F::zero());
     c.dc_carry.fill(F::zero());
     for s in (0..r.time).rev() {
@@ -252,9 +255,7 @@ pub(super) fn backward<F: Float>(
             units,
         );
         if s > 0 {
-            let recurrent = weights.recurrent_kernel;
-            matmul(n, gates, units, dz, false, recurrent, true, c.carry, false);
-            seq.unmask_carry(r, c.carry, true);
+            seq.carry_back(r, n, dz, c.carry);
         }
     }
     let RecurrentGrads {

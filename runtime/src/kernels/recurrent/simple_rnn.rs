@@ -11,10 +11,20 @@ const PARTS: usize = SEQUENCE_PARTS + 4;
 /// The cache's parts: the sequence's, then every step's pre-activation and its gradient,
 /// and one step's state gradient and the gradient carried to the step before.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
-    let [xs, h, fed_back, input_mask, state_mask, dxs] = sequence_parts(r, n);
+    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
     let (steps, step) = (r.time * n * r.units, n * r.units);
     [
-        xs, h, fed_back, input_mask, state_mask, dxs, steps, steps, step, step,
+        xs,
+        h,
+        fed_back,
+        input_mask,
+        state_mask,
+        dxs,
+        recurrent_t,
+        steps,
+        steps,
+        step,
+        step,
     ]
 }
 
@@ -34,13 +44,14 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         input_mask,
         state_mask,
         dxs,
+        recurrent_t,
         z,
         dz,
         dh,
         carry,
     ] = split_mut(buffer, parts(r, n));
     Cache {
-        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs]),
+        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
         z,
         dz,
         dh,
@@ -100,6 +111,7 @@ pub(super) fn backward<F: Float>(
     let c = cache(r, n, buffer);
     let mut seq = c.seq;
     let (units, step) = (r.units, n * r.units);
+    seq.transpose_recurrent(r, weights.recurrent_kernel);
     c.carry.fill(F::zero());
     for s in (0..r.time).rev() {
         Sequence::state_grad(r, s, dy, c.carry, c.dh);
@@ -107,9 +119,7 @@ pub(super) fn backward<F: Float>(
         let (z, h) = (&c.z[s * step..][..step], seq.state(r, n, s));
         activation_backward(activation, z, h, c.dh, dz, units);
         if s > 0 {
-            let recurrent = weights.recurrent_kernel;
-            matmul(n, units, units, dz, false, recurrent, true, c.carry, false);
-            seq.unmask_carry(r, c.carry, true);
+            seq.carry_back(r, n, dz, c.carry);
         }
     }
     let RecurrentGrads {
