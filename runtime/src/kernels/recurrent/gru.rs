@@ -168,7 +168,7 @@ pub(super) fn forward<F: Float>(
     if !g.reset_after {
         split_kernel(weights.recurrent_kernel, c.blocks, units);
     }
-    let gate_step = n * gates;
+    let (step, gate_step) = (n * units, n * gates);
     for s in 0..r.time {
         let fed = (s > 0).then(|| c.seq.fed_back_states(r, n, s - 1..s, is_training));
         let z = &mut c.z[s * gate_step..][..gate_step];
@@ -187,81 +187,219 @@ pub(super) fn forward<F: Float>(
             }
             let rows = z.chunks_exact_mut(gates).zip(a.chunks_exact_mut(gates));
             for ((z, a), rec) in rows.zip(rec.chunks_exact(gates)) {
-                add(&mut z[..2 * units], &rec[..2 * units]);
-                gates_forward(
-                    &[g.recurrent_activation; 2],
-                    &z[..2 * units],
-                    &mut a[..2 * units],
-                    units,
-                );
-                for j in 0..units {
-                    z[2 * units + j] += a[units + j] * rec[2 * units + j];
-                }
-                activation_forward(g.activation, &z[2 * units..], &mut a[2 * units..], units);
+                g.gates_after(z, a, rec, units);
             }
         } else {
-            let (r_zr, rest) = c.blocks.split_at(2 * units * units);
-            let r_h = &rest[..units * units];
-            let (products_zr, rest) = c.scratch.split_at_mut(2 * n * units);
-            let product_h = &mut rest[..n * units];
-            if let Some(fed) = fed {
-                matmul(
-                    n,
-                    units,
-                    2 * units,
-                    fed,
-                    false,
-                    r_zr,
-                    false,
-                    products_zr,
-                    false,
-                );
-            }
-            let reset = &mut c.rec[s * n * units..][..n * units];
-            for (b, (z, a)) in z
-                .chunks_exact_mut(gates)
-                .zip(a.chunks_exact_mut(gates))
-                .enumerate()
-            {
-                if fed.is_some() {
-                    add(
-                        &mut z[..2 * units],
-                        &products_zr[b * 2 * units..][..2 * units],
-                    );
-                }
-                gates_forward(
-                    &[g.recurrent_activation; 2],
-                    &z[..2 * units],
-                    &mut a[..2 * units],
-                    units,
-                );
-                let reset = &mut reset[b * units..][..units];
-                match fed {
-                    Some(fed) => multiply(reset, &a[units..2 * units], &fed[b * units..][..units]),
-                    None => reset.fill(F::zero()),
-                }
-            }
-            if fed.is_some() {
-                matmul(n, units, units, reset, false, r_h, false, product_h, false);
-            }
-            for (b, (z, a)) in z
-                .chunks_exact_mut(gates)
-                .zip(a.chunks_exact_mut(gates))
-                .enumerate()
-            {
-                if fed.is_some() {
-                    add(&mut z[2 * units..], &product_h[b * units..][..units]);
-                }
-                activation_forward(g.activation, &z[2 * units..], &mut a[2 * units..], units);
-            }
+            let reset = &mut c.rec[s * step..][..step];
+            g.gates_before(Step { z, a, fed }, reset, c.blocks, c.scratch, units);
         }
-        let step = n * units;
         let (before, now) = c.seq.h.split_at_mut(s * step);
         let previous = (s > 0).then(|| &before[(s - 1) * step..]);
         mix(&mut now[..step], a, previous, units);
         c.seq.feed_back(r, n, s, is_training);
     }
     c.seq.finish(r, n, y);
+}
+
+/// One step's pre-activations and gates (`[n, gates]`) and the state fed back to it
+/// (`[n, units]`, none at the first step).
+struct Step<'s, F> {
+    z: &'s mut [F],
+    a: &'s mut [F],
+    fed: Option<&'s [F]>,
+}
+
+/// The same, read-only, with the gradients of the gates and pre-activations.
+struct StepGrad<'s, F> {
+    z: &'s [F],
+    a: &'s [F],
+    fed: Option<&'s [F]>,
+    /// The gates' gradient: z's and the candidate's set, r's to fill.
+    da: &'s mut [F],
+    dz: &'s mut [F],
+}
+
+impl Gru {
+    /// With `reset_after`, one row: z and r from `x̂ + ĥ`, then `h̃ = tanh(x̂_h + r ⊙ ĥ_h)`.
+    fn gates_after<F: Float>(&self, z: &mut [F], a: &mut [F], rec: &[F], units: usize) {
+        let zr = ..2 * units;
+        add(&mut z[zr], &rec[zr]);
+        gates_forward(&[self.recurrent_activation; 2], &z[zr], &mut a[zr], units);
+        for j in 0..units {
+            z[2 * units + j] += a[units + j] * rec[2 * units + j];
+        }
+        activation_forward(self.activation, &z[2 * units..], &mut a[2 * units..], units);
+    }
+
+    /// The gradient through [`Gru::gates_after`] for one row: `dz`, and `drec`, that of
+    /// the recurrent products `ĥ`.
+    fn gates_after_backward<F: Float>(
+        &self,
+        (z, a, rec): (&[F], &[F], &[F]),
+        da: &mut [F],
+        dz: &mut [F],
+        drec: &mut [F],
+        units: usize,
+    ) {
+        let (zr, h) = (..2 * units, 2 * units..);
+        let candidate = (&z[h.clone()], &a[h.clone()], &da[h.clone()]);
+        activation_backward(
+            self.activation,
+            candidate.0,
+            candidate.1,
+            candidate.2,
+            &mut dz[h],
+            units,
+        );
+        for j in 0..units {
+            da[units + j] = dz[2 * units + j] * rec[2 * units + j];
+        }
+        gates_backward(
+            &[self.recurrent_activation; 2],
+            &z[zr],
+            &a[zr],
+            &da[zr],
+            &mut dz[zr],
+            units,
+        );
+        drec[zr].copy_from_slice(&dz[zr]);
+        multiply(
+            &mut drec[2 * units..],
+            &dz[2 * units..],
+            &a[units..2 * units],
+        );
+    }
+
+    /// Without `reset_after`, a step: z and r from `x̂ + hₛ₋₁·R_zr`, the reset state
+    /// `reset = r ⊙ hₛ₋₁`, then `h̃ = tanh(x̂_h + reset·R_h)`.
+    fn gates_before<F: Float>(
+        &self,
+        step: Step<F>,
+        reset: &mut [F],
+        blocks: &[F],
+        scratch: &mut [F],
+        units: usize,
+    ) {
+        let Step { z, a, fed } = step;
+        let (gates, n) = (3 * units, reset.len() / units);
+        let (r_zr, rest) = blocks.split_at(2 * units * units);
+        let r_h = &rest[..units * units];
+        let (products_zr, rest) = scratch.split_at_mut(2 * n * units);
+        let product_h = &mut rest[..n * units];
+        if let Some(fed) = fed {
+            matmul(
+                n,
+                units,
+                2 * units,
+                fed,
+                false,
+                r_zr,
+                false,
+                products_zr,
+                false,
+            );
+        }
+        let rows = z.chunks_exact_mut(gates).zip(a.chunks_exact_mut(gates));
+        for (b, (z, a)) in rows.enumerate() {
+            let zr = ..2 * units;
+            if fed.is_some() {
+                add(&mut z[zr], &products_zr[b * 2 * units..][..2 * units]);
+            }
+            gates_forward(&[self.recurrent_activation; 2], &z[zr], &mut a[zr], units);
+            let reset = &mut reset[b * units..][..units];
+            match fed {
+                Some(fed) => multiply(reset, &a[units..2 * units], &fed[b * units..][..units]),
+                None => reset.fill(F::zero()),
+            }
+        }
+        if fed.is_some() {
+            matmul(n, units, units, reset, false, r_h, false, product_h, false);
+        }
+        let rows = z.chunks_exact_mut(gates).zip(a.chunks_exact_mut(gates));
+        for (b, (z, a)) in rows.enumerate() {
+            if fed.is_some() {
+                add(&mut z[2 * units..], &product_h[b * units..][..units]);
+            }
+            activation_forward(self.activation, &z[2 * units..], &mut a[2 * units..], units);
+        }
+    }
+
+    /// The gradient through [`Gru::gates_before`] for a step: `dz`, the gradients of the
+    /// z and r blocks' recurrent product (`dzr`, `[n, 2·units]`) and of the candidate's
+    /// (`dcandidate`, `[n, units]`), and in `carry` the state fed back's (unmasked).
+    #[allow(clippy::too_many_arguments)] // the step, its two products' gradients, the carry
+    fn gates_before_backward<F: Float>(
+        &self,
+        step: StepGrad<F>,
+        dzr: &mut [F],
+        dcandidate: &mut [F],
+        carry: &mut [F],
+        blocks: &[F],
+        scratch: &mut [F],
+        units: usize,
+    ) {
+        let StepGrad { z, a, fed, da, dz } = step;
+        let (gates, n) = (3 * units, carry.len() / units);
+        let (r_zr, rest) = blocks.split_at(2 * units * units);
+        let r_h = &rest[..units * units];
+        let (h, zr) = (2 * units.., ..2 * units);
+        let rows = z.chunks_exact(gates).zip(a.chunks_exact(gates));
+        let grads = da.chunks_exact(gates).zip(dz.chunks_exact_mut(gates));
+        for (b, ((z, a), (da, dz))) in rows.zip(grads).enumerate() {
+            let candidate = (&z[h.clone()], &a[h.clone()], &da[h.clone()]);
+            activation_backward(
+                self.activation,
+                candidate.0,
+                candidate.1,
+                candidate.2,
+                &mut dz[h.clone()],
+                units,
+            );
+            dcandidate[b * units..][..units].copy_from_slice(&dz[h.clone()]);
+        }
+        match fed {
+            Some(fed) => {
+                // The gradient of r ⊙ hₛ₋₁, then of r and of the state fed back.
+                let d_reset = &mut scratch[..n * units];
+                matmul(
+                    n, units, units, dcandidate, false, r_h, true, d_reset, false,
+                );
+                let rows = da.chunks_exact_mut(gates).zip(a.chunks_exact(gates));
+                for (b, (da, gate)) in rows.enumerate() {
+                    let row = b * units..(b + 1) * units;
+                    multiply(
+                        &mut da[units..2 * units],
+                        &d_reset[row.clone()],
+                        &fed[row.clone()],
+                    );
+                    multiply(
+                        &mut carry[row.clone()],
+                        &d_reset[row],
+                        &gate[units..2 * units],
+                    );
+                }
+            }
+            None => da
+                .chunks_exact_mut(gates)
+                .for_each(|da| da[units..2 * units].fill(F::zero())),
+        }
+        let rows = z.chunks_exact(gates).zip(a.chunks_exact(gates));
+        let grads = da.chunks_exact(gates).zip(dz.chunks_exact_mut(gates));
+        for (b, ((z, a), (da, dz))) in rows.zip(grads).enumerate() {
+            gates_backward(
+                &[self.recurrent_activation; 2],
+                &z[zr],
+                &a[zr],
+                &da[zr],
+                &mut dz[zr],
+                units,
+            );
+            dzr[b * 2 * units..][..2 * units].copy_from_slice(&dz[zr]);
+        }
+        if fed.is_some() {
+            matmul(n, 2 * units, units, dzr, false, r_zr, true, carry, true);
+        }
+    }
 }
 
 /// `hₛ = z ⊙ hₛ₋₁ + (1 - z) ⊙ h̃` for every row.
@@ -276,6 +414,31 @@ fn mix<F: Float>(h: &mut [F], a: &[F], previous: Option<&[F]>, units: usize) {
             let kept = previous.map_or(F::zero(), |p| z[j] * p[b * units + j]);
             h[j] = kept + (F::one() - z[j]) * candidate[j];
         }
+    }
+}
+
+/// The gradient through `hₛ = z ⊙ hₛ₋₁ + (1 - z) ⊙ h̃` for every row: into `da` those
+/// of z and h̃, into `direct` that of hₛ₋₁.
+fn mix_backward<F: Float>(
+    dh: &[F],
+    a: &[F],
+    previous: Option<&[F]>,
+    da: &mut [F],
+    direct: &mut [F],
+    units: usize,
+) {
+    let rows = da
+        .chunks_exact_mut(3 * units)
+        .zip(a.chunks_exact(3 * units));
+    for (b, (da, gate)) in rows.enumerate() {
+        let row = b * units..(b + 1) * units;
+        let (z, candidate, dh) = (&gate[..units], &gate[2 * units..], &dh[row.clone()]);
+        for j in 0..units {
+            let previous = previous.map_or(F::zero(), |p| p[b * units + j]);
+            da[j] = dh[j] * (previous - candidate[j]);
+            da[2 * units + j] = dh[j] * (F::one() - z[j]);
+        }
+        multiply(&mut direct[row], dh, z);
     }
 }
 
@@ -318,134 +481,34 @@ pub(super) fn backward<F: Float>(
         let z = &c.z[s * gate_step..][..gate_step];
         let dz = &mut c.dz[s * gate_step..][..gate_step];
         let previous = (s > 0).then(|| &c.seq.h[(s - 1) * step..][..step]);
-        let (direct, rest) = c.scratch.split_at_mut(step);
-        // Through hₛ = z ⊙ hₛ₋₁ + (1 - z) ⊙ h̃: the gradients of z and h̃, and of hₛ₋₁.
-        for (b, (da, gate)) in
-            c.da.chunks_exact_mut(gates)
-                .zip(a.chunks_exact(gates))
-                .enumerate()
-        {
-            let row = b * units..(b + 1) * units;
-            let (zg, candidate) = (&gate[..units], &gate[2 * units..]);
-            let dh = &c.dh[row.clone()];
-            for j in 0..units {
-                let previous = previous.map_or(F::zero(), |p| p[b * units + j]);
-                da[j] = dh[j] * (previous - candidate[j]);
-                da[2 * units + j] = dh[j] * (F::one() - zg[j]);
-            }
-            multiply(&mut direct[row], dh, zg);
-        }
+        let (direct, scratch) = c.scratch.split_at_mut(step);
+        mix_backward(c.dh, a, previous, c.da, direct, units);
         let fed = (s > 0).then(|| c.seq.fed_back_states(r, n, s - 1..s, true));
         if g.reset_after {
             let rec = &c.rec[s * gate_step..][..gate_step];
             let drec = &mut c.drec[s * gate_step..][..gate_step];
             let rows = z.chunks_exact(gates).zip(a.chunks_exact(gates));
             let grads = c.da.chunks_exact_mut(gates).zip(dz.chunks_exact_mut(gates));
-            for (((z, a), (da, dz)), (rec, drec)) in rows
-                .zip(grads)
-                .zip(rec.chunks_exact(gates).zip(drec.chunks_exact_mut(gates)))
-            {
-                let (h, dh) = (2 * units.., 2 * units..);
-                activation_backward(
-                    g.activation,
-                    &z[h.clone()],
-                    &a[h],
-                    &da[dh.clone()],
-                    &mut dz[dh],
-                    units,
-                );
-                for j in 0..units {
-                    da[units + j] = dz[2 * units + j] * rec[2 * units + j];
-                }
-                let zr = ..2 * units;
-                gates_backward(
-                    &[g.recurrent_activation; 2],
-                    &z[zr],
-                    &a[zr],
-                    &da[zr],
-                    &mut dz[zr],
-                    units,
-                );
-                drec[..2 * units].copy_from_slice(&dz[..2 * units]);
-                multiply(
-                    &mut drec[2 * units..],
-                    &dz[2 * units..],
-                    &a[units..2 * units],
-                );
+            let recs = rec.chunks_exact(gates).zip(drec.chunks_exact_mut(gates));
+            for (((z, a), (da, dz)), (rec, drec)) in rows.zip(grads).zip(recs) {
+                g.gates_after_backward((z, a, rec), da, dz, drec, units);
             }
             if s > 0 {
                 c.seq.carry_back(r, n, drec, c.carry);
             }
         } else {
-            let (r_zr, rest_blocks) = c.blocks.split_at(2 * units * units);
-            let r_h = &rest_blocks[..units * units];
-            let (dzr_all, dh_all) = c.drec.split_at_mut(r.time * n * 2 * units);
+            let (dzr_all, dcandidate_all) = c.drec.split_at_mut(r.time * 2 * step);
             let dzr = &mut dzr_all[s * 2 * step..][..2 * step];
-            let dcandidate = &mut dh_all[s * step..][..step];
-            let d_reset = &mut rest[..step];
-            for (b, ((z, a), (da, dz))) in z
-                .chunks_exact(gates)
-                .zip(a.chunks_exact(gates))
-                .zip(c.da.chunks_exact(gates).zip(dz.chunks_exact_mut(gates)))
-                .enumerate()
-            {
-                let h = 2 * units..;
-                activation_backward(
-                    g.activation,
-                    &z[h.clone()],
-                    &a[h.clone()],
-                    &da[h.clone()],
-                    &mut dz[h.clone()],
-                    units,
-                );
-                dcandidate[b * units..][..units].copy_from_slice(&dz[h]);
-            }
-            if let Some(fed) = fed {
-                // The gradient of r ⊙ hₛ₋₁, then of r and of the state fed back.
-                matmul(
-                    n, units, units, dcandidate, false, r_h, true, d_reset, false,
-                );
-                for (b, (da, gate)) in
-                    c.da.chunks_exact_mut(gates)
-                        .zip(a.chunks_exact(gates))
-                        .enumerate()
-                {
-                    let row = b * units..(b + 1) * units;
-                    multiply(
-                        &mut da[units..2 * units],
-                        &d_reset[row.clone()],
-                        &fed[row.clone()],
-                    );
-                    multiply(
-                        &mut c.carry[row.clone()],
-                        &d_reset[row],
-                        &gate[units..2 * units],
-                    );
-                }
-            } else {
-                for da in c.da.chunks_exact_mut(gates) {
-                    da[units..2 * units].fill(F::zero());
-                }
-            }
-            for (b, ((z, a), (da, dz))) in z
-                .chunks_exact(gates)
-                .zip(a.chunks_exact(gates))
-                .zip(c.da.chunks_exact(gates).zip(dz.chunks_exact_mut(gates)))
-                .enumerate()
-            {
-                let zr = ..2 * units;
-                gates_backward(
-                    &[g.recurrent_activation; 2],
-                    &z[zr],
-                    &a[zr],
-                    &da[zr],
-                    &mut dz[zr],
-                    units,
-                );
-                dzr[b * 2 * units..][..2 * units].copy_from_slice(&dz[zr]);
-            }
+            let dcandidate = &mut dcandidate_all[s * step..][..step];
+            let grad = StepGrad {
+                z,
+                a,
+                fed,
+                da: c.da,
+                dz,
+            };
+            g.gates_before_backward(grad, dzr, dcandidate, c.carry, c.blocks, scratch, units);
             if s > 0 {
-                matmul(n, 2 * units, units, dzr, false, r_zr, true, c.carry, true);
                 c.seq.unmask_carry(r, c.carry, true);
             }
         }
@@ -469,39 +532,31 @@ pub(super) fn backward<F: Float>(
         column_sums(c.drec, recurrent_bias);
     }
     let (dz, drec) = (&*c.dz, &*c.drec);
-    if g.reset_after {
-        finish_backward(
-            r,
-            n,
-            weights,
-            &mut c.seq,
-            dz,
-            drec,
-            dx,
-            kernel,
-            recurrent_kernel,
-            input_bias,
-        );
-        return;
-    }
+    let (drecurrent, blocks_grad) = match g.reset_after {
+        true => (recurrent_kernel, None),
+        false => (None, recurrent_kernel),
+    };
+    let seq = &mut c.seq;
     finish_backward(
-        r, n, weights, &mut c.seq, dz, drec, dx, kernel, None, input_bias,
+        r, n, weights, seq, dz, drec, dx, kernel, drecurrent, input_bias,
     );
-    if let Some(drecurrent) = recurrent_kernel {
+    if let Some(drecurrent) = blocks_grad {
+        // Each block's gradient, then the two side by side: dR_zr from the states fed
+        // back and the z and r gradients of the steps after, dR_h from the reset states.
         let (time, step) = (r.time, n * units);
         let (dzr_all, dcandidate_all) = drec.split_at(time * 2 * step);
-        let (blocks, gradients) = c.blocks.split_at_mut(3 * units * units);
-        let _ = blocks;
-        let (d_zr, rest) = gradients.split_at_mut(2 * units * units);
+        let (d_zr, rest) = c.blocks[3 * units * units..].split_at_mut(2 * units * units);
         let d_h = &mut rest[..units * units];
-        let states = c.seq.fed_back_states(r, n, 0..time - 1, true);
+        let states = seq.fed_back_states(r, n, 0..time - 1, true);
+        let later = &dzr_all[2 * step..];
+        let steps = (time - 1) * n;
         matmul(
             units,
-            (time - 1) * n,
+            steps,
             2 * units,
             states,
             true,
-            &dzr_all[2 * step..],
+            later,
             false,
             d_zr,
             false,
