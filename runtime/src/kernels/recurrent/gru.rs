@@ -220,15 +220,47 @@ struct StepGrad<'s, F> {
 }
 
 impl Gru {
+    /// The z and r gates of a row `[z, r, h]` from their pre-activations.
+    fn update_and_reset<F: Float>(&self, z: &[F], a: &mut [F], units: usize) {
+        let zr = ..2 * units;
+        gates_forward(&[self.recurrent_activation; 2], &z[zr], &mut a[zr], units);
+    }
+
+    /// The gradient through [`Gru::update_and_reset`].
+    fn update_and_reset_backward<F: Float>(
+        &self,
+        z: &[F],
+        a: &[F],
+        da: &[F],
+        dz: &mut [F],
+        units: usize,
+    ) {
+        let zr = ..2 * units;
+        let (act, z, a, da) = (self.recurrent_activation, &z[zr], &a[zr], &da[zr]);
+        gates_backward(&[act; 2], z, a, da, &mut dz[zr], units);
+    }
+
+    /// The candidate h̃ of a row from its pre-activation.
+    fn candidate<F: Float>(&self, z: &[F], a: &mut [F], units: usize) {
+        activation_forward(self.activation, &z[2 * units..], &mut a[2 * units..], units);
+    }
+
+    /// The gradient through [`Gru::candidate`].
+    fn candidate_backward<F: Float>(&self, z: &[F], a: &[F], da: &[F], dz: &mut [F], units: usize) {
+        let h = 2 * units..;
+        let (z, a, da) = (&z[h.clone()], &a[h.clone()], &da[h.clone()]);
+        activation_backward(self.activation, z, a, da, &mut dz[h], units);
+    }
+
     /// With `reset_after`, one row: z and r from `x̂ + ĥ`, then `h̃ = tanh(x̂_h + r ⊙ ĥ_h)`.
     fn gates_after<F: Float>(&self, z: &mut [F], a: &mut [F], rec: &[F], units: usize) {
         let zr = ..2 * units;
         add(&mut z[zr], &rec[zr]);
-        gates_forward(&[self.recurrent_activation; 2], &z[zr], &mut a[zr], units);
+        self.update_and_reset(z, a, units);
         for j in 0..units {
             z[2 * units + j] += a[units + j] * rec[2 * units + j];
         }
-        activation_forward(self.activation, &z[2 * units..], &mut a[2 * units..], units);
+        self.candidate(z, a, units);
     }
 
     /// The gradient through [`Gru::gates_after`] for one row: `dz`, and `drec`, that of
@@ -241,27 +273,12 @@ impl Gru {
         drec: &mut [F],
         units: usize,
     ) {
-        let (zr, h) = (..2 * units, 2 * units..);
-        let candidate = (&z[h.clone()], &a[h.clone()], &da[h.clone()]);
-        activation_backward(
-            self.activation,
-            candidate.0,
-            candidate.1,
-            candidate.2,
-            &mut dz[h],
-            units,
-        );
+        let zr = ..2 * units;
+        self.candidate_backward(z, a, da, dz, units);
         for j in 0..units {
             da[units + j] = dz[2 * units + j] * rec[2 * units + j];
         }
-        gates_backward(
-            &[self.recurrent_activation; 2],
-            &z[zr],
-            &a[zr],
-            &da[zr],
-            &mut dz[zr],
-            units,
-        );
+        self.update_and_reset_backward(z, a, da, dz, units);
         drec[zr].copy_from_slice(&dz[zr]);
         multiply(
             &mut drec[2 * units..],
@@ -305,7 +322,7 @@ impl Gru {
             if fed.is_some() {
                 add(&mut z[zr], &products_zr[b * 2 * units..][..2 * units]);
             }
-            gates_forward(&[self.recurrent_activation; 2], &z[zr], &mut a[zr], units);
+            self.update_and_reset(z, a, units);
             let reset = &mut reset[b * units..][..units];
             match fed {
                 Some(fed) => multiply(reset, &a[units..2 * units], &fed[b * units..][..units]),
@@ -320,7 +337,7 @@ impl Gru {
             if fed.is_some() {
                 add(&mut z[2 * units..], &product_h[b * units..][..units]);
             }
-            activation_forward(self.activation, &z[2 * units..], &mut a[2 * units..], units);
+            self.candidate(z, a, units);
         }
     }
 
@@ -342,20 +359,12 @@ impl Gru {
         let (gates, n) = (3 * units, carry.len() / units);
         let (r_zr, rest) = blocks.split_at(2 * units * units);
         let r_h = &rest[..units * units];
-        let (h, zr) = (2 * units.., ..2 * units);
+        let zr = ..2 * units;
         let rows = z.chunks_exact(gates).zip(a.chunks_exact(gates));
         let grads = da.chunks_exact(gates).zip(dz.chunks_exact_mut(gates));
         for (b, ((z, a), (da, dz))) in rows.zip(grads).enumerate() {
-            let candidate = (&z[h.clone()], &a[h.clone()], &da[h.clone()]);
-            activation_backward(
-                self.activation,
-                candidate.0,
-                candidate.1,
-                candidate.2,
-                &mut dz[h.clone()],
-                units,
-            );
-            dcandidate[b * units..][..units].copy_from_slice(&dz[h.clone()]);
+            self.candidate_backward(z, a, da, dz, units);
+            dcandidate[b * units..][..units].copy_from_slice(&dz[2 * units..]);
         }
         match fed {
             Some(fed) => {
@@ -386,14 +395,7 @@ impl Gru {
         let rows = z.chunks_exact(gates).zip(a.chunks_exact(gates));
         let grads = da.chunks_exact(gates).zip(dz.chunks_exact_mut(gates));
         for (b, ((z, a), (da, dz))) in rows.zip(grads).enumerate() {
-            gates_backward(
-                &[self.recurrent_activation; 2],
-                &z[zr],
-                &a[zr],
-                &da[zr],
-                &mut dz[zr],
-                units,
-            );
+            self.update_and_reset_backward(z, a, da, dz, units);
             dzr[b * 2 * units..][..2 * units].copy_from_slice(&dz[zr]);
         }
         if fed.is_some() {
