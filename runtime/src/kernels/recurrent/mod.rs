@@ -383,10 +383,7 @@ impl<'a, F: Float> Sequence<'a, F> {
             for (b, row) in step.chunks_exact_mut(inputs).enumerate() {
                 let source = &x[(b * time + t) * inputs..][..inputs];
                 if masked_inputs {
-                    let mask = &self.input_mask[b * inputs..][..inputs];
-                    for ((v, &x), &m) in row.iter_mut().zip(source).zip(mask) {
-                        *v = x * m;
-                    }
+                    multiply(row, source, &self.input_mask[b * inputs..][..inputs]);
                 } else {
                     row.copy_from_slice(source);
                 }
@@ -501,10 +498,7 @@ impl<'a, F: Float> Sequence<'a, F> {
             for (b, row) in step.chunks_exact(inputs).enumerate() {
                 let target = &mut dx[(b * time + t) * inputs..][..inputs];
                 if r.dropout > 0.0 {
-                    let mask = &self.input_mask[b * inputs..][..inputs];
-                    for ((dx, &d), &m) in target.iter_mut().zip(row).zip(mask) {
-                        *dx = d * m;
-                    }
+                    multiply(target, row, &self.input_mask[b * inputs..][..inputs]);
                 } else {
                     target.copy_from_slice(row);
                 }
