@@ -12,6 +12,13 @@ model! {
         Dense(128, activation = relu),
         Dense(10),
     }
+
+    /// Recurrent layers with every dropout mask: their caches live in the workspace too.
+    struct Rows: [28, 28] -> [10] {
+        LSTM(16, return_sequences = true, dropout = 0.2, recurrent_dropout = 0.2),
+        GRU(8, recurrent_dropout = 0.1),
+        Dense(10),
+    }
 }
 
 model! {
@@ -45,15 +52,17 @@ enum Weights {
     Class,
 }
 
-/// Allocations made by one epoch of `fit` over `data` with `weights` on `threads` threads
-/// (with a callback that reads every batch's logs, if `callback`), after a warm-up epoch.
-fn allocations_of_an_epoch(
+/// Allocations made by one epoch of `fit` of `model` over `data` with `weights` on
+/// `threads` threads (with a callback that reads every batch's logs, if `callback`), after
+/// a warm-up epoch.
+fn allocations_of_an_epoch<M: Model<Float = f32>>(
+    model: M,
     data: &Dataset<f32>,
     weights: Weights,
     threads: usize,
     callback: bool,
 ) -> u64 {
-    let mut trainer = Mlp::new(Seed(1)).compile(
+    let mut trainer = model.compile(
         Adam::new(1e-3),
         SparseCategoricalCrossentropy::from_logits(),
         [Accuracy::new()],
@@ -92,14 +101,30 @@ fn training_steps_allocate_nothing_once_the_batch_size_is_seen() {
         (Weights::Class, 1, true),
     ];
     for (weights, threads, callback) in cases {
-        let few_steps = allocations_of_an_epoch(&dataset(64 * 4), weights, threads, callback);
-        let many_steps = allocations_of_an_epoch(&dataset(64 * 40), weights, threads, callback);
+        let epoch = |samples| {
+            let mlp = Mlp::new(Seed(1));
+            allocations_of_an_epoch(mlp, &dataset(samples), weights, threads, callback)
+        };
+        let (few_steps, many_steps) = (epoch(64 * 4), epoch(64 * 40));
         assert_eq!(
             few_steps, many_steps,
             "{weights:?}, {threads} threads, callback {callback}: an epoch of 40 steps \
              allocated {many_steps} times, one of 4 steps {few_steps} times"
         );
     }
+}
+
+#[test]
+fn recurrent_training_steps_allocate_nothing_once_the_batch_size_is_seen() {
+    let epoch = |samples| {
+        let rows = Rows::new(Seed(1));
+        allocations_of_an_epoch(rows, &dataset(samples), Weights::None, 1, false)
+    };
+    let (few_steps, many_steps) = (epoch(64 * 4), epoch(64 * 40));
+    assert_eq!(
+        few_steps, many_steps,
+        "an epoch of 40 steps allocated {many_steps} times, one of 4 steps {few_steps} times"
+    );
 }
 
 /// Allocations of one epoch of `fit` with one-hot targets and the confusion-based

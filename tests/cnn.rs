@@ -1,6 +1,8 @@
 //! The convnet: Keras's names, shapes and config for every new layer, a weights
 //! round trip, and training on real Fashion-MNIST, without and with BatchNormalization.
 
+mod common;
+
 use strata::prelude::*;
 
 model! {
@@ -117,14 +119,9 @@ fn architecture_json_has_keras_get_config_keys() {
 
 #[test]
 fn convnet_weights_round_trip_through_safetensors() {
-    let path =
-        std::env::temp_dir().join(format!("strata-convnet-{}.safetensors", std::process::id()));
     let saved = ConvNet::new(Seed(1));
-    saved.save_weights(&path).unwrap();
     let mut loaded = ConvNet::new(Seed(2));
-    loaded.load_weights(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    assert_eq!(saved.params(), loaded.params());
+    common::assert_weights_round_trip(&saved, &mut loaded);
     let image = [0.25f32; 784];
     let logits = |model: &ConvNet| {
         let mut ws = <ConvNet as Model>::Workspace::default();
@@ -134,30 +131,15 @@ fn convnet_weights_round_trip_through_safetensors() {
     assert_eq!(logits(&saved), logits(&loaded));
 }
 
-/// The test accuracy of `model` after one epoch of Fashion-MNIST with Adam 1e-3, batch 64.
-fn test_accuracy_after_one_epoch<M: Model<Float = f32>>(model: M) -> f64 {
-    let (train, test) = strata::datasets::fashion_mnist::load().unwrap();
-    let mut trainer = model.compile(
-        Adam::new(1e-3),
-        SparseCategoricalCrossentropy::from_logits(),
-        [Accuracy::new()],
-    );
-    let fit = Fit::epochs(1).batch_size(64).verbose(Verbose::Silent);
-    trainer.fit(&train, fit).unwrap();
-    let accuracy = trainer.evaluate(&test).unwrap().get("accuracy").unwrap();
-    eprintln!("{}: test accuracy after one epoch: {accuracy:.4}", M::NAME);
-    accuracy
-}
-
 #[test]
 fn fashion_mnist_convnet_reaches_083_test_accuracy_after_one_epoch() {
-    let accuracy = test_accuracy_after_one_epoch(ConvNet::new(Seed(42)));
+    let accuracy = common::fashion_mnist_accuracy_after_one_epoch(ConvNet::new(Seed(42)));
     assert!(accuracy >= 0.83, "test accuracy {accuracy} after one epoch");
 }
 
 #[test]
 fn fashion_mnist_convnet_with_batch_normalization_reaches_085_after_one_epoch() {
     // Inference normalizes by the moving statistics that the epoch left.
-    let accuracy = test_accuracy_after_one_epoch(ConvNetBn::new(Seed(42)));
+    let accuracy = common::fashion_mnist_accuracy_after_one_epoch(ConvNetBn::new(Seed(42)));
     assert!(accuracy >= 0.85, "test accuracy {accuracy} after one epoch");
 }

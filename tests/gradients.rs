@@ -67,6 +67,48 @@ model! {
         Dense(2),
     }
 
+    /// Every cell over several steps returning sequences, forwards and backwards in time,
+    /// with input and recurrent dropout, and GRU with its reset gate before the product.
+    struct Sequences: [5, 3] -> [5, 2] {
+        SimpleRNN(4, return_sequences = true, dropout = 0.2),
+        LSTM(4, return_sequences = true, go_backwards = true, recurrent_dropout = 0.3),
+        GRU(3, return_sequences = true),
+        GRU(4, return_sequences = true, reset_after = false, go_backwards = true),
+        Dense(2),
+    }
+
+    /// LSTM's last step, after a backwards SimpleRNN.
+    struct LstmLast: [4, 3] -> [2] {
+        SimpleRNN(4, return_sequences = true, go_backwards = true, recurrent_dropout = 0.2),
+        LSTM(3, dropout = 0.25),
+        Dense(2),
+    }
+
+    /// GRU's last step, backwards, after an LSTM.
+    struct GruLast: [4, 3] -> [2] {
+        LSTM(4, return_sequences = true, activation = elu),
+        GRU(3, go_backwards = true, recurrent_dropout = 0.3),
+        Dense(2),
+    }
+
+    /// SimpleRNN's last step, backwards, after a GRU reset before its product.
+    struct SimpleLast: [4, 3] -> [2] {
+        GRU(4, return_sequences = true, reset_after = false, dropout = 0.2),
+        SimpleRNN(3, go_backwards = true),
+        Dense(2),
+    }
+
+    /// Bidirectional in every merge mode, over sequences and last steps, and
+    /// TimeDistributed.
+    struct Wrappers: [5, 3] -> [2] {
+        Bidirectional(LSTM(3, return_sequences = true)),
+        Bidirectional(GRU(2, return_sequences = true, go_backwards = true), merge_mode = mul),
+        TimeDistributed(Dense(4, activation = tanh)),
+        Bidirectional(SimpleRNN(3, return_sequences = true, dropout = 0.2), merge_mode = ave),
+        Bidirectional(LSTM(2), merge_mode = sum),
+        Dense(2),
+    }
+
     /// Average pooling in 1-D, a pointwise Conv1D, GlobalAveragePooling1D.
     struct AverageSequence: [9, 2] -> [2] {
         Conv1D(3, kernel_size = 2, activation = softplus),
@@ -191,6 +233,19 @@ fn conv1d_and_1d_pooling_backward_matches_finite_differences() {
 fn batch_and_layer_normalization_backward_matches_finite_differences_in_training() {
     check_model_gradient(NormalizedVectors::<f64>::seeded(Seed(29)));
     check_model_gradient(NormalizedImages::<f64>::seeded(Seed(31)));
+}
+
+#[test]
+fn recurrent_backward_through_time_matches_finite_differences() {
+    check_model_gradient(Sequences::<f64>::seeded(Seed(29)));
+    check_model_gradient(LstmLast::<f64>::seeded(Seed(31)));
+    check_model_gradient(GruLast::<f64>::seeded(Seed(37)));
+    check_model_gradient(SimpleLast::<f64>::seeded(Seed(41)));
+}
+
+#[test]
+fn bidirectional_and_time_distributed_backward_matches_finite_differences() {
+    check_model_gradient(Wrappers::<f64>::seeded(Seed(43)));
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub const INITIALIZERS: &[&str] = &[
     "lecun_uniform",
     "zeros",
     "ones",
+    "orthogonal",
 ];
 
 /// The runtime's enum variant for an activation name.
@@ -55,6 +56,8 @@ pub fn initializer_variant(name: &str) -> &'static str {
         "lecun_uniform" => "LecunUniform",
         "zeros" => "Zeros",
         "ones" => "Ones",
+        "orthogonal" => "Orthogonal",
+        "unit_forget_bias" => "UnitForgetBias",
         _ => "GlorotUniform",
     }
 }

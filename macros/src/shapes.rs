@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use crate::errors::{Errors, message};
 use crate::graph::{Graph, INPUT, INPUT_LAYER, LayerDecl, Node, ValueId};
 use crate::layers::{self, Args, Layer, LayerKind, ParamSpec, shape_str};
-use crate::suggest::did_you_mean;
 
 /// A model whose every shape is known and every argument valid.
 pub struct Checked<'a> {
@@ -200,7 +199,7 @@ fn check_shared_weights(
     let Some(Some(first_layer)) = nodes.get(first) else {
         return true;
     };
-    let shapes = |l: &dyn Layer| -> Vec<(&'static str, Vec<usize>)> {
+    let shapes = |l: &dyn Layer| -> Vec<(String, Vec<usize>)> {
         l.params()
             .into_iter()
             .map(|p| (p.suffix, p.shape))
@@ -254,31 +253,7 @@ fn configure(
     errors: &mut Errors,
 ) -> Option<(Declared, Box<dyn Layer>)> {
     let call = &decl.call;
-    let kind_name = call.kind.to_string();
-    let Some(kind) = layers::lookup(&kind_name) else {
-        let kinds = layers::registry()
-            .iter()
-            .filter(|k| !k.is_internal())
-            .map(|k| k.kind());
-        errors.at(
-            call.kind.span(),
-            message(
-                format!(
-                    "unknown layer `{kind_name}`{}",
-                    did_you_mean(&kind_name, kinds.clone())
-                ),
-                &[format!(
-                    "the layers are {}",
-                    kinds
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )],
-                None,
-            ),
-        );
-        return None;
-    };
+    let kind = layers::resolve(&call.kind, errors)?;
     let args = Args::match_up(call, kind.keywords(), errors);
     let name = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
@@ -496,7 +471,8 @@ fn check_declared_output(
             continue;
         }
         fits = false;
-        let note = origin(graph, value, inferred, nodes);
+        let mut notes = vec![origin(graph, value, inferred, nodes)];
+        let sequence = returned_sequence(graph, value, shapes, nodes);
         let last = (value != INPUT).then(|| {
             let node = graph.producer(value);
             (
@@ -506,6 +482,10 @@ fn check_declared_output(
             )
         });
         let help = match (last, output.shape.dims.as_slice()) {
+            (_, [_]) if let Some((note, help)) = sequence => {
+                notes.push(note);
+                help
+            }
             (Some((kind, Some(layer), input)), [_]) if kind == "Dense" && input.len() > 1 => {
                 format!(
                     "{} acts on the last axis of its input {} and keeps the others: put \
@@ -533,12 +513,47 @@ fn check_declared_output(
                     shape_str(&output.shape.dims),
                     shape_str(inferred)
                 ),
-                &[note],
+                &notes,
                 Some(help),
             ),
         );
     }
     fits.then_some(())
+}
+
+/// When output `output` keeps the time axis of a layer that returned sequences on request
+/// (an RNN's `return_sequences = true`): a note that says which, and the fix.
+fn returned_sequence(
+    graph: &Graph,
+    output: ValueId,
+    shapes: &[Vec<usize>],
+    nodes: &[Option<Box<dyn Layer>>],
+) -> Option<(String, String)> {
+    let shape = &shapes[output];
+    let mut value = output;
+    while value != INPUT && shapes[value].len() == shape.len() && shapes[value][0] == shape[0] {
+        let layer = nodes[value - 1].as_deref()?;
+        let node = graph.producer(value);
+        if layer.returns_sequences() {
+            let line = node.span.start().line;
+            let after = match value == output {
+                true => String::new(),
+                false => format!(", and the layers after it keep its {} steps", shape[0]),
+            };
+            let note = format!(
+                "{} at line {line} returns the whole sequence {}{after}",
+                layer.label(),
+                shape_str(&shapes[value]),
+            );
+            let help = format!(
+                "remove return_sequences = true at line {line} to pass on only the last step, \
+                 or reduce the steps before the output, e.g. with GlobalAveragePooling1D"
+            );
+            return Some((note, help));
+        }
+        value = node.inputs[0];
+    }
+    None
 }
 
 /// Places every parameter tensor in the flat buffer, in layer order. A tensor is trainable

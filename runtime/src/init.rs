@@ -39,6 +39,16 @@ pub enum Initializer {
     Zeros,
     /// `ones`.
     Ones,
+    /// `orthogonal` (Keras's default for recurrent kernels): a matrix with orthonormal rows
+    /// or columns, whichever are fewer, drawn uniformly (the Q of the QR decomposition of a
+    /// standard normal matrix, signs fixed so that R's diagonal is positive). The matrix
+    /// is `fan_in × (len / fan_in)`: a Dense or recurrent kernel `[in, out]` as it is, a
+    /// convolution's `[kh, kw, in, out]` as `[kh·kw·in, out]`, as Keras flattens it.
+    Orthogonal,
+    /// Keras's LSTM bias with `unit_forget_bias`: zeros, except ones over the second
+    /// quarter, the forget gate's (gate order i, f, c, o). Not a name users write: LSTM
+    /// picks it.
+    UnitForgetBias,
 }
 
 /// The standard deviation of a standard normal truncated to [-2, 2]: Keras divides by it.
@@ -55,6 +65,7 @@ impl Initializer {
         Initializer::LecunUniform,
         Initializer::Zeros,
         Initializer::Ones,
+        Initializer::Orthogonal,
     ];
 
     /// Keras's name for the initializer.
@@ -68,6 +79,8 @@ impl Initializer {
             Initializer::LecunUniform => "lecun_uniform",
             Initializer::Zeros => "zeros",
             Initializer::Ones => "ones",
+            Initializer::Orthogonal => "orthogonal",
+            Initializer::UnitForgetBias => "unit_forget_bias",
         }
     }
 
@@ -100,6 +113,16 @@ impl Initializer {
                 values.fill(value);
                 return;
             }
+            Initializer::Orthogonal => {
+                orthogonal(values, fan_in as usize, rng);
+                return;
+            }
+            Initializer::UnitForgetBias => {
+                let units = values.len() / 4;
+                values.fill(F::zero());
+                values[units..2 * units].fill(F::one());
+                return;
+            }
             Initializer::GlorotUniform => (1.0, fan_avg, true),
             Initializer::GlorotNormal => (1.0, fan_avg, false),
             Initializer::HeUniform => (2.0, fan_in, true),
@@ -128,6 +151,45 @@ impl Initializer {
     }
 }
 
+/// Fills `values`, a `rows × (len / rows)` matrix, with Keras's `Orthogonal` (gain 1): the
+/// `tall × wide` standard normal matrix `a` (the larger dimension first) is
+/// orthonormalised column by column (Gram-Schmidt, each column twice, which gives the Q of
+/// `a = QR` with R's diagonal positive, as Keras's sign correction does), and written as
+/// it is or transposed. A `len` that `rows` does not divide is filled as one column.
+fn orthogonal<F: Float>(values: &mut [F], rows: usize, rng: &mut crate::Rng) {
+    let len = values.len();
+    let (rows, cols) = match len.checked_div(rows) {
+        Some(cols) if cols * rows == len => (rows, cols),
+        _ => (len, 1),
+    };
+    let (tall, wide) = (rows.max(cols), rows.min(cols));
+    // Column j of `a` is q[j * tall..][..tall].
+    let mut q: Vec<f64> = (0..tall * wide)
+        .map(|_| rng.sample(StandardNormal))
+        .collect();
+    for j in 0..wide {
+        let (done, rest) = q.split_at_mut(j * tall);
+        let column = &mut rest[..tall];
+        for _ in 0..2 {
+            for previous in done.chunks_exact(tall) {
+                let dot: f64 = column.iter().zip(previous).map(|(a, b)| a * b).sum();
+                column
+                    .iter_mut()
+                    .zip(previous)
+                    .for_each(|(a, b)| *a -= dot * b);
+            }
+        }
+        let norm = column.iter().map(|a| a * a).sum::<f64>().sqrt();
+        column.iter_mut().for_each(|a| *a /= norm);
+    }
+    for (index, value) in values.iter_mut().enumerate() {
+        let (i, j) = (index / cols, index % cols);
+        // Entry (i, j) of `a` when rows ≥ cols, of `aᵀ` otherwise.
+        let (row, column) = if rows >= cols { (i, j) } else { (j, i) };
+        *value = F::of(q[column * tall + row]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +206,8 @@ mod tests {
         for &init in Initializer::ALL {
             assert_eq!(Initializer::from_name(init.name()), Some(init));
         }
-        assert_eq!(Initializer::ALL.len(), 8);
+        assert_eq!(Initializer::ALL.len(), 9);
+        assert_eq!(Initializer::from_name("unit_forget_bias"), None);
         assert_eq!(Initializer::from_name("GlorotUniform"), None);
     }
 
@@ -171,7 +234,10 @@ mod tests {
                 }
                 Initializer::HeUniform | Initializer::HeNormal => 2.0 / fan_in as f64,
                 Initializer::LecunNormal | Initializer::LecunUniform => 1.0 / fan_in as f64,
-                Initializer::Zeros | Initializer::Ones => continue,
+                Initializer::Zeros
+                | Initializer::Ones
+                | Initializer::Orthogonal
+                | Initializer::UnitForgetBias => continue,
             };
             let values = fill::<f64>(init, len, fan_in, fan_out);
             let mean = values.iter().sum::<f64>() / len as f64;
@@ -221,6 +287,66 @@ mod tests {
                 "{init:?} is truncated too early: {max}"
             );
         }
+    }
+
+    /// The Gram matrix of the rows of `m` (`rows × cols`), or of its columns.
+    fn gram(m: &[f64], rows: usize, cols: usize, of_rows: bool) -> Vec<f64> {
+        let (count, len) = if of_rows { (rows, cols) } else { (cols, rows) };
+        let at = |v: usize, k: usize| {
+            if of_rows {
+                m[v * cols + k]
+            } else {
+                m[k * cols + v]
+            }
+        };
+        let mut g = vec![0.0; count * count];
+        for a in 0..count {
+            for b in 0..count {
+                g[a * count + b] = (0..len).map(|k| at(a, k) * at(b, k)).sum();
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn orthogonal_has_orthonormal_rows_or_columns_whichever_are_fewer() {
+        // A recurrent kernel [units, 4·units], its transpose, a square one, and a
+        // convolution's [3, 3, 2, 4] seen as [18, 4].
+        for (len, fan_in, rows, cols) in [
+            (8 * 32, 8, 8, 32),
+            (32 * 8, 32, 32, 8),
+            (16 * 16, 16, 16, 16),
+            (3 * 3 * 2 * 4, 18, 18, 4),
+        ] {
+            let m = fill::<f64>(Initializer::Orthogonal, len, fan_in, 0);
+            let g = gram(&m, rows, cols, rows <= cols);
+            let n = rows.min(cols);
+            for a in 0..n {
+                for b in 0..n {
+                    let want = if a == b { 1.0 } else { 0.0 };
+                    assert!(
+                        (g[a * n + b] - want).abs() < 1e-12,
+                        "[{rows}, {cols}]: <{a}, {b}> = {}",
+                        g[a * n + b]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn orthogonal_is_reproducible_and_varies_with_the_seed() {
+        let a = fill::<f64>(Initializer::Orthogonal, 64, 4, 0);
+        assert_eq!(a, fill::<f64>(Initializer::Orthogonal, 64, 4, 0));
+        let mut b = vec![0.0f64; 64];
+        Initializer::Orthogonal.fill(&mut b, 4, 0, &mut Seed(4).rng());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn unit_forget_bias_is_one_over_the_forget_gate_only() {
+        let bias = fill::<f32>(Initializer::UnitForgetBias, 12, 0, 0);
+        assert_eq!(bias, [0., 0., 0., 1., 1., 1., 0., 0., 0., 0., 0., 0.]);
     }
 
     #[test]

@@ -24,12 +24,7 @@ impl Activated {
     }
 
     fn variant(&self) -> TokenStream {
-        let k = krate();
-        let variant = Ident::new(
-            names::activation_variant(self.activation),
-            Span::call_site(),
-        );
-        quote!(#k::kernels::Activation::#variant)
+        activation_tokens(self.activation)
     }
 
     /// The pre-activation and its gradient, `output_len` values per sample each (none
@@ -90,6 +85,13 @@ impl Activated {
             #linear
         }
     }
+}
+
+/// The runtime's `Activation` called `name`, as code.
+pub fn activation_tokens(name: &str) -> TokenStream {
+    let k = krate();
+    let variant = Ident::new(names::activation_variant(name), Span::call_site());
+    quote!(#k::kernels::Activation::#variant)
 }
 
 /// `Some(t)` or `None` as code.

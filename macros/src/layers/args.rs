@@ -86,6 +86,12 @@ impl<'a> Args<'a> {
             .map(|&(_, v)| v)
     }
 
+    /// Records `message` at the value of `keyword` (at the layer's name when it is absent).
+    pub fn error_at(&self, keyword: &str, message: impl std::fmt::Display, errors: &mut Errors) {
+        let span = self.get(keyword).map_or(self.layer.span(), Value::span);
+        errors.at(span, message);
+    }
+
     /// A required argument that is missing.
     pub fn missing(&self, keyword: &str, example: &str, errors: &mut Errors) {
         errors.at(
@@ -251,6 +257,31 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A dropout rate in `[0, 1)`, or `None` with an error that calls it `what` and says
+    /// that it is the fraction of `dropped` that is dropped.
+    pub fn rate(
+        &self,
+        keyword: &str,
+        what: &str,
+        dropped: &str,
+        errors: &mut Errors,
+    ) -> Option<Option<f64>> {
+        let Some((rate, span)) = self.number(keyword, errors)? else {
+            return Some(None);
+        };
+        if (0.0..1.0).contains(&rate) {
+            return Some(Some(rate));
+        }
+        errors.at(
+            span,
+            format!(
+                "{what} must be in [0, 1), but is {rate}\n  = help: it is the fraction of \
+                 {dropped} dropped: 0.2 drops one in five"
+            ),
+        );
+        None
+    }
+
     /// `true` or `false`, or `None` with an error.
     pub fn boolean(&self, keyword: &str, errors: &mut Errors) -> Option<Option<bool>> {
         match self.get(keyword) {
@@ -318,6 +349,23 @@ impl<'a> Args<'a> {
     /// An initializer name.
     pub fn initializer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<&'static str>> {
         self.choice(keyword, "initializer", names::INITIALIZERS, errors)
+    }
+
+    /// A layer (`LSTM(32)`, or `Flatten` by its name alone), or `None` with an error.
+    pub fn layer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<LayerCall>> {
+        match self.get(keyword) {
+            None => Some(None),
+            Some(Value::Call(call)) => Some(Some((**call).clone())),
+            Some(Value::Ident(kind)) => Some(Some(LayerCall {
+                kind: kind.clone(),
+                args: Vec::new(),
+                applied: None,
+            })),
+            Some(other) => {
+                self.wrong_kind(keyword, "a layer, e.g. `LSTM(32)`", other, errors);
+                None
+            }
+        }
     }
 
     /// A list of integers (`[28, 28, 1]`; `-1` allowed where `allow_infer`).

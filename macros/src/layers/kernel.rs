@@ -38,7 +38,7 @@ impl KernelArgs {
     ) -> Vec<ParamSpec> {
         let bias_len = kernel_shape.last().copied().unwrap_or(0);
         let mut params = vec![ParamSpec {
-            suffix: "kernel",
+            suffix: "kernel".into(),
             shape: kernel_shape,
             initializer: self.kernel_initializer,
             fan_in,
@@ -47,7 +47,7 @@ impl KernelArgs {
         }];
         if self.use_bias {
             params.push(ParamSpec {
-                suffix: "bias",
+                suffix: "bias".into(),
                 shape: vec![bias_len],
                 initializer: self.bias_initializer,
                 fan_in,

@@ -7,8 +7,10 @@ mod convolutional;
 mod core;
 mod kernel;
 mod merging;
+mod nested;
 mod normalization;
 mod pooling;
+mod recurrent;
 mod regularization;
 mod reshaping;
 mod spatial;
@@ -19,7 +21,9 @@ pub use args::Args;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::errors::Errors;
+use crate::errors::{Errors, message};
+use crate::suggest::did_you_mean;
+use syn::Ident;
 
 /// A kind of layer, as named in a model: `Dense`, `Dropout`, ...
 pub trait LayerKind: Sync {
@@ -67,6 +71,16 @@ pub trait Layer {
     fn buffers(&self) -> Vec<Buffer> {
         Vec::new()
     }
+    /// Whether the output is a sequence the layer returned on request (an RNN's
+    /// `return_sequences = true`), for the error of a model that declares a vector.
+    fn returns_sequences(&self) -> bool {
+        false
+    }
+    /// Makes the layer read its sequence from the last step to the first, for
+    /// Bidirectional's backward copy; `false` when the layer is not recurrent.
+    fn reverse_time(&mut self) -> bool {
+        false
+    }
     /// Whether the output is the input itself (no copy), in training or in inference.
     fn is_alias(&self, _training: bool) -> bool {
         false
@@ -112,8 +126,8 @@ impl ShapeError {
 
 /// One parameter tensor.
 pub struct ParamSpec {
-    /// `kernel`, `bias`.
-    pub suffix: &'static str,
+    /// `kernel`, `bias` (`forward_lstm/kernel` in a wrapper).
+    pub suffix: String,
     pub shape: Vec<usize>,
     pub initializer: &'static str,
     pub fan_in: usize,
@@ -168,6 +182,7 @@ impl Buffer {
 }
 
 /// The expressions a layer's emitted code reads and writes.
+#[derive(Clone)]
 pub struct Io {
     /// The batch size, a `usize`.
     pub n: TokenStream,
@@ -247,12 +262,47 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &merging::concatenate::Concatenate,
         &merging::dot::Dot,
         &core::input::InputLayer,
+        &recurrent::rnn::Recurrent::SimpleRnn,
+        &recurrent::rnn::Recurrent::Lstm,
+        &recurrent::rnn::Recurrent::Gru,
+        &recurrent::time_distributed::TimeDistributed,
+        &recurrent::bidirectional::Bidirectional,
     ]
 }
 
 /// The layer kind named `name`.
 pub fn lookup(name: &str) -> Option<&'static dyn LayerKind> {
     registry().iter().copied().find(|k| k.kind() == name)
+}
+
+/// The layer kind `name` names, or `None` with an error that suggests the nearest.
+pub fn resolve(name: &Ident, errors: &mut Errors) -> Option<&'static dyn LayerKind> {
+    let typed = name.to_string();
+    let kinds = registry()
+        .iter()
+        .filter(|k| !k.is_internal())
+        .map(|k| k.kind());
+    if let Some(kind) = lookup(&typed) {
+        return Some(kind);
+    }
+    errors.at(
+        name.span(),
+        message(
+            format!(
+                "unknown layer `{typed}`{}",
+                did_you_mean(&typed, kinds.clone())
+            ),
+            &[format!(
+                "the layers are {}",
+                kinds
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )],
+            None,
+        ),
+    );
+    None
 }
 
 /// `[a, b, c]`.

@@ -128,7 +128,7 @@ pub fn activation_forward<F: Float>(act: Activation, z: &[F], a: &mut [F], row_l
             F::of(x * normal_cdf(x))
         }),
         Activation::Sigmoid => map(z, a, sigmoid),
-        Activation::Tanh => map(z, a, F::tanh),
+        Activation::Tanh => map(z, a, F::fast_tanh),
         Activation::Softmax => softmax_forward(z, a, row_len),
         // log(1 + e^x) = log1p(e^-|x|) + max(x, 0): no overflow, no cancellation.
         Activation::Softplus => map(z, a, |z| (-z.abs()).exp().ln_1p() + z.max(zero)),
@@ -241,7 +241,7 @@ fn map3<F: Float>(z: &[F], a: &[F], da: &[F], dz: &mut [F], f: impl Fn(F, F, F) 
 /// `1 / (1 + e^-x)`, from `e^-|x|` so that neither branch overflows.
 #[inline(always)]
 fn sigmoid<F: Float>(x: F) -> F {
-    let e = (-x.abs()).exp();
+    let e = (-x.abs()).fast_exp();
     let s = F::one() / (F::one() + e);
     if x < F::zero() { e * s } else { s }
 }

@@ -40,13 +40,23 @@ pub fn dropout_forward_train<F: Float>(
         mask.len(),
         "dropout_forward_train: x and mask differ in length"
     );
+    draw_mask(mask, rate, rng);
+    dropout_backward(x, mask, y);
+}
+
+/// Fills `mask` with 0 (probability `rate`) or `1 / (1 - rate)`, as
+/// [`dropout_forward_train`] describes.
+///
+/// # Panics
+///
+/// If `rate` is not in `[0, 1)`.
+pub(crate) fn draw_mask<F: Float>(mask: &mut [F], rate: f64, rng: &mut crate::Rng) {
     assert!(
         (0.0..1.0).contains(&rate),
         "dropout rate {rate} is not in [0, 1)"
     );
     if rate == 0.0 {
         mask.fill(F::one());
-        y.copy_from_slice(x);
         return;
     }
     let kept = F::of(1.0 / (1.0 - rate));
@@ -70,7 +80,6 @@ pub fn dropout_forward_train<F: Float>(
             };
         }
     }
-    dropout_backward(x, mask, y);
 }
 
 /// `dx = dy ⊙ mask`, with the mask the forward pass drew.

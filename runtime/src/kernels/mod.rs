@@ -12,6 +12,7 @@ mod matmul;
 mod merge;
 mod normalization;
 mod pool;
+mod recurrent;
 mod reshaping;
 mod window;
 
@@ -32,6 +33,10 @@ pub use pool::{
     average_pool2d_backward, average_pool2d_forward, global_average_pool_backward,
     global_average_pool_forward, global_max_pool_backward, global_max_pool_forward, global_window,
     max_pool2d_backward, max_pool2d_forward,
+};
+pub use recurrent::{
+    Cell, Merge, Recurrence, RecurrentGrads, RecurrentWeights, bidirectional_backward,
+    bidirectional_forward, bidirectional_input_grad, recurrent_backward, recurrent_forward,
 };
 pub use reshaping::{
     upsampling2d_backward, upsampling2d_forward, zero_padding2d_backward, zero_padding2d_forward,

@@ -157,7 +157,7 @@ pub fn vector(
     trainable: bool,
 ) -> ParamSpec {
     ParamSpec {
-        suffix,
+        suffix: suffix.to_string(),
         shape: vec![len],
         initializer,
         fan_in: len,

@@ -28,20 +28,10 @@ impl LayerKind for Dropout {
     }
 
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let Some((rate, span)) = args.number("rate", errors)? else {
+        let Some(rate) = args.rate("rate", "the dropout rate", "inputs", errors)? else {
             args.missing("rate", "Dropout(0.2)", errors);
             return None;
         };
-        if !(0.0..1.0).contains(&rate) {
-            errors.at(
-                span,
-                format!(
-                    "the dropout rate must be in [0, 1), but is {rate}\n  = help: it is the \
-                     fraction of inputs dropped: 0.2 drops one in five"
-                ),
-            );
-            return None;
-        }
         Some(Box::new(Configured { rate, len: 0 }))
     }
 }

@@ -1,0 +1,3 @@
+pub mod bidirectional;
+pub mod rnn;
+pub mod time_distributed;

@@ -1,0 +1,278 @@
+//! LSTM, as Keras's: with `zₛ = xₛ·kernel + hₛ₋₁·recurrent_kernel + bias` split into the
+//! gates i, f, c, o,
+//!
+//! ```text
+//! i = σ(z_i)   f = σ(z_f)   g = tanh(z_c)   o = σ(z_o)
+//! cₛ = f ⊙ cₛ₋₁ + i ⊙ g      hₛ = o ⊙ tanh(cₛ)
+//! ```
+//!
+//! from `h₋₁ = c₋₁ = 0`, where σ is the recurrent activation and tanh the activation.
+
+use super::{
+    Activation, Float, Recurrence, RecurrentGrads, RecurrentWeights, SEQUENCE_PARTS, Sequence,
+    activation_backward, activation_forward, dense_forward, finish_backward, gates_backward,
+    gates_forward, matmul, multiply, sequence_parts, split_mut,
+};
+
+const PARTS: usize = SEQUENCE_PARTS + 11;
+
+/// The cache's parts: the sequence's; every step's pre-activations `z`, gates `a`, cell
+/// `c`, `tanh(c)` and the gradient of `z`; one step's state gradient, the state's and the
+/// cell's gradients carried to the step before, the cell's gradient, a scratch row block,
+/// and the gates' gradient.
+pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
+    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
+    let (gates, cells) = (r.time * n * r.gates(), r.time * n * r.units);
+    let step = n * r.units;
+    [
+        xs,
+        h,
+        fed_back,
+        input_mask,
+        state_mask,
+        dxs,
+        recurrent_t,
+        gates,
+        gates,
+        cells,
+        cells,
+        gates,
+        step,
+        step,
+        step,
+        step,
+        step,
+        n * r.gates(),
+    ]
+}
+
+struct Cache<'a, F> {
+    seq: Sequence<'a, F>,
+    z: &'a mut [F],
+    a: &'a mut [F],
+    c: &'a mut [F],
+    tanh_c: &'a mut [F],
+    dz: &'a mut [F],
+    dh: &'a mut [F],
+    carry: &'a mut [F],
+    dc_carry: &'a mut [F],
+    dc: &'a mut [F],
+    scratch: &'a mut [F],
+    da: &'a mut [F],
+}
+
+fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'a, F> {
+    let [
+        xs,
+        h,
+        fed_back,
+        input_mask,
+        state_mask,
+        dxs,
+        recurrent_t,
+        z,
+        a,
+        c,
+        tanh_c,
+        dz,
+        dh,
+        carry,
+        dc_carry,
+        dc,
+        scratch,
+        da,
+    ] = split_mut(buffer, parts(r, n));
+    Cache {
+        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
+        z,
+        a,
+        c,
+        tanh_c,
+        dz,
+        dh,
+        carry,
+        dc_carry,
+        dc,
+        scratch,
+        da,
+    }
+}
+
+/// Each gate's activation: σ for i, f and o, the activation for the candidate c.
+fn gate_activations([activation, recurrent]: [Activation; 2]) -> [Activation; 4] {
+    [recurrent, recurrent, activation, recurrent]
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn forward<F: Float>(
+    r: &Recurrence,
+    activations: [Activation; 2],
+    n: usize,
+    x: &[F],
+    weights: RecurrentWeights<F>,
+    y: &mut [F],
+    buffer: &mut [F],
+    training: Option<&mut crate::Rng>,
+) {
+    let c = cache(r, n, buffer);
+    let is_training = training.is_some();
+    let mut seq = c.seq;
+    seq.start(r, n, x, training);
+    let (units, gates) = (r.units, r.gates());
+    let (step, gate_step) = (n * units, n * gates);
+    dense_forward(
+        seq.xs,
+        weights.kernel,
+        weights.bias,
+        c.z,
+        r.time * n,
+        r.inputs,
+        gates,
+    );
+    let blocks = gate_activations(activations);
+    for s in 0..r.time {
+        let z = &mut c.z[s * gate_step..][..gate_step];
+        if s > 0 {
+            let fed = seq.fed_back_states(r, n, s - 1..s, is_training);
+            let recurrent = weights.recurrent_kernel;
+            matmul(n, units, gates, fed, false, recurrent, false, z, true);
+        }
+        let a = &mut c.a[s * gate_step..][..gate_step];
+        gates_forward(&blocks, z, a, units);
+        let (before, now) = c.c.split_at_mut(s * step);
+        let cell = &mut now[..step];
+        let previous = (s > 0).then(|| &before[(s - 1) * step..]);
+        for (b, (cell, gate)) in cell
+            .chunks_exact_mut(units)
+            .zip(a.chunks_exact(gates))
+            .enumerate()
+        {
+            let (i, rest) = gate.split_at(units);
+            let (f, rest) = rest.split_at(units);
+            let g = &rest[..units];
+            match previous {
+                Some(previous) => {
+                    let previous = &previous[b * units..][..units];
+                    for j in 0..units {
+                        cell[j] = f[j] * previous[j] + i[j] * g[j];
+                    }
+                }
+                None => multiply(cell, i, g),
+            }
+        }
+        let tanh_c = &mut c.tanh_c[s * step..][..step];
+        activation_forward(activations[0], cell_of(c.c, s, step), tanh_c, units);
+        let h = &mut seq.h[s * step..][..step];
+        for ((h, tanh_c), gate) in h
+            .chunks_exact_mut(units)
+            .zip(tanh_c.chunks_exact(units))
+            .zip(a.chunks_exact(gates))
+        {
+            multiply(h, &gate[3 * units..], tanh_c);
+        }
+        seq.feed_back(r, n, s, is_training);
+    }
+    seq.finish(r, n, y);
+}
+
+/// Step `s`'s block of a `[time, n, units]` buffer.
+fn cell_of<F>(all: &[F], s: usize, step: usize) -> &[F] {
+    &all[s * step..][..step]
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward<F: Float>(
+    r: &Recurrence,
+    activations: [Activation; 2],
+    n: usize,
+    weights: RecurrentWeights<F>,
+    dy: &[F],
+    dx: Option<&mut [F]>,
+    grads: RecurrentGrads<F>,
+    buffer: &mut [F],
+) {
+    let c = cache(r, n, buffer);
+    let mut seq = c.seq;
+    let (units, gates) = (r.units, r.gates());
+    let (step, gate_step) = (n * units, n * gates);
+    let blocks = gate_activations(activations);
+    seq.transpose_recurrent(r, weights.recurrent_kernel);
+    c.carry.fill(F::zero());
+    c.dc_carry.fill(F::zero());
+    for s in (0..r.time).rev() {
+        Sequence::state_grad(r, s, dy, c.carry, c.dh);
+        let a = &c.a[s * gate_step..][..gate_step];
+        let tanh_c = cell_of(c.tanh_c, s, step);
+        // dc = dh ⊙ o ⊙ tanh'(c) + the cell's gradient from the step after.
+        for ((scratch, dh), gate) in c
+            .scratch
+            .chunks_exact_mut(units)
+            .zip(c.dh.chunks_exact(units))
+            .zip(a.chunks_exact(gates))
+        {
+            multiply(scratch, dh, &gate[3 * units..]);
+        }
+        activation_backward(
+            activations[0],
+            cell_of(c.c, s, step),
+            tanh_c,
+            c.scratch,
+            c.dc,
+            units,
+        );
+        c.dc.iter_mut()
+            .zip(&*c.dc_carry)
+            .for_each(|(dc, &carried)| *dc += carried);
+        let previous = (s > 0).then(|| cell_of(c.c, s - 1, step));
+        let rows = c.da.chunks_exact_mut(gates).zip(a.chunks_exact(gates));
+        for (b, (da, gate)) in rows.enumerate() {
+            let row = b * units..(b + 1) * units;
+            let (dc, dh, tanh_c) = (&c.dc[row.clone()], &c.dh[row.clone()], &tanh_c[row.clone()]);
+            let (da_i, rest) = da.split_at_mut(units);
+            let (da_f, rest) = rest.split_at_mut(units);
+            let (da_g, da_o) = rest.split_at_mut(units);
+            let (i, f, g) = (
+                &gate[..units],
+                &gate[units..2 * units],
+                &gate[2 * units..3 * units],
+            );
+            multiply(da_i, dc, g);
+            match previous {
+                Some(previous) => multiply(da_f, dc, &previous[row.clone()]),
+                None => da_f.fill(F::zero()),
+            }
+            multiply(da_g, dc, i);
+            multiply(da_o, dh, tanh_c);
+            multiply(&mut c.dc_carry[row], dc, f);
+        }
+        let dz = &mut c.dz[s * gate_step..][..gate_step];
+        gates_backward(
+            &blocks,
+            &c.z[s * gate_step..][..gate_step],
+            a,
+            c.da,
+            dz,
+            units,
+        );
+        if s > 0 {
+            seq.carry_back(r, n, dz, c.carry);
+        }
+    }
+    let RecurrentGrads {
+        kernel,
+        recurrent_kernel,
+        bias,
+    } = grads;
+    finish_backward(
+        r,
+        n,
+        weights,
+        &mut seq,
+        c.dz,
+        c.dz,
+        dx,
+        kernel,
+        recurrent_kernel,
+        bias,
+    );
+}

@@ -1,0 +1,616 @@
+//! Recurrent layers (SimpleRNN, LSTM, GRU) over whole sequences, forward and backward
+//! through time, with Keras's equations, weight layouts and gate orders.
+//!
+//! A batch of `n` sequences arrives sample-major, `x[b, t, i]`. The kernels work
+//! time-major: the inputs are gathered once into `xs[s, b, i]` in the order the layer reads
+//! them (step `s` reads time `s`, or `time - 1 - s` with `go_backwards`), so that every
+//! step's rows are one contiguous `[n, ·]` block. Then:
+//! - the input projection of every step is ONE product `[time·n, inputs] × [inputs, gates]`
+//!   (`gates` is `units` times 1, 4 or 3);
+//! - each step adds its recurrent product `[n, units] × [units, gates]`, every gate at once,
+//!   to its block of the projection, and applies the gates elementwise;
+//! - backward mirrors it: per step one product `[n, gates] × [gates, units]` for the
+//!   gradient of the previous state; after the loop one product each for the gradients of
+//!   the kernel, of the recurrent kernel (every step's at once: the states of steps
+//!   `0..time-1` and the gate gradients of steps `1..time` are contiguous) and of the inputs.
+//!
+//! Everything a step keeps for the backward pass (gates, cells, states) lives in one
+//! cache buffer per layer, sized by [`Recurrence::cache_len`] and reused: no step
+//! allocates.
+//!
+//! Dropout is Keras's: in training, one mask per sequence over the input features
+//! (`dropout`) and one over the state fed back (`recurrent_dropout`), the same at every
+//! step and for every gate.
+
+mod bidirectional;
+mod gru;
+mod lstm;
+mod simple_rnn;
+
+pub use bidirectional::{
+    Merge, bidirectional_backward, bidirectional_forward, bidirectional_input_grad,
+};
+
+use super::activation::{Activation, activation_backward, activation_forward};
+use super::dense::{dense_backward, dense_forward};
+use super::dropout::draw_mask;
+use super::matmul;
+use crate::Float;
+use crate::private::split_mut;
+
+/// The cell of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// `h = activation(x·kernel + h₋₁·recurrent_kernel + bias)`.
+    SimpleRnn { activation: Activation },
+    /// Keras's LSTM: gates i, f, c, o, in that order in every weight.
+    Lstm {
+        activation: Activation,
+        recurrent_activation: Activation,
+    },
+    /// Keras's GRU: gates z, r, h. With `reset_after` (Keras 3's default) the reset gate
+    /// multiplies the recurrent product and the bias is `[2, 3·units]` (input, recurrent);
+    /// without, it multiplies the state before its product and the bias is `[3·units]`.
+    Gru {
+        activation: Activation,
+        recurrent_activation: Activation,
+        reset_after: bool,
+    },
+}
+
+impl Cell {
+    /// How many blocks of `units` the kernels' columns hold: 1, 4 or 3.
+    pub const fn gates(self) -> usize {
+        match self {
+            Cell::SimpleRnn { .. } => 1,
+            Cell::Lstm { .. } => 4,
+            Cell::Gru { .. } => 3,
+        }
+    }
+}
+
+/// A recurrent layer's sizes and settings, as generated code passes them (a constant).
+///
+/// ```
+/// use strata_runtime::kernels::{Activation, Cell, Recurrence};
+/// let lstm = Recurrence {
+///     cell: Cell::Lstm { activation: Activation::Tanh, recurrent_activation: Activation::Sigmoid },
+///     time: 28,
+///     inputs: 28,
+///     units: 128,
+///     return_sequences: false,
+///     go_backwards: false,
+///     dropout: 0.0,
+///     recurrent_dropout: 0.0,
+/// };
+/// assert_eq!(lstm.gates(), 512);
+/// assert_eq!(lstm.output_len(), 128);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recurrence {
+    pub cell: Cell,
+    /// Steps per sequence.
+    pub time: usize,
+    /// Features per step.
+    pub inputs: usize,
+    pub units: usize,
+    /// Whether the output is every step's state `[time, units]` (in the order the steps
+    /// ran, as Keras's) or the last one's `[units]`.
+    pub return_sequences: bool,
+    /// Whether the sequence is read from its last step to its first.
+    pub go_backwards: bool,
+    /// The fraction of input features dropped in training, in `[0, 1)`.
+    pub dropout: f64,
+    /// The fraction of state values dropped from the recurrent product in training.
+    pub recurrent_dropout: f64,
+}
+
+impl Recurrence {
+    /// Columns of the kernels: `units` per gate.
+    pub const fn gates(&self) -> usize {
+        self.cell.gates() * self.units
+    }
+
+    /// Values per sample of the output.
+    pub const fn output_len(&self) -> usize {
+        if self.return_sequences {
+            self.time * self.units
+        } else {
+            self.units
+        }
+    }
+
+    /// Floats of cache for a batch of `batch`: what the forward pass keeps of every step
+    /// and the backward pass's scratch.
+    pub fn cache_len(&self, batch: usize) -> usize {
+        match self.cell {
+            Cell::SimpleRnn { .. } => simple_rnn::parts(self, batch).iter().sum(),
+            Cell::Lstm { .. } => lstm::parts(self, batch).iter().sum(),
+            Cell::Gru { .. } => gru::parts(self, batch).iter().sum(),
+        }
+    }
+
+    /// The time step that step `s` reads.
+    fn time_of(&self, s: usize) -> usize {
+        if self.go_backwards {
+            self.time - 1 - s
+        } else {
+            s
+        }
+    }
+
+    /// Whether the state fed back is masked (training with `recurrent_dropout`).
+    fn masks_state(&self, training: bool) -> bool {
+        training && self.recurrent_dropout > 0.0
+    }
+
+    fn check(&self, n: usize, x_len: usize, kernel: &[impl Sized], recurrent: &[impl Sized]) {
+        let (time, inputs, units, gates) = (self.time, self.inputs, self.units, self.gates());
+        assert!(time > 0, "a recurrent layer needs at least one step");
+        assert_eq!(x_len, n * time * inputs, "x is not n×time×inputs");
+        assert_eq!(kernel.len(), inputs * gates, "kernel is not inputs×gates");
+        assert_eq!(
+            recurrent.len(),
+            units * gates,
+            "recurrent kernel is not units×gates"
+        );
+    }
+}
+
+/// A recurrent layer's weights, in Keras's layouts.
+#[derive(Clone, Copy, Debug)]
+pub struct RecurrentWeights<'a, F> {
+    /// `[inputs, gates]`.
+    pub kernel: &'a [F],
+    /// `[units, gates]`.
+    pub recurrent_kernel: &'a [F],
+    /// `[gates]`, or `[2, gates]` for a GRU with `reset_after`.
+    pub bias: Option<&'a [F]>,
+}
+
+/// The gradients of [`RecurrentWeights`], each computed when asked for and overwritten.
+#[derive(Debug)]
+pub struct RecurrentGrads<'a, F> {
+    pub kernel: Option<&'a mut [F]>,
+    pub recurrent_kernel: Option<&'a mut [F]>,
+    pub bias: Option<&'a mut [F]>,
+}
+
+/// Runs the layer over a batch of `n` sequences `x` (`[n, time, inputs]`) and writes its
+/// output `y` (`[n, time, units]` or `[n, units]`), keeping in `cache` (at least
+/// [`Recurrence::cache_len`]`(n)` long) what [`recurrent_backward`] needs. In training
+/// (`training` holds the generator) the dropout masks are drawn; in inference there are
+/// none.
+///
+/// ```
+/// use strata_runtime::kernels::*;
+/// let rnn = Recurrence {
+///     cell: Cell::SimpleRnn { activation: Activation::Linear },
+///     time: 3, inputs: 1, units: 1,
+///     return_sequences: true, go_backwards: false, dropout: 0.0, recurrent_dropout: 0.0,
+/// };
+/// // h = x + 0.5·h₋₁, from h = 0.
+/// let weights = RecurrentWeights { kernel: &[1.0f32], recurrent_kernel: &[0.5], bias: None };
+/// let mut y = [0.0; 3];
+/// let mut cache = vec![0.0; rnn.cache_len(1)];
+/// recurrent_forward(&rnn, 1, &[1.0, 2.0, 3.0], weights, &mut y, &mut cache, None);
+/// assert_eq!(y, [1.0, 2.5, 4.25]);
+/// ```
+pub fn recurrent_forward<F: Float>(
+    r: &Recurrence,
+    n: usize,
+    x: &[F],
+    weights: RecurrentWeights<F>,
+    y: &mut [F],
+    cache: &mut [F],
+    training: Option<&mut crate::Rng>,
+) {
+    r.check(n, x.len(), weights.kernel, weights.recurrent_kernel);
+    assert_eq!(y.len(), n * r.output_len(), "y is not n×output_len");
+    match r.cell {
+        Cell::SimpleRnn { activation } => {
+            simple_rnn::forward(r, activation, n, x, weights, y, cache, training);
+        }
+        Cell::Lstm {
+            activation,
+            recurrent_activation,
+        } => lstm::forward(
+            r,
+            [activation, recurrent_activation],
+            n,
+            x,
+            weights,
+            y,
+            cache,
+            training,
+        ),
+        Cell::Gru {
+            activation,
+            recurrent_activation,
+            reset_after,
+        } => gru::forward(
+            r,
+            gru::Gru {
+                activation,
+                recurrent_activation,
+                reset_after,
+            },
+            n,
+            x,
+            weights,
+            y,
+            cache,
+            training,
+        ),
+    }
+}
+
+/// The gradients of [`recurrent_forward`]'s last training call given `dy`, the gradient
+/// of its output: `dx` (`[n, time, inputs]`) and the weights' gradients, each when asked
+/// for and overwritten. Reads and overwrites the scratch part of `cache`.
+pub fn recurrent_backward<F: Float>(
+    r: &Recurrence,
+    n: usize,
+    weights: RecurrentWeights<F>,
+    dy: &[F],
+    dx: Option<&mut [F]>,
+    grads: RecurrentGrads<F>,
+    cache: &mut [F],
+) {
+    r.check(
+        n,
+        n * r.time * r.inputs,
+        weights.kernel,
+        weights.recurrent_kernel,
+    );
+    assert_eq!(dy.len(), n * r.output_len(), "dy is not n×output_len");
+    if let Some(dx) = &dx {
+        assert_eq!(dx.len(), n * r.time * r.inputs, "dx is not n×time×inputs");
+    }
+    match r.cell {
+        Cell::SimpleRnn { activation } => {
+            simple_rnn::backward(r, activation, n, weights, dy, dx, grads, cache);
+        }
+        Cell::Lstm {
+            activation,
+            recurrent_activation,
+        } => lstm::backward(
+            r,
+            [activation, recurrent_activation],
+            n,
+            weights,
+            dy,
+            dx,
+            grads,
+            cache,
+        ),
+        Cell::Gru {
+            activation,
+            recurrent_activation,
+            reset_after,
+        } => gru::backward(
+            r,
+            gru::Gru {
+                activation,
+                recurrent_activation,
+                reset_after,
+            },
+            n,
+            weights,
+            dy,
+            dx,
+            grads,
+            cache,
+        ),
+    }
+}
+
+/// The parts of the cache every cell has, at its start: the gathered inputs, the states
+/// (and the masked states fed back, with recurrent dropout), the two masks, the inputs'
+/// gradient and the recurrent kernel transposed.
+const SEQUENCE_PARTS: usize = 7;
+
+/// The lengths of the [`Sequence`] parts for a batch of `n`.
+fn sequence_parts(r: &Recurrence, n: usize) -> [usize; SEQUENCE_PARTS] {
+    let (steps, units) = (r.time * n, r.units);
+    let fed_back = if r.recurrent_dropout > 0.0 {
+        steps * units
+    } else {
+        0
+    };
+    [
+        steps * r.inputs,
+        steps * units,
+        fed_back,
+        n * r.inputs,
+        n * units,
+        steps * r.inputs,
+        units * r.gates(),
+    ]
+}
+
+/// What every cell keeps of a sequence, time-major.
+struct Sequence<'a, F> {
+    /// The inputs as the steps read them, masked: `[time, n, inputs]`.
+    xs: &'a mut [F],
+    /// Every step's state: `[time, n, units]`.
+    h: &'a mut [F],
+    /// Every step's state as fed back, masked (empty without recurrent dropout).
+    fed_back: &'a mut [F],
+    /// The input features' mask, `[n, inputs]`.
+    input_mask: &'a mut [F],
+    /// The state's mask, `[n, units]`.
+    state_mask: &'a mut [F],
+    /// The gradient of `xs`.
+    dxs: &'a mut [F],
+    /// The recurrent kernel transposed, `[gates, units]`: each backward step's product
+    /// reads it in place, where the kernel itself would be copied transposed every step.
+    recurrent_t: &'a mut [F],
+}
+
+impl<'a, F: Float> Sequence<'a, F> {
+    fn new(parts: [&'a mut [F]; SEQUENCE_PARTS]) -> Self {
+        let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = parts;
+        Sequence {
+            xs,
+            h,
+            fed_back,
+            input_mask,
+            state_mask,
+            dxs,
+            recurrent_t,
+        }
+    }
+
+    /// Draws the masks (in training, for rates above 0) and gathers `x` into `xs`.
+    fn start(&mut self, r: &Recurrence, n: usize, x: &[F], training: Option<&mut crate::Rng>) {
+        let masked_inputs = match training {
+            Some(rng) => {
+                if r.dropout > 0.0 {
+                    draw_mask(self.input_mask, r.dropout, rng);
+                }
+                if r.recurrent_dropout > 0.0 {
+                    draw_mask(self.state_mask, r.recurrent_dropout, rng);
+                }
+                r.dropout > 0.0
+            }
+            None => false,
+        };
+        let (time, inputs) = (r.time, r.inputs);
+        for s in 0..time {
+            let t = r.time_of(s);
+            let step = &mut self.xs[s * n * inputs..][..n * inputs];
+            for (b, row) in step.chunks_exact_mut(inputs).enumerate() {
+                let source = &x[(b * time + t) * inputs..][..inputs];
+                if masked_inputs {
+                    multiply(row, source, &self.input_mask[b * inputs..][..inputs]);
+                } else {
+                    row.copy_from_slice(source);
+                }
+            }
+        }
+    }
+
+    /// The state of step `s`, `[n, units]`.
+    fn state(&self, r: &Recurrence, n: usize, s: usize) -> &[F] {
+        &self.h[s * n * r.units..][..n * r.units]
+    }
+
+    /// After step `s` wrote its state: masks it for feeding back, when training with
+    /// recurrent dropout.
+    fn feed_back(&mut self, r: &Recurrence, n: usize, s: usize, training: bool) {
+        if !r.masks_state(training) {
+            return;
+        }
+        let len = n * r.units;
+        let h = &self.h[s * len..][..len];
+        let fed = &mut self.fed_back[s * len..][..len];
+        multiply(fed, h, self.state_mask);
+    }
+
+    /// The states fed back of steps `steps` (what the recurrent products read).
+    fn fed_back_states(
+        &self,
+        r: &Recurrence,
+        n: usize,
+        steps: std::ops::Range<usize>,
+        training: bool,
+    ) -> &[F] {
+        let len = n * r.units;
+        let all = if r.masks_state(training) {
+            &*self.fed_back
+        } else {
+            &*self.h
+        };
+        &all[steps.start * len..steps.end * len]
+    }
+
+    /// Writes the output: every step's state, or the last one's.
+    fn finish(&self, r: &Recurrence, n: usize, y: &mut [F]) {
+        let units = r.units;
+        if r.return_sequences {
+            for s in 0..r.time {
+                for (b, h) in self.state(r, n, s).chunks_exact(units).enumerate() {
+                    y[(b * r.time + s) * units..][..units].copy_from_slice(h);
+                }
+            }
+        } else {
+            y.copy_from_slice(self.state(r, n, r.time - 1));
+        }
+    }
+
+    /// `dh = carry + ∂loss/∂y` for step `s`: the output's gradient reaches every step with
+    /// `return_sequences`, the last one otherwise.
+    fn state_grad(r: &Recurrence, s: usize, dy: &[F], carry: &[F], dh: &mut [F]) {
+        let (units, time) = (r.units, r.time);
+        dh.copy_from_slice(carry);
+        if r.return_sequences {
+            for (b, dh) in dh.chunks_exact_mut(units).enumerate() {
+                let dy = &dy[(b * time + s) * units..][..units];
+                dh.iter_mut().zip(dy).for_each(|(dh, &dy)| *dh += dy);
+            }
+        } else if s == time - 1 {
+            dh.iter_mut().zip(dy).for_each(|(dh, &dy)| *dh += dy);
+        }
+    }
+
+    /// Transposes the recurrent kernel `[units, gates]` into `recurrent_t`, for
+    /// [`Sequence::carry_back`].
+    fn transpose_recurrent(&mut self, r: &Recurrence, recurrent: &[F]) {
+        transpose(recurrent, r.units, self.recurrent_t);
+    }
+
+    /// `carry = drec · recurrent_kernelᵀ`, masked as the state fed back was: the gradient
+    /// of the previous step's state through step `s`'s recurrent product.
+    fn carry_back(&self, r: &Recurrence, n: usize, drec: &[F], carry: &mut [F]) {
+        let (gates, units) = (r.gates(), r.units);
+        matmul(
+            n,
+            gates,
+            units,
+            drec,
+            false,
+            self.recurrent_t,
+            false,
+            carry,
+            false,
+        );
+        self.unmask_carry(r, carry, true);
+    }
+
+    /// The gradient of the state fed back becomes the previous state's: masked as the
+    /// state was.
+    fn unmask_carry(&self, r: &Recurrence, carry: &mut [F], training: bool) {
+        if r.masks_state(training) {
+            carry
+                .iter_mut()
+                .zip(&*self.state_mask)
+                .for_each(|(c, &m)| *c *= m);
+        }
+    }
+
+    /// Scatters `dxs` back into `dx`, masked as the inputs were.
+    fn scatter_dx(&self, r: &Recurrence, n: usize, dx: &mut [F]) {
+        let (time, inputs) = (r.time, r.inputs);
+        for s in 0..time {
+            let t = r.time_of(s);
+            let step = &self.dxs[s * n * inputs..][..n * inputs];
+            for (b, row) in step.chunks_exact(inputs).enumerate() {
+                let target = &mut dx[(b * time + t) * inputs..][..inputs];
+                if r.dropout > 0.0 {
+                    multiply(target, row, &self.input_mask[b * inputs..][..inputs]);
+                } else {
+                    target.copy_from_slice(row);
+                }
+            }
+        }
+    }
+}
+
+/// `out = a ⊙ b`.
+fn multiply<F: Float>(out: &mut [F], a: &[F], b: &[F]) {
+    for ((out, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *out = a * b;
+    }
+}
+
+/// Applies each gate's activation to its block of every row: `blocks[k]` is gate `k`'s,
+/// over columns `k·units..(k + 1)·units` of rows of `blocks.len()·units` values.
+fn gates_forward<F: Float>(blocks: &[Activation], z: &[F], a: &mut [F], units: usize) {
+    let width = blocks.len() * units;
+    for (z, a) in z.chunks_exact(width).zip(a.chunks_exact_mut(width)) {
+        let gates = z.chunks_exact(units).zip(a.chunks_exact_mut(units));
+        for (&act, (z, a)) in blocks.iter().zip(gates) {
+            activation_forward(act, z, a, units);
+        }
+    }
+}
+
+/// The gradient through [`gates_forward`]: `dz` from `da`.
+fn gates_backward<F: Float>(
+    blocks: &[Activation],
+    z: &[F],
+    a: &[F],
+    da: &[F],
+    dz: &mut [F],
+    units: usize,
+) {
+    let width = blocks.len() * units;
+    let rows = z.chunks_exact(width).zip(a.chunks_exact(width));
+    for ((z, a), (da, dz)) in rows.zip(da.chunks_exact(width).zip(dz.chunks_exact_mut(width))) {
+        let gates = z.chunks_exact(units).zip(a.chunks_exact(units));
+        let grads = da.chunks_exact(units).zip(dz.chunks_exact_mut(units));
+        for (&act, ((z, a), (da, dz))) in blocks.iter().zip(gates.zip(grads)) {
+            activation_backward(act, z, a, da, dz, units);
+        }
+    }
+}
+
+/// After the backward steps: from `dz`, the gradient of every step's input projection
+/// (`[time, n, gates]`), the kernel's and `dbias`'s gradients and the inputs'; from
+/// `drec`, the gradient of every step's recurrent product, the recurrent kernel's (one
+/// product over steps `1..time` and the states fed back of steps `0..time - 1`).
+#[allow(clippy::too_many_arguments)] // the two gradients in, the three out
+fn finish_backward<F: Float>(
+    r: &Recurrence,
+    n: usize,
+    weights: RecurrentWeights<F>,
+    seq: &mut Sequence<F>,
+    dz: &[F],
+    drec: &[F],
+    dx: Option<&mut [F]>,
+    dkernel: Option<&mut [F]>,
+    drecurrent: Option<&mut [F]>,
+    dbias: Option<&mut [F]>,
+) {
+    let (time, inputs, units, gates) = (r.time, r.inputs, r.units, r.gates());
+    let dxs = dx.is_some().then_some(&mut *seq.dxs);
+    dense_backward(
+        seq.xs,
+        weights.kernel,
+        dz,
+        dxs,
+        dkernel,
+        dbias,
+        time * n,
+        inputs,
+        gates,
+    );
+    if let Some(dx) = dx {
+        seq.scatter_dx(r, n, dx);
+    }
+    if let Some(drecurrent) = drecurrent {
+        // dRᵀ = drecᵀ · states, then transposed: with `gates` rows the product packs the
+        // states once and reads `drec` once, where dR's `units` rows would read all of
+        // `drec` for each tile of rows (1.6 times slower at LSTM(128)'s sizes).
+        let transposed = std::mem::take(&mut seq.recurrent_t);
+        let states = seq.fed_back_states(r, n, 0..time - 1, true);
+        let later = &drec[n * gates..];
+        let steps = (time - 1) * n;
+        matmul(
+            gates, steps, units, later, true, states, false, transposed, false,
+        );
+        transpose(transposed, gates, drecurrent);
+        seq.recurrent_t = transposed;
+    }
+}
+
+/// `to = fromᵀ` for `from` of `rows` rows.
+fn transpose<F: Float>(from: &[F], rows: usize, to: &mut [F]) {
+    let cols = from.len() / rows;
+    for (i, row) in from.chunks_exact(cols).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            to[j * rows + i] = v;
+        }
+    }
+}
+
+/// `rows[b] += bias` for every row.
+fn add_bias<F: Float>(rows: &mut [F], bias: &[F]) {
+    for row in rows.chunks_exact_mut(bias.len()) {
+        row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+    }
+}
+
+#[cfg(test)]
+mod tests;

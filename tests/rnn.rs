@@ -1,0 +1,411 @@
+//! The recurrent layers: Keras's names, shapes, parameter counts, initial weights and
+//! config; forward values against a step-by-step reference of Keras's equations; a weights
+//! round trip; and training on real Fashion-MNIST.
+
+mod common;
+
+use rand::Rng as _;
+use strata::prelude::*;
+
+model! {
+    /// The issue's row reader: 28 steps of 28 pixels.
+    pub struct RowReader: [28, 28] -> [10] {
+        LSTM(128),
+        Dense(10),
+    }
+
+    /// The issue's stack.
+    pub struct Stacked: [20, 64] -> [1] {
+        LSTM(32, return_sequences = true),
+        GRU(32),
+        Dense(1, activation = sigmoid),
+    }
+
+    /// Every layer's non-default arguments, for their config and layouts.
+    struct Others: [6, 5] -> [3] {
+        SimpleRNN(4, activation = relu, use_bias = false, return_sequences = true, go_backwards = true),
+        LSTM(3, unit_forget_bias = false, dropout = 0.25, recurrent_dropout = 0.5, return_sequences = true),
+        GRU(2, reset_after = false, recurrent_activation = tanh, return_sequences = true),
+        LSTM(3, recurrent_initializer = glorot_uniform, name = "last"),
+    }
+
+    struct SimpleSequences: [5, 3] -> [5, 4] {
+        SimpleRNN(4, return_sequences = true),
+    }
+
+    struct LstmBackwards: [5, 3] -> [4] {
+        LSTM(4, go_backwards = true),
+    }
+
+    struct LstmSequences: [5, 3] -> [5, 4] {
+        LSTM(4, return_sequences = true),
+    }
+
+    struct GruSequences: [5, 3] -> [5, 4] {
+        GRU(4, return_sequences = true, go_backwards = true),
+    }
+
+    struct GruResetBefore: [5, 3] -> [4] {
+        GRU(4, reset_after = false),
+    }
+
+    struct BidirectionalGru: [5, 3] -> [5, 8] {
+        Bidirectional(GRU(4, return_sequences = true)),
+    }
+
+    /// The wrappers, for their names and config.
+    struct Wrapped: [10, 6] -> [10, 4] {
+        Bidirectional(LSTM(8, return_sequences = true, name = "encoder"), merge_mode = sum),
+        TimeDistributed(Dense(4, activation = relu)),
+    }
+}
+
+fn names_and_shapes<M: Model>() -> Vec<(&'static str, &'static [usize])> {
+    M::PARAMS.iter().map(|p| (p.name, p.shape)).collect()
+}
+
+#[test]
+fn recurrent_layers_have_keras_names_shapes_and_parameter_counts() {
+    // Keras's summary(): 4·128·(28 + 128 + 1) + 1290 and 12,416 + 6,336 + 33.
+    assert_eq!(RowReader::<f32>::PARAM_COUNT, 81_674);
+    assert_eq!(Stacked::<f32>::PARAM_COUNT, 18_785);
+    assert_eq!(
+        names_and_shapes::<RowReader>(),
+        [
+            ("lstm/kernel", &[28, 512][..]),
+            ("lstm/recurrent_kernel", &[128, 512][..]),
+            ("lstm/bias", &[512][..]),
+            ("dense/kernel", &[128, 10][..]),
+            ("dense/bias", &[10][..]),
+        ]
+    );
+    assert_eq!(
+        names_and_shapes::<Others>(),
+        [
+            ("simple_rnn/kernel", &[5, 4][..]),
+            ("simple_rnn/recurrent_kernel", &[4, 4][..]),
+            ("lstm/kernel", &[4, 12][..]),
+            ("lstm/recurrent_kernel", &[3, 12][..]),
+            ("lstm/bias", &[12][..]),
+            ("gru/kernel", &[3, 6][..]),
+            ("gru/recurrent_kernel", &[2, 6][..]),
+            ("gru/bias", &[6][..]),
+            ("last/kernel", &[2, 12][..]),
+            ("last/recurrent_kernel", &[3, 12][..]),
+            ("last/bias", &[12][..]),
+        ]
+    );
+    assert_eq!(Stacked::<f32>::PARAMS[5].name, "gru/bias");
+    assert_eq!(Stacked::<f32>::PARAMS[5].shape, &[2, 96]);
+    let layers: Vec<(&str, &str, &[usize])> = Stacked::<f32>::LAYERS
+        .iter()
+        .map(|l| (l.name, l.kind, l.output_shape))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("lstm", "LSTM", &[20, 32][..]),
+            ("gru", "GRU", &[32][..]),
+            ("dense", "Dense", &[1][..]),
+        ]
+    );
+    let summary = Stacked::new(Seed(1)).summary_string();
+    assert!(summary.contains("(None, 20, 32)"), "{summary}");
+}
+
+#[test]
+fn wrappers_name_their_layers_weights_as_keras() {
+    assert_eq!(
+        names_and_shapes::<Wrapped>(),
+        [
+            ("bidirectional/forward_encoder/kernel", &[6, 32][..]),
+            (
+                "bidirectional/forward_encoder/recurrent_kernel",
+                &[8, 32][..]
+            ),
+            ("bidirectional/forward_encoder/bias", &[32][..]),
+            ("bidirectional/backward_encoder/kernel", &[6, 32][..]),
+            (
+                "bidirectional/backward_encoder/recurrent_kernel",
+                &[8, 32][..]
+            ),
+            ("bidirectional/backward_encoder/bias", &[32][..]),
+            ("time_distributed/dense/kernel", &[8, 4][..]),
+            ("time_distributed/dense/bias", &[4][..]),
+        ]
+    );
+    assert_eq!(
+        BidirectionalGru::<f32>::PARAMS[0].name,
+        "bidirectional/forward_gru/kernel"
+    );
+    let layers: Vec<(&str, &str, &[usize])> = Wrapped::<f32>::LAYERS
+        .iter()
+        .map(|l| (l.name, l.kind, l.output_shape))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("bidirectional", "Bidirectional", &[10, 8][..]),
+            ("time_distributed", "TimeDistributed", &[10, 4][..]),
+        ]
+    );
+    let json = Wrapped::<f32>::ARCHITECTURE_JSON;
+    for config in [
+        r#"{"class_name": "Bidirectional", "config": {"name": "bidirectional", "trainable": true, "merge_mode": "sum", "layer": {"class_name": "LSTM", "config": {"name": "forward_encoder", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": false"#,
+        r#""backward_layer": {"class_name": "LSTM", "config": {"name": "backward_encoder", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": true"#,
+        r#"{"class_name": "TimeDistributed", "config": {"name": "time_distributed", "trainable": true, "layer": {"class_name": "Dense", "config": {"name": "dense", "trainable": true, "units": 4, "activation": "relu""#,
+    ] {
+        assert!(json.contains(config), "{config}\nnot in\n{json}");
+    }
+}
+
+fn param<'m, M: Model>(model: &'m M, name: &str) -> &'m [M::Float] {
+    let p = M::PARAMS.iter().find(|p| p.name == name).expect(name);
+    &model.params()[p.offset..p.offset + p.len]
+}
+
+#[test]
+fn lstm_starts_with_an_orthogonal_recurrent_kernel_and_its_forget_bias_at_one() {
+    let model = Stacked::<f64>::seeded(Seed(3));
+    let bias = param(&model, "lstm/bias");
+    assert!(bias[..32].iter().all(|&b| b == 0.0));
+    assert!(bias[32..64].iter().all(|&b| b == 1.0));
+    assert!(bias[64..].iter().all(|&b| b == 0.0));
+    assert!(param(&model, "gru/bias").iter().all(|&b| b == 0.0));
+    // [32, 128]: orthonormal rows.
+    let recurrent = param(&model, "lstm/recurrent_kernel");
+    for a in 0..32 {
+        for b in 0..32 {
+            let dot: f64 = (0..128)
+                .map(|k| recurrent[a * 128 + k] * recurrent[b * 128 + k])
+                .sum();
+            let want = if a == b { 1.0 } else { 0.0 };
+            assert!((dot - want).abs() < 1e-12, "rows {a} and {b}: {dot}");
+        }
+    }
+    let other = Others::<f64>::seeded(Seed(3));
+    assert!(param(&other, "lstm/bias").iter().all(|&b| b == 0.0));
+}
+
+#[test]
+fn architecture_json_has_keras_get_config_keys() {
+    let json = RowReader::<f32>::ARCHITECTURE_JSON;
+    let lstm = r#"{"class_name": "LSTM", "config": {"name": "lstm", "trainable": true, "return_sequences": false, "return_state": false, "go_backwards": false, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": 128, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true, "kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal", "bias_initializer": "zeros", "unit_forget_bias": true, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": null}, "output_shape": [128]}"#;
+    assert!(json.contains(lstm), "{lstm}\nnot in\n{json}");
+    let json = Others::<f32>::ARCHITECTURE_JSON;
+    for config in [
+        r#""class_name": "SimpleRNN", "config": {"name": "simple_rnn", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": true, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": 4, "activation": "relu", "use_bias": false, "kernel_initializer": "glorot_uniform""#,
+        r#""unit_forget_bias": false, "dropout": 0.25, "recurrent_dropout": 0.5, "seed": null}, "output_shape": [6, 3]"#,
+        r#""units": 2, "activation": "tanh", "recurrent_activation": "tanh""#,
+        r#""dropout": 0.0, "recurrent_dropout": 0.0, "reset_after": false, "seed": null}"#,
+        r#""name": "last""#,
+        r#""recurrent_initializer": "glorot_uniform""#,
+    ] {
+        assert!(json.contains(config), "{config}\nnot in\n{json}");
+    }
+}
+
+/// One of Keras's cells, for the reference.
+#[derive(Clone, Copy, Debug)]
+enum Cell {
+    SimpleRnn,
+    Lstm,
+    GruResetAfter,
+    GruResetBefore,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Keras's equations, one sample, one step at a time, in the plainest loops: the output
+/// for `x` (`[time, inputs]`) given the layer's weights.
+#[allow(clippy::too_many_arguments)]
+fn reference(
+    cell: Cell,
+    x: &[f64],
+    inputs: usize,
+    units: usize,
+    kernel: &[f64],
+    recurrent: &[f64],
+    bias: &[f64],
+    go_backwards: bool,
+    return_sequences: bool,
+) -> Vec<f64> {
+    let time = x.len() / inputs;
+    let gates = kernel.len() / inputs;
+    let (mut h, mut c) = (vec![0.0; units], vec![0.0; units]);
+    let mut outputs = Vec::new();
+    for step in 0..time {
+        let t = if go_backwards { time - 1 - step } else { step };
+        let xt = &x[t * inputs..(t + 1) * inputs];
+        // Column `g` of xₜ·kernel and of v·recurrent_kernel.
+        let xk = |g: usize| {
+            (0..inputs)
+                .map(|i| xt[i] * kernel[i * gates + g])
+                .sum::<f64>()
+        };
+        let vr = |v: &[f64], g: usize| {
+            (0..units)
+                .map(|j| v[j] * recurrent[j * gates + g])
+                .sum::<f64>()
+        };
+        let mut next = vec![0.0; units];
+        match cell {
+            Cell::SimpleRnn => {
+                for u in 0..units {
+                    next[u] = (xk(u) + vr(&h, u) + bias[u]).tanh();
+                }
+            }
+            Cell::Lstm => {
+                for u in 0..units {
+                    let gate =
+                        |k: usize| xk(k * units + u) + vr(&h, k * units + u) + bias[k * units + u];
+                    let (i, f) = (sigmoid(gate(0)), sigmoid(gate(1)));
+                    let (g, o) = (gate(2).tanh(), sigmoid(gate(3)));
+                    c[u] = f * c[u] + i * g;
+                    next[u] = o * c[u].tanh();
+                }
+            }
+            Cell::GruResetAfter => {
+                let (input_bias, recurrent_bias) = bias.split_at(gates);
+                for u in 0..units {
+                    let x_part = |k: usize| xk(k * units + u) + input_bias[k * units + u];
+                    let h_part = |k: usize| vr(&h, k * units + u) + recurrent_bias[k * units + u];
+                    let z = sigmoid(x_part(0) + h_part(0));
+                    let r = sigmoid(x_part(1) + h_part(1));
+                    let candidate = (x_part(2) + r * h_part(2)).tanh();
+                    next[u] = z * h[u] + (1.0 - z) * candidate;
+                }
+            }
+            Cell::GruResetBefore => {
+                let z: Vec<f64> = (0..units)
+                    .map(|u| sigmoid(xk(u) + vr(&h, u) + bias[u]))
+                    .collect();
+                let r: Vec<f64> = (0..units)
+                    .map(|u| sigmoid(xk(units + u) + vr(&h, units + u) + bias[units + u]))
+                    .collect();
+                let reset: Vec<f64> = (0..units).map(|j| r[j] * h[j]).collect();
+                for u in 0..units {
+                    let g = 2 * units + u;
+                    let candidate = (xk(g) + vr(&reset, g) + bias[g]).tanh();
+                    next[u] = z[u] * h[u] + (1.0 - z[u]) * candidate;
+                }
+            }
+        }
+        h = next;
+        if return_sequences {
+            outputs.extend_from_slice(&h);
+        }
+    }
+    if return_sequences { outputs } else { h }
+}
+
+/// The recurrent layer `layer` of `model` as Keras's equations run it on `x`.
+fn layer_reference<M: Model<Float = f64>>(
+    model: &M,
+    (cell, layer): (Cell, &str),
+    x: &[f64],
+    go_backwards: bool,
+    return_sequences: bool,
+) -> Vec<f64> {
+    let weight = |suffix: &str| param(model, &format!("{layer}/{suffix}"));
+    let units = M::PARAMS
+        .iter()
+        .find(|p| p.name == format!("{layer}/recurrent_kernel"))
+        .expect(layer)
+        .shape[0];
+    reference(
+        cell,
+        x,
+        M::INPUT_SHAPE[1],
+        units,
+        weight("kernel"),
+        weight("recurrent_kernel"),
+        weight("bias"),
+        go_backwards,
+        return_sequences,
+    )
+}
+
+/// `model` with random weights on a batch of random sequences: each sample's output
+/// against `expected(model, sample)`.
+fn assert_forward_matches<M: Model<Float = f64>>(
+    mut model: M,
+    expected: impl Fn(&M, &[f64]) -> Vec<f64>,
+) {
+    let mut rng = Seed(21).rng();
+    for p in model.params_mut() {
+        *p = rng.random_range(-0.6..0.6);
+    }
+    let batch = 3;
+    let input: Vec<f64> = (0..batch * M::INPUT_SIZE)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut ws = M::Workspace::default();
+    M::prepare(&mut ws, batch);
+    let output = model.forward(&mut ws, &input, batch).to_vec();
+    let samples = input.chunks_exact(M::INPUT_SIZE);
+    for (b, (x, got)) in samples.zip(output.chunks_exact(M::OUTPUT_SIZE)).enumerate() {
+        let want = expected(&model, x);
+        assert_eq!(got.len(), want.len());
+        for (i, (&got, &want)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                "{}: sample {b}, value {i}: {got} but Keras's equations give {want}",
+                M::NAME
+            );
+        }
+    }
+}
+
+#[test]
+fn forward_equals_keras_equations_step_by_step() {
+    let seed = Seed(1);
+    let (simple, lstm) = ((Cell::SimpleRnn, "simple_rnn"), (Cell::Lstm, "lstm"));
+    let (after, before) = ((Cell::GruResetAfter, "gru"), (Cell::GruResetBefore, "gru"));
+    assert_forward_matches(SimpleSequences::seeded(seed), |m, x| {
+        layer_reference(m, simple, x, false, true)
+    });
+    assert_forward_matches(LstmBackwards::seeded(seed), |m, x| {
+        layer_reference(m, lstm, x, true, false)
+    });
+    assert_forward_matches(LstmSequences::seeded(seed), |m, x| {
+        layer_reference(m, lstm, x, false, true)
+    });
+    assert_forward_matches(GruSequences::seeded(seed), |m, x| {
+        layer_reference(m, after, x, true, true)
+    });
+    assert_forward_matches(GruResetBefore::seeded(seed), |m, x| {
+        layer_reference(m, before, x, false, false)
+    });
+}
+
+#[test]
+fn bidirectional_concatenates_forward_and_time_reversed_backward_runs() {
+    assert_forward_matches(BidirectionalGru::seeded(Seed(2)), |m, x| {
+        let forward = (Cell::GruResetAfter, "bidirectional/forward_gru");
+        let backward = (Cell::GruResetAfter, "bidirectional/backward_gru");
+        let forward = layer_reference(m, forward, x, false, true);
+        let backward = layer_reference(m, backward, x, true, true);
+        let (time, units) = (5, 4);
+        (0..time)
+            .flat_map(|t| {
+                let f = &forward[t * units..(t + 1) * units];
+                let b = &backward[(time - 1 - t) * units..(time - t) * units];
+                f.iter().chain(b).copied().collect::<Vec<_>>()
+            })
+            .collect()
+    });
+}
+
+#[test]
+fn stacked_recurrent_weights_round_trip_through_safetensors() {
+    common::assert_weights_round_trip(&Stacked::new(Seed(1)), &mut Stacked::new(Seed(2)));
+}
+
+#[test]
+fn fashion_mnist_row_reader_reaches_080_test_accuracy_after_one_epoch() {
+    let accuracy = common::fashion_mnist_accuracy_after_one_epoch(RowReader::new(Seed(42)));
+    assert!(accuracy >= 0.80, "test accuracy {accuracy} after one epoch");
+}
