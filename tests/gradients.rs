@@ -332,6 +332,21 @@ model! {
     }
 }
 
+model! {
+    /// One LSTM read on two sequences (the design's Siamese), and a BatchNormalization in
+    /// a graph: the recurrent weights' gradient is the sum over both uses.
+    struct SharedLstm: (a: [5, 3], b: [5, 3]) -> [1] {
+        let lstm = LSTM(4);
+        let both = Concatenate(lstm(a), lstm(b));
+        Dense(1)(BatchNormalization()(both))
+    }
+}
+
+#[test]
+fn a_shared_lstm_backward_matches_finite_differences() {
+    check_model_gradient(SharedLstm::<f64>::seeded(Seed(47)));
+}
+
 #[test]
 fn several_inputs_and_outputs_backward_matches_finite_differences() {
     check_model_gradient(TwoTowers::<f64>::seeded(Seed(43)));
