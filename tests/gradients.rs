@@ -165,23 +165,30 @@ fn weighted_output<M: Model<Float = f64>>(
     out.iter().zip(weights).map(|(o, w)| o * w).sum()
 }
 
-fn check_model_gradient<M: Model<Float = f64>>(mut model: M) {
+fn check_model_gradient<M: Model<Float = f64>>(model: M) {
     use rand::Rng as _;
-    let batch = 3;
     let mut rng = Seed(11).rng();
-    let input: Vec<f64> = (0..batch * M::INPUT_SIZE)
+    let input: Vec<f64> = (0..3 * M::INPUT_SIZE)
         .map(|_| rng.random_range(-1.0..1.0))
         .collect();
+    check_model_gradient_at(model, &input);
+}
+
+/// [`check_model_gradient`] at a given batch of 3 inputs.
+fn check_model_gradient_at<M: Model<Float = f64>>(mut model: M, input: &[f64]) {
+    use rand::Rng as _;
+    let batch = 3;
+    let mut rng = Seed(12).rng();
     let weights: Vec<f64> = (0..batch * M::OUTPUT_SIZE)
         .map(|_| rng.random_range(-1.0..1.0))
         .collect();
     let mut ws = M::Workspace::default();
     M::prepare(&mut ws, batch);
 
-    weighted_output(&model, &mut ws, &input, batch, &weights);
+    weighted_output(&model, &mut ws, input, batch, &weights);
     // NaN where backward must write: every trainable parameter's gradient.
     let mut grads = vec![f64::NAN; M::PARAM_COUNT];
-    model.backward(&mut ws, &input, batch, &weights, &mut grads);
+    model.backward(&mut ws, input, batch, &weights, &mut grads);
 
     let eps = 1e-6;
     // A frozen layer's parameters and BatchNormalization's moving statistics have no
@@ -191,9 +198,9 @@ fn check_model_gradient<M: Model<Float = f64>>(mut model: M) {
         for (i, &analytic) in range.clone().zip(&grads[range]) {
             let original = model.params()[i];
             model.params_mut()[i] = original + eps;
-            let plus = weighted_output(&model, &mut ws, &input, batch, &weights);
+            let plus = weighted_output(&model, &mut ws, input, batch, &weights);
             model.params_mut()[i] = original - eps;
-            let minus = weighted_output(&model, &mut ws, &input, batch, &weights);
+            let minus = weighted_output(&model, &mut ws, input, batch, &weights);
             model.params_mut()[i] = original;
             let numeric = (plus - minus) / (2.0 * eps);
             let tolerance = 1e-6 * (1.0 + numeric.abs().max(analytic.abs()));
@@ -340,6 +347,27 @@ model! {
         let both = Concatenate(lstm(a), lstm(b));
         Dense(1)(BatchNormalization()(both))
     }
+}
+
+model! {
+    /// Token ids into a shared Embedding, on two inputs, then an LSTM.
+    struct Tokens: (words: [5] of u32, tags: [5] of u8) -> [2] {
+        let embed = Embedding(12, 3);
+        let both = Concatenate(embed(words), embed(tags));
+        Dense(2)(LSTM(4)(both))
+    }
+}
+
+#[test]
+fn embedding_backward_matches_finite_differences() {
+    // Ids repeat within and across samples, so that rows gather several gradients.
+    let input: Vec<f64> = (0..3 * 10).map(|i| ((i * 7) % 12) as f64).collect();
+    check_model_gradient_at(Tokens::<f64>::seeded(Seed(53)), &input);
+    let tokens = Tokens::<f64>::TOKEN_INPUTS;
+    assert_eq!(
+        (tokens[1].name, tokens[1].offset, tokens[1].limit),
+        ("tags", 5, 12)
+    );
 }
 
 #[test]

@@ -350,6 +350,7 @@ fn constants(checked: &Checked) -> TokenStream {
     let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
     let inputs = tensor_infos(&input_entries(def));
     let outputs = tensor_infos(&output_entries(def, &output_shapes));
+    let token_inputs = token_inputs(checked);
     let model_name = def.name.to_string();
     let layers = summary_rows(checked).into_iter().map(|row| {
         let SummaryRow {
@@ -391,6 +392,7 @@ fn constants(checked: &Checked) -> TokenStream {
         const OUTPUT_SIZE: usize = #output_size;
         const INPUTS: &'static [#k::TensorInfo] = #inputs;
         const OUTPUTS: &'static [#k::TensorInfo] = #outputs;
+        #token_inputs
         const PARAM_COUNT: usize = #param_count;
         const TRAINABLE_PARAM_COUNT: usize = #trainable_count;
         const LAYERS: &'static [#k::LayerInfo] = &[#(#layers),*];
@@ -412,6 +414,39 @@ fn tensor_infos(entries: &[(String, Vec<usize>)]) -> TokenStream {
         info
     });
     quote!(&[#(#infos),*])
+}
+
+/// `const TOKEN_INPUTS`, for a model with inputs of token ids.
+fn token_inputs(checked: &Checked) -> TokenStream {
+    let k = krate();
+    let graph = &checked.graph;
+    let mut offset = 0;
+    let mut entries = Vec::new();
+    for (i, input) in graph.def.inputs.iter().enumerate() {
+        let len = product(&input.shape.dims);
+        let limit = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| {
+                node.inputs
+                    .iter()
+                    .any(|&v| crate::shapes::ids_input(graph, v) == Some(i))
+            })
+            .filter_map(|(n, _)| checked.nodes[n].reads_ids())
+            .min();
+        if let Some(limit) = limit {
+            let name = input.name.to_string();
+            entries.push(quote! {
+                #k::TokenInput { name: #name, offset: #offset, len: #len, limit: #limit }
+            });
+        }
+        offset += len;
+    }
+    if entries.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(const TOKEN_INPUTS: &'static [#k::TokenInput] = &[#(#entries),*];)
 }
 
 /// One row of `summary()`.

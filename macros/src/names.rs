@@ -27,6 +27,7 @@ pub const INITIALIZERS: &[&str] = &[
     "zeros",
     "ones",
     "orthogonal",
+    "uniform",
 ];
 
 /// The runtime's enum variant for an activation name.
@@ -58,6 +59,7 @@ pub fn initializer_variant(name: &str) -> &'static str {
         "ones" => "Ones",
         "orthogonal" => "Orthogonal",
         "unit_forget_bias" => "UnitForgetBias",
+        "uniform" => "Uniform",
         _ => "GlorotUniform",
     }
 }

@@ -56,16 +56,53 @@ impl ModelDef {
     }
 }
 
+/// The integer type of token ids: `u8`, `u16`, `u32`, `u64`, `i32`, `i64`.
+pub struct IdType {
+    pub name: Ident,
+    /// How many ids it can hold (0 to this - 1).
+    pub capacity: u128,
+}
+
+/// ` of u32` after a shape, if there.
+fn parse_ids(input: ParseStream) -> syn::Result<Option<IdType>> {
+    if !(input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "of")) {
+        return Ok(None);
+    }
+    input.parse::<Ident>()?;
+    let name: Ident = input.parse()?;
+    let capacity: u128 = match name.to_string().as_str() {
+        "u8" => 1 << 8,
+        "u16" => 1 << 16,
+        "u32" => 1 << 32,
+        "u64" => 1 << 64,
+        "i32" => 1 << 31,
+        "i64" => 1 << 63,
+        other => {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "token ids are integers: `of u8`, `u16`, `u32`, `u64`, `i32` or `i64`, not \
+                     `{other}`"
+                ),
+            ));
+        }
+    };
+    Ok(Some(IdType { name, capacity }))
+}
+
 /// A declared output: `[10]`, or `logits: [10]` among several.
 pub struct Output {
     pub name: Option<Ident>,
     pub shape: ShapeLit,
 }
 
-/// An input of the model: `[784]` (named `input` in a graph body) or `x: [784]`.
+/// An input of the model: `[784]` (named `input` in a graph body) or `x: [784]`; token
+/// ids for an Embedding as `[20] of u32`.
 pub struct Input {
     pub name: Ident,
     pub shape: ShapeLit,
+    /// `u32` in `[20] of u32`: the values are token ids of that type.
+    pub ids: Option<IdType>,
     /// Whether the user wrote the name.
     pub named: bool,
 }
@@ -196,6 +233,7 @@ fn parse_inputs(input: ParseStream) -> syn::Result<Vec<Input>> {
         return Ok(vec![Input {
             name: Ident::new("input", shape.span),
             shape,
+            ids: parse_ids(input)?,
             named: false,
         }]);
     }
@@ -205,9 +243,10 @@ fn parse_inputs(input: ParseStream) -> syn::Result<Vec<Input>> {
     )?;
     Ok(named
         .into_iter()
-        .map(|(name, shape)| Input {
+        .map(|(name, shape, ids)| Input {
             name,
             shape,
+            ids,
             named: true,
         })
         .collect())
@@ -227,7 +266,7 @@ fn parse_outputs(input: ParseStream) -> syn::Result<Vec<Output>> {
     )?;
     Ok(named
         .into_iter()
-        .map(|(name, shape)| Output {
+        .map(|(name, shape, _)| Output {
             name: Some(name),
             shape,
         })
@@ -235,10 +274,13 @@ fn parse_outputs(input: ParseStream) -> syn::Result<Vec<Output>> {
 }
 
 /// `(name: [shape], ...)`, at least one; `if_empty` says what to write otherwise.
-fn parse_named_shapes(input: ParseStream, if_empty: &str) -> syn::Result<Vec<(Ident, ShapeLit)>> {
+fn parse_named_shapes(
+    input: ParseStream,
+    if_empty: &str,
+) -> syn::Result<Vec<(Ident, ShapeLit, Option<IdType>)>> {
     let content;
     let paren = parenthesized!(content in input);
-    let named = Punctuated::<(Ident, ShapeLit), Token![,]>::parse_terminated_with(
+    let named = Punctuated::<(Ident, ShapeLit, Option<IdType>), Token![,]>::parse_terminated_with(
         &content,
         parse_named_shape,
     )?;
@@ -248,15 +290,16 @@ fn parse_named_shapes(input: ParseStream, if_empty: &str) -> syn::Result<Vec<(Id
     Ok(named.into_iter().collect())
 }
 
-/// `name: [shape]`.
-fn parse_named_shape(input: ParseStream) -> syn::Result<(Ident, ShapeLit)> {
+/// `name: [shape]`, or `name: [shape] of u32`.
+fn parse_named_shape(input: ParseStream) -> syn::Result<(Ident, ShapeLit, Option<IdType>)> {
     if input.peek(syn::token::Bracket) {
         return Err(input
             .error("name each of several inputs or outputs, e.g. `(a: [20, 64], b: [20, 64])`"));
     }
     let name: Ident = input.parse()?;
     input.parse::<Token![:]>()?;
-    Ok((name, input.parse()?))
+    let shape = input.parse()?;
+    Ok((name, shape, parse_ids(input)?))
 }
 
 /// Statements separated by `,` or `;`; a `let` ends with `;`.

@@ -105,6 +105,10 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             .iter()
             .map(|&v| shapes[v].clone().filter(|_| fits))
             .collect();
+        let ids_ok = instance
+            .as_deref()
+            .is_none_or(|layer| ids_fit(&graph, index, layer, &shapes, &nodes, errors));
+        let inputs = inputs.filter(|_| ids_ok);
         let output = match (instance, inputs) {
             (Some(mut layer), Some(inputs)) => match layer.infer_all(&inputs) {
                 Ok(shape) => {
@@ -180,6 +184,102 @@ fn dedup(mut notes: Vec<String>) -> Vec<String> {
         fresh
     });
     notes
+}
+
+/// The input whose token ids value `value` holds, if it holds any: an input declared
+/// `of u32`, itself or as cut out of the packed row.
+pub fn ids_input(graph: &Graph, value: ValueId) -> Option<usize> {
+    let inputs = &graph.def.inputs;
+    let index = match (value, inputs.len()) {
+        (INPUT, 1) => 0,
+        (INPUT, _) => return None,
+        (v, n) if n > 1 && v <= n => v - 1,
+        _ => return None,
+    };
+    inputs[index].ids.as_ref().map(|_| index)
+}
+
+/// Token ids go to Embedding, Embedding reads token ids, and the ids' type can hold every
+/// id the Embedding knows.
+fn ids_fit(
+    graph: &Graph,
+    index: usize,
+    layer: &dyn Layer,
+    shapes: &[Option<Vec<usize>>],
+    nodes: &[Option<Box<dyn Layer>>],
+    errors: &mut Errors,
+) -> bool {
+    let node = &graph.nodes[index];
+    if graph.layers[node.layer].call.kind == INPUT_LAYER {
+        return true;
+    }
+    let mut fits = true;
+    for &value in &node.inputs {
+        let input = ids_input(graph, value).map(|i| &graph.def.inputs[i]);
+        let shape = shapes[value].clone().unwrap_or_default();
+        let note = || vec![origin(graph, value, &shape, nodes)];
+        let problem = match (input, layer.reads_ids()) {
+            (Some(input), None) => {
+                let ids = input
+                    .ids
+                    .as_ref()
+                    .map(|t| t.name.to_string())
+                    .unwrap_or_default();
+                Some(message(
+                    format!(
+                        "{} receives `{}`, which holds token ids ({ids}): only an Embedding \
+                         reads them",
+                        layer.label(),
+                        input.name
+                    ),
+                    &note(),
+                    Some(format!(
+                        "put an Embedding first, e.g. `Embedding(10000, 64)`, or declare \
+                         `{}` without `of {ids}` to read it as numbers",
+                        input.name
+                    )),
+                ))
+            }
+            (None, Some(_)) => Some(message(
+                format!(
+                    "{} reads token ids, but receives numbers {}",
+                    layer.label(),
+                    shape_str(&shape)
+                ),
+                &note(),
+                Some(
+                    "an Embedding comes first, on an input declared as ids, e.g. \
+                     `struct Net: [20] of u32 -> [1]`"
+                        .to_string(),
+                ),
+            )),
+            (Some(input), Some(known)) => input.ids.as_ref().and_then(|ids| {
+                (known as u128 > ids.capacity).then(|| {
+                    message(
+                        format!(
+                            "{} knows {known} ids, but `{}` holds them as {}, which holds only \
+                             0 to {}",
+                            layer.label(),
+                            input.name,
+                            ids.name,
+                            ids.capacity - 1
+                        ),
+                        &[],
+                        Some(format!(
+                            "declare `{}` with a wider type, e.g. `of u32`",
+                            input.name
+                        )),
+                    )
+                })
+            }),
+            (None, None) => None,
+        };
+        if let Some(text) = problem {
+            errors.at(node.span, text);
+            fits = false;
+        }
+    }
+    fits
 }
 
 /// A shared layer's later application must need the same weights as its first.

@@ -49,6 +49,8 @@ pub enum Initializer {
     /// quarter, the forget gate's (gate order i, f, c, o). Not a name users write: LSTM
     /// picks it.
     UnitForgetBias,
+    /// `uniform` (Keras's default for Embedding): uniform on ±0.05, whatever the fans.
+    Uniform,
 }
 
 /// The standard deviation of a standard normal truncated to [-2, 2]: Keras divides by it.
@@ -66,6 +68,7 @@ impl Initializer {
         Initializer::Zeros,
         Initializer::Ones,
         Initializer::Orthogonal,
+        Initializer::Uniform,
     ];
 
     /// Keras's name for the initializer.
@@ -81,6 +84,7 @@ impl Initializer {
             Initializer::Ones => "ones",
             Initializer::Orthogonal => "orthogonal",
             Initializer::UnitForgetBias => "unit_forget_bias",
+            Initializer::Uniform => "uniform",
         }
     }
 
@@ -123,6 +127,8 @@ impl Initializer {
                 values[units..2 * units].fill(F::one());
                 return;
             }
+            // Keras's RandomUniform(-0.05, 0.05): limit² / 3 = 0.05² / 3.
+            Initializer::Uniform => (0.05 * 0.05 / 3.0, 1.0, true),
             Initializer::GlorotUniform => (1.0, fan_avg, true),
             Initializer::GlorotNormal => (1.0, fan_avg, false),
             Initializer::HeUniform => (2.0, fan_in, true),
@@ -206,7 +212,7 @@ mod tests {
         for &init in Initializer::ALL {
             assert_eq!(Initializer::from_name(init.name()), Some(init));
         }
-        assert_eq!(Initializer::ALL.len(), 9);
+        assert_eq!(Initializer::ALL.len(), 10);
         assert_eq!(Initializer::from_name("unit_forget_bias"), None);
         assert_eq!(Initializer::from_name("GlorotUniform"), None);
     }
@@ -234,6 +240,7 @@ mod tests {
                 }
                 Initializer::HeUniform | Initializer::HeNormal => 2.0 / fan_in as f64,
                 Initializer::LecunNormal | Initializer::LecunUniform => 1.0 / fan_in as f64,
+                Initializer::Uniform => 0.05 * 0.05 / 3.0,
                 Initializer::Zeros
                 | Initializer::Ones
                 | Initializer::Orthogonal

@@ -24,5 +24,5 @@ pub mod train;
 
 pub use error::{Error, Result};
 pub use float::Float;
-pub use model::{LayerInfo, Model, ParamInfo, TensorInfo};
+pub use model::{LayerInfo, Model, ParamInfo, TensorInfo, TokenInput};
 pub use rng::{Rng, Seed};

@@ -51,6 +51,10 @@ pub trait Layer {
     fn label(&self) -> String;
     /// The output shape for `input`, or what is wrong with `input`.
     fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError>;
+    /// For a layer that reads token ids (Embedding), how many ids it knows.
+    fn reads_ids(&self) -> Option<usize> {
+        None
+    }
     /// The output shape for the layer's inputs; layers of one input take exactly one.
     fn infer_all(&mut self, inputs: &[Vec<usize>]) -> Result<Vec<usize>, ShapeError> {
         match inputs {
@@ -222,6 +226,7 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
     use pooling::PoolOp::{Average, Max};
     &[
         &core::dense::Dense,
+        &core::embedding::Embedding,
         &core::activation::ActivationLayer,
         &core::activation::Softmax,
         &convolutional::conv::Conv { rank: 1 },

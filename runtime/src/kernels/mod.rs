@@ -8,6 +8,7 @@ mod activation;
 mod conv;
 mod dense;
 mod dropout;
+mod embedding;
 mod matmul;
 mod merge;
 mod normalization;
@@ -20,6 +21,7 @@ pub use activation::{Activation, activation_backward, activation_forward};
 pub use conv::{CHUNK_VALUES, Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
+pub use embedding::{embedding_backward, embedding_forward, token};
 pub use matmul::matmul;
 pub use merge::{
     DotSide, MergeOp, column_slice, concatenate_backward, concatenate_forward, dot_backward,

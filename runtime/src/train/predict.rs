@@ -26,6 +26,7 @@ pub fn predict<M: Model>(
     let samples = x.shape()[0];
     let x = x.as_standard_layout();
     let input = x.as_slice().expect("standard layout");
+    check_token_ids::<M>("predict", input)?;
     let mut shape = vec![samples];
     shape.extend_from_slice(M::OUTPUT_SHAPE);
     let mut output = ArrayD::from_elem(IxDyn(&shape), M::Float::default());
@@ -82,6 +83,37 @@ pub(crate) fn check_samples<M: Model>(what: &'static str, shape: &[usize]) -> Re
         ));
     };
     check_sample_shape::<M>(what, sample)
+}
+
+/// Checks that every token id in `rows` (packed input rows) is an integer below its
+/// Embedding's `input_dim`.
+pub(crate) fn check_token_ids<M: Model>(what: &'static str, rows: &[M::Float]) -> Result<()> {
+    if M::TOKEN_INPUTS.is_empty() || M::INPUT_SIZE == 0 {
+        return Ok(());
+    }
+    for (sample, row) in rows.chunks_exact(M::INPUT_SIZE).enumerate() {
+        for input in M::TOKEN_INPUTS {
+            let ids = &row[input.offset..input.offset + input.len];
+            if let Some((position, id)) = ids
+                .iter()
+                .enumerate()
+                .find(|&(_, &id)| crate::kernels::token(id, input.limit).is_none())
+            {
+                return Err(Error::invalid(
+                    "x",
+                    format!(
+                        "{what}: sample {sample} has {id} at position {position} of `{}`, which \
+                         holds token ids: each must be an integer from 0 to {} (the \
+                         Embedding's input_dim is {})",
+                        input.name,
+                        input.limit - 1,
+                        input.limit
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check_sample_shape<M: Model>(what: &'static str, sample: &[usize]) -> Result<()> {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use super::fit::check_sample_weight;
-use super::predict::{check_sample_shape, check_samples};
+use super::predict::{check_sample_shape, check_samples, check_token_ids};
 use super::progress::Progress;
 use super::{Fit, History, Logs, Training};
 use crate::data::{Dataset, permutation};
@@ -531,6 +531,7 @@ where
             return Err(Error::EmptyDataset { what });
         }
         check_sample_shape::<M>(what, data.sample_shape())?;
+        check_token_ids::<M>(what, data.x().as_slice().unwrap_or(&[]))?;
         self.check_targets(data.y().as_slice().unwrap_or(&[]), data.target_width())
     }
 
@@ -684,8 +685,10 @@ where
                 y_len: y_rows,
             });
         }
+        let x_flat = flat(x);
+        check_token_ids::<M>(what, &x_flat)?;
         let batch = FlatBatch {
-            x: flat(x),
+            x: x_flat,
             y: flat(y),
             rows,
             target_width: y.len() / rows,

@@ -1,3 +1,4 @@
 pub mod activation;
 pub mod dense;
+pub mod embedding;
 pub mod input;
