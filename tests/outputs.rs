@@ -247,3 +247,27 @@ fn one_loss_named_output_trains_exactly_as_the_plain_loss() {
         assert_eq!(outputs, [plain.predict(x).unwrap()]);
     }
 }
+
+#[test]
+fn a_single_loss_or_metric_on_several_outputs_is_refused_before_any_step() {
+    let mut trainer = two_heads().compile(Adam::new(0.05), MeanSquaredError::new(), ());
+    let before = trainer.model().params().to_vec();
+    let error = trainer
+        .fit(&two_head_dataset(32), quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("TwoHeads has 2 outputs (logits, embedding): give each its loss"),
+        "{error}"
+    );
+    assert_eq!(trainer.model().params(), &before[..]);
+    let mut trainer = two_heads().compile(Adam::new(0.05), both_losses(), [Accuracy::new()]);
+    let error = trainer
+        .evaluate(&two_head_dataset(32))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("put accuracy on one of them, e.g. OutputMetric::new(\"logits\", metric)"),
+        "{error}"
+    );
+}

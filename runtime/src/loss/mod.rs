@@ -262,6 +262,13 @@ pub trait Loss<F: Float>: Send + Sync {
         let _ = outputs;
     }
 
+    /// Whether the loss reads each of several outputs apart ([`Losses`]) rather than the
+    /// whole packed row: the trainer refuses a loss that does not on a model of several
+    /// outputs, whose packed row no single loss means anything on.
+    fn reads_outputs_apart(&self) -> bool {
+        false
+    }
+
     /// Where each output's targets sit in the packed target row that this loss reads, for
     /// a model with `outputs`: every output in turn, each as wide as
     /// [`Loss::target_shape`] says. [`Losses`] leaves out the outputs it gives no loss.

@@ -223,6 +223,10 @@ fn check_entry<F: Float>(
 }
 
 impl<F: Float> Loss<F> for Losses<F> {
+    fn reads_outputs_apart(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "losses"
     }

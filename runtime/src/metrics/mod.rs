@@ -85,6 +85,12 @@ pub trait Metric<F: Float>: Send {
     fn bind_outputs(&mut self, outputs: &[TensorInfo], targets: &[TensorInfo]) {
         let _ = (outputs, targets);
     }
+
+    /// Whether the metric reads one output apart ([`OutputMetric`]) rather than the whole
+    /// packed row: the trainer refuses one that does not on a model of several outputs.
+    fn reads_outputs_apart(&self) -> bool {
+        false
+    }
 }
 
 /// What `compile` accepts as its metrics: `[Accuracy]`, `()`, a tuple of metrics, or a

@@ -106,6 +106,10 @@ impl<F: Float> OutputMetric<F> {
 }
 
 impl<F: Float> Metric<F> for OutputMetric<F> {
+    fn reads_outputs_apart(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> String {
         match &self.layout {
             Some((outputs, _)) if outputs.len() == 1 => self.metric.name(),
@@ -209,6 +213,10 @@ impl<F: Float> OutputLoss<F> {
 }
 
 impl<F: Float> Metric<F> for OutputLoss<F> {
+    fn reads_outputs_apart(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> String {
         self.name.clone()
     }

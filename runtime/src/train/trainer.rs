@@ -536,9 +536,46 @@ where
     }
 
     fn check_targets(&self, y: &[M::Float], target_width: usize) -> Result<()> {
+        self.check_outputs_apart()?;
         self.loss.check_targets(y, target_width, M::OUTPUT_SIZE)?;
         for metric in &self.metrics {
             metric.check(target_width, M::OUTPUT_SIZE)?;
+        }
+        Ok(())
+    }
+
+    /// On a model of several outputs, the loss and every metric must read the outputs
+    /// apart: one loss or metric over the packed row of all of them means nothing.
+    fn check_outputs_apart(&self) -> Result<()> {
+        if M::OUTPUTS.len() < 2 {
+            return Ok(());
+        }
+        let names: Vec<&str> = M::OUTPUTS.iter().map(|o| o.name).collect();
+        let first = names[0];
+        if !self.loss.reads_outputs_apart() {
+            return Err(Error::invalid(
+                "loss",
+                format!(
+                    "{} has {} outputs ({}): give each its loss, e.g. \
+                     Losses::new().output(\"{first}\", loss, 1.0), as Keras's loss={{...}}",
+                    M::NAME,
+                    names.len(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        if let Some(metric) = self.metrics.iter().find(|m| !m.reads_outputs_apart()) {
+            return Err(Error::invalid(
+                "metrics",
+                format!(
+                    "{} has {} outputs ({}): put {} on one of them, e.g. \
+                     OutputMetric::new(\"{first}\", metric)",
+                    M::NAME,
+                    names.len(),
+                    names.join(", "),
+                    metric.name()
+                ),
+            ));
         }
         Ok(())
     }
