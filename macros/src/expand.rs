@@ -963,7 +963,7 @@ impl Plan<'_, '_> {
             if !self.is_last_use(index) {
                 for i in self.layer_params(index).filter(|&i| params[i].trainable) {
                     let (dp, s) = (format_ident!("dp{}", i), format_ident!("s{}_{}", v, i));
-                    code.extend(quote!(#k::__private::accumulate(&mut *#dp, &ws.#s[..]);));
+                    code.extend(quote!(#k::kernels::accumulate(&mut *#dp, &ws.#s[..]);));
                 }
             }
         }
@@ -1002,7 +1002,7 @@ impl Plan<'_, '_> {
             .map(|slot| {
                 let part = format_ident!("g{}_{}", v, slot);
                 quote! {
-                    #k::__private::accumulate(&mut ws.#target[..n * #len], &ws.#part[..n * #len]);
+                    #k::kernels::accumulate(&mut ws.#target[..n * #len], &ws.#part[..n * #len]);
                 }
             })
             .collect()

@@ -55,14 +55,6 @@ pub fn predict_one<M: Model>(
     y.copy_from_slice(model.forward(workspace, x, 1));
 }
 
-/// `sum += part`: the gradient a value or a shared layer receives from one more of its uses.
-pub fn accumulate<F: Float>(sum: &mut [F], part: &[F]) {
-    assert_eq!(sum.len(), part.len(), "gradient parts of equal length");
-    for (s, &p) in sum.iter_mut().zip(part) {
-        *s += p;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,18 @@ pub fn merge_forward<F: Float>(op: MergeOp, inputs: &[&[F]], y: &mut [F]) {
     }
 }
 
+/// `sum += part`: the lanes' gradients summed, and the gradient a value or a shared layer
+/// receives from one more of its uses. A function of its own, so that the compiler knows
+/// the two slices do not overlap and vectorizes the loop (inlined into the trainer's
+/// closure, it did not).
+#[inline(never)]
+pub fn accumulate<F: Float>(sum: &mut [F], part: &[F]) {
+    assert_eq!(sum.len(), part.len(), "accumulate: parts of equal length");
+    for (s, &p) in sum.iter_mut().zip(part) {
+        *s += p;
+    }
+}
+
 /// The gradient of each input of [`merge_forward`], written to the inputs that need one.
 /// Maximum and Minimum send the gradient to the first input that holds the extreme (as
 /// Keras's, which folds `maximum` over the inputs in order).

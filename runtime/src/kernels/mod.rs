@@ -24,8 +24,8 @@ pub use dropout::{dropout_backward, dropout_forward_train};
 pub use embedding::{embedding_backward, embedding_forward, token};
 pub use matmul::matmul;
 pub use merge::{
-    DotSide, MergeOp, column_slice, concatenate_backward, concatenate_forward, dot_backward,
-    dot_forward, merge_backward, merge_forward,
+    DotSide, MergeOp, accumulate, column_slice, concatenate_backward, concatenate_forward,
+    dot_backward, dot_forward, merge_backward, merge_forward,
 };
 pub use normalization::{
     batch_norm_backward, batch_norm_backward_inference, batch_norm_forward_inference,

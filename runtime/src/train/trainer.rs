@@ -550,17 +550,23 @@ where
         if M::OUTPUTS.len() < 2 {
             return Ok(());
         }
-        let names: Vec<&str> = M::OUTPUTS.iter().map(|o| o.name).collect();
-        let first = names[0];
+        let outputs = || {
+            let names: Vec<&str> = M::OUTPUTS.iter().map(|o| o.name).collect();
+            format!(
+                "{} has {} outputs ({})",
+                M::NAME,
+                names.len(),
+                names.join(", ")
+            )
+        };
+        let first = M::OUTPUTS[0].name;
         if !self.loss.reads_outputs_apart() {
             return Err(Error::invalid(
                 "loss",
                 format!(
-                    "{} has {} outputs ({}): give each its loss, e.g. \
-                     Losses::new().output(\"{first}\", loss, 1.0), as Keras's loss={{...}}",
-                    M::NAME,
-                    names.len(),
-                    names.join(", ")
+                    "{}: give each its loss, e.g. Losses::new().output(\"{first}\", loss, \
+                     1.0), as Keras's loss={{...}}",
+                    outputs()
                 ),
             ));
         }
@@ -568,11 +574,8 @@ where
             return Err(Error::invalid(
                 "metrics",
                 format!(
-                    "{} has {} outputs ({}): put {} on one of them, e.g. \
-                     OutputMetric::new(\"{first}\", metric)",
-                    M::NAME,
-                    names.len(),
-                    names.join(", "),
+                    "{}: put {} on one of them, e.g. OutputMetric::new(\"{first}\", metric)",
+                    outputs(),
                     metric.name()
                 ),
             ));
@@ -916,18 +919,9 @@ fn sum_grads<M: Model>(total: &mut [M::Float], lanes: &[Lane<M>]) {
         let range = offset..offset + part.len();
         part.copy_from_slice(&lanes[0].grads[range.clone()]);
         for lane in &lanes[1..] {
-            add_into(part, &lane.grads[range.clone()]);
+            crate::kernels::accumulate(part, &lane.grads[range.clone()]);
         }
     });
-}
-
-/// `total += values`, in a function of its own so that the compiler knows the two slices
-/// do not overlap and vectorizes the loop (inlined into the closure above, it did not).
-#[inline(never)]
-fn add_into<F: Float>(total: &mut [F], values: &[F]) {
-    for (t, v) in total.iter_mut().zip(values) {
-        *t += *v;
-    }
 }
 
 fn flat<'x, F: Float>(a: &'x ArrayViewD<'_, F>) -> Cow<'x, [F]> {
