@@ -23,6 +23,14 @@ fn mlp() -> Mlp {
 
 fn training_step(c: &mut Criterion) {
     common::training_steps(c, "mlp_train_step_batch64", mlp);
+    // What decided the MLP's default (Parallelism::Products): the batch split across the
+    // threads instead, each with its own gradient buffer.
+    common::training_steps_with(
+        c,
+        "mlp_train_step_batch64_batch_parallelism",
+        mlp,
+        Parallelism::Batch,
+    );
     common::fit_epochs(c, "mlp_fit_epoch_batch64", mlp);
 }
 

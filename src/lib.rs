@@ -39,6 +39,6 @@ pub mod prelude {
         TopKCategoricalAccuracy,
     };
     pub use strata_runtime::optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
-    pub use strata_runtime::train::{Fit, History, Trainer, Verbose};
+    pub use strata_runtime::train::{Fit, History, Parallelism, Trainer, Verbose};
     pub use strata_runtime::{Error, Float, Model, Seed};
 }

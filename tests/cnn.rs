@@ -50,6 +50,11 @@ model! {
 }
 
 #[test]
+fn a_convnet_splits_its_batch_across_threads() {
+    assert_eq!(Parallelism::for_model::<ConvNet>(), Parallelism::Batch);
+}
+
+#[test]
 fn convnet_has_keras_names_shapes_and_parameter_count() {
     // Keras's model.summary() of this network: 34,826 parameters.
     assert_eq!(ConvNet::<f32>::PARAM_COUNT, 34_826);

@@ -104,6 +104,26 @@ fn same_seed_and_threads_give_identical_weights() {
 }
 
 #[test]
+fn a_dense_network_splits_its_products_and_trains_as_on_one_thread() {
+    assert_eq!(Parallelism::for_model::<Mlp>(), Parallelism::Products);
+    let data = synthetic(300, 1.0);
+    let run = |threads, parallelism| {
+        let mut trainer = trainer();
+        trainer.set_threads(threads).unwrap();
+        trainer.set_parallelism(parallelism);
+        trainer.fit(&data, quiet(2).seed(9)).unwrap();
+        trainer.model().params().to_vec()
+    };
+    let one_thread = run(1, Parallelism::Products);
+    assert_eq!(run(2, Parallelism::Products), one_thread);
+    assert_ne!(
+        run(2, Parallelism::Batch),
+        one_thread,
+        "summing two lanes' gradients rounds differently"
+    );
+}
+
+#[test]
 fn wrong_sample_shape_is_an_error_that_names_both_shapes() {
     let x = ArrayD::<f32>::zeros(IxDyn(&[10, 28, 27]));
     let y = ArrayD::<f32>::zeros(IxDyn(&[10]));

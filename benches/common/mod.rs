@@ -34,11 +34,22 @@ pub fn adam_trainer<M: Model<Float = f32>>(
 
 /// One training step at batch 64, at one and two threads, in samples per second.
 pub fn training_steps<M: Model<Float = f32>>(c: &mut Criterion, group: &str, model: fn() -> M) {
+    training_steps_with(c, group, model, Parallelism::for_model::<M>());
+}
+
+/// As [`training_steps`], with the threads used as `parallelism` says.
+pub fn training_steps_with<M: Model<Float = f32>>(
+    c: &mut Criterion,
+    group: &str,
+    model: fn() -> M,
+    parallelism: Parallelism,
+) {
     let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(64));
     let (x, y) = (images(64), labels(64));
     for threads in [1, 2] {
         let mut trainer = adam_trainer(model(), threads);
+        trainer.set_parallelism(parallelism);
         group.bench_function(format!("threads{threads}"), |b| {
             b.iter(|| trainer.train_on_batch(x.view(), y.view()).expect("step"))
         });

@@ -4,6 +4,7 @@ pub mod callbacks;
 mod fit;
 mod freeze;
 mod history;
+mod parallelism;
 mod plot;
 mod predict;
 mod progress;
@@ -18,5 +19,6 @@ pub use callbacks::{
 };
 pub use fit::{Fit, Verbose};
 pub use history::{History, Logs};
+pub use parallelism::Parallelism;
 pub use predict::predict;
 pub use trainer::Trainer;

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::fit::check_sample_weight;
 use super::predict::{check_sample_shape, check_samples, check_token_ids};
 use super::progress::Progress;
-use super::{Fit, History, Logs, Training};
+use super::{Fit, History, Logs, Parallelism, Training};
 use crate::data::{Dataset, permutation};
 use crate::loss::Loss;
 use crate::metrics::{Mean, Metric};
@@ -33,6 +33,7 @@ pub struct Trainer<M: Model, O, L> {
     /// One per thread.
     lanes: Vec<Lane<M>>,
     pool: Option<rayon::ThreadPool>,
+    parallelism: Parallelism,
     /// The sum of the lanes' gradients.
     grads: Vec<M::Float>,
     /// The ranges of the parameter tensors the optimizer updates.
@@ -137,6 +138,7 @@ where
             metrics,
             lanes: Vec::new(),
             pool: None,
+            parallelism: Parallelism::for_model::<M>(),
             grads: vec![M::Float::default(); M::PARAM_COUNT],
             trainable,
             frozen,
@@ -190,8 +192,18 @@ where
         self.lanes.len()
     }
 
-    /// Splits each batch across `threads` threads. Results are deterministic for a given
-    /// seed and thread count.
+    /// How a training step uses the threads: by default [`Parallelism::for_model`].
+    pub fn parallelism(&self) -> Parallelism {
+        self.parallelism
+    }
+
+    /// Chooses how a training step uses the threads (see [`Parallelism`]).
+    pub fn set_parallelism(&mut self, parallelism: Parallelism) {
+        self.parallelism = parallelism;
+    }
+
+    /// Trains, evaluates and predicts on `threads` threads, as [`Trainer::parallelism`]
+    /// says. Results are deterministic for a given seed and thread count.
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
         if threads == 0 {
             return Err(Error::invalid(
@@ -415,7 +427,12 @@ where
         epoch: usize,
         step: usize,
     ) -> Result<f64> {
-        let lanes = self.split_rows(batch.rows);
+        let split_products = self.parallelism == Parallelism::Products;
+        let lanes = if split_products {
+            self.one_lane(batch.rows)
+        } else {
+            self.split_rows(batch.rows)
+        };
         let scale = self.loss.reduction_scale(batch.rows);
         let step_seed = seed.derive(u64::MAX - self.steps);
         let (model, loss) = (&self.model, &self.loss);
@@ -442,7 +459,9 @@ where
                 &mut lane.grads,
             );
         };
-        if lanes == 1 {
+        if split_products {
+            crate::kernels::with_split_products(|| work((0, &mut self.lanes[0])));
+        } else if lanes == 1 {
             work((0, &mut self.lanes[0]));
         } else {
             self.lanes[..lanes]
@@ -476,6 +495,13 @@ where
         self.steps += 1;
         self.update_metrics(batch, lanes);
         Ok(loss_value)
+    }
+
+    /// Assigns every row to the first lane; returns 1, the lanes that have work.
+    fn one_lane(&mut self, rows: usize) -> usize {
+        self.lanes[0].rows = 0..rows;
+        self.lanes[0].reserve(rows);
+        1
     }
 
     /// Assigns consecutive rows to lanes; returns how many lanes have work. Every lane

@@ -7,14 +7,18 @@
 //! it, or where its last panel is ragged (see `Plan`). The copies go to a per-thread
 //! buffer that only grows, so once a thread has seen a size the product allocates
 //! nothing. The kernels for AVX-512, AVX2+FMA or plain Rust are chosen at run time. A
-//! single row times a matrix (batch-1 inference) has its own loop.
+//! single row times a matrix (batch-1 inference) has its own loop. Inside
+//! [`split::with_split_products`], a large product splits its rows across the threads of
+//! the rayon pool it runs in.
 
 mod row;
 mod simd;
+pub mod split;
 mod tile;
 
 use std::any::TypeId;
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::Float;
@@ -30,7 +34,8 @@ use tile::{Block, Columns, Panel, Rows, Tile};
 /// read transposed); `b` is `k×n` (stored `n×k` when `b_t`). When `accumulate` is false
 /// `c` is overwritten and its old values are never read (they may be NaN).
 ///
-/// Runs on the calling thread: the trainer parallelises over the batch instead.
+/// Runs on the calling thread, unless called inside [`split::with_split_products`] in a
+/// rayon pool.
 ///
 /// # Panics
 ///
@@ -217,13 +222,44 @@ fn product_on<F: Element>(isa: Isa, x: &Product<F>, c: &mut [F], accumulate: boo
     {
         return;
     }
+    let parts = split::parts_here();
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => product::<F::Avx512>(x, c, accumulate),
+        Isa::Avx512 => split_rows::<F::Avx512>(x, 0..m, c, accumulate, parts),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => product::<F::Avx2>(x, c, accumulate),
-        Isa::Portable => product::<Portable<F>>(x, c, accumulate),
+        Isa::Avx2 => split_rows::<F::Avx2>(x, 0..m, c, accumulate, parts),
+        Isa::Portable => split_rows::<Portable<F>>(x, 0..m, c, accumulate, parts),
     }
+}
+
+/// Below this many multiply-adds a product is not split across threads: the fork costs
+/// more than the share it saves.
+const MIN_SPLIT_MULTIPLY_ADDS: usize = 1 << 19;
+
+/// `c`'s rows `rows` (`c` holds just those rows) on `parts` threads: the rows are halved,
+/// recursively, at multiples of the tile's height, each half on a thread of the rayon
+/// pool. Every value of `c` is computed as in the whole product, bit for bit.
+fn split_rows<S: Simd>(
+    x: &Product<S::F>,
+    rows: Range<usize>,
+    c: &mut [S::F],
+    accumulate: bool,
+    parts: usize,
+) {
+    let Sizes { k, n, .. } = x.sizes;
+    let len = rows.len();
+    if parts <= 1 || len < 2 * S::ROWS || len * k * n < MIN_SPLIT_MULTIPLY_ADDS {
+        product::<S>(x, rows, c, accumulate);
+        return;
+    }
+    let mid = (len / 2).next_multiple_of(S::ROWS);
+    let (top, bottom) = c.split_at_mut(mid * n);
+    let (low, high) = (rows.start..rows.start + mid, rows.start + mid..rows.end);
+    let high_parts = parts / 2;
+    rayon::join(
+        || split_rows::<S>(x, low, top, accumulate, parts - high_parts),
+        || split_rows::<S>(x, high, bottom, accumulate, high_parts),
+    );
 }
 
 /// How a product walks through `op(b)`, chosen by its sizes.
@@ -277,9 +313,11 @@ struct BlockOfB {
 }
 
 /// `c (+)= op(a) · op(b)` on the instruction set `S`, block by block.
-fn product<S: Simd>(x: &Product<S::F>, c: &mut [S::F], accumulate: bool) {
+/// `c (+)= op(a)[rows, ..] · op(b)`, where `c` holds just those rows.
+fn product<S: Simd>(x: &Product<S::F>, rows: Range<usize>, c: &mut [S::F], accumulate: bool) {
     let simd = S::detect().expect("matmul: this CPU lacks the instruction set asked for");
     let Sizes { k, n, .. } = x.sizes;
+    // Planned for all the rows, so that a share of the rows computes what the whole does.
     let plan = Plan::for_product::<S>(x);
     S::F::with_packing_buffer(|buffer| {
         for j0 in (0..n).step_by(plan.column_block) {
@@ -293,7 +331,8 @@ fn product<S: Simd>(x: &Product<S::F>, c: &mut [S::F], accumulate: bool) {
                     cols,
                 };
                 pack(simd, x, plan, block, buffer);
-                multiply_block(simd, x, plan, block, buffer, c, accumulate || p0 > 0);
+                let accumulate = accumulate || p0 > 0;
+                multiply_block(simd, x, plan, block, buffer, (rows.clone(), c), accumulate);
             }
         }
     });
@@ -364,7 +403,7 @@ fn multiply_block<S: Simd>(
     plan: Plan,
     block: BlockOfB,
     packed: &[S::F],
-    c: &mut [S::F],
+    (rows, c): (Range<usize>, &mut [S::F]),
     accumulate: bool,
 ) {
     let Sizes { m, k, n } = x.sizes;
@@ -377,12 +416,12 @@ fn multiply_block<S: Simd>(
             start: i0 * a_row_stride + block.p0 * a_depth_stride,
             row_stride: a_row_stride,
             depth_stride: a_depth_stride,
-            rows: S::ROWS.min(m - i0),
+            rows: S::ROWS.min(rows.end - i0),
         };
         let b = panel::<S>(x, plan, block, j, cols, packed);
         let c = Block {
             values: &mut *c,
-            start: i0 * n + block.j0 + j,
+            start: (i0 - rows.start) * n + block.j0 + j,
             row_stride: n,
             cols,
             accumulate,
@@ -395,7 +434,7 @@ fn multiply_block<S: Simd>(
             _ => unreachable!("a panel has at most three registers per row"),
         }
     };
-    let row_tiles = (0..m).step_by(S::ROWS);
+    let row_tiles = rows.clone().step_by(S::ROWS);
     let panels = (0..block.cols).step_by(panel_width);
     if plan.pack_every_panel {
         for j in panels {

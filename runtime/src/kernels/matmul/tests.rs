@@ -298,3 +298,47 @@ fn matmul_rejects_a_slice_of_the_wrong_length() {
     let mut c = [0.0f32; 4];
     matmul(2, 3, 2, &[0.0; 6], false, &[0.0; 5], false, &mut c, false);
 }
+
+/// A product split across a pool's threads computes bit for bit what it computes on one
+/// thread, on every instruction set, for splits into two and three parts that end on
+/// ragged tiles.
+#[test]
+fn split_products_equal_unsplit_ones_bit_for_bit() {
+    let mut rng = crate::Rng::seed_from_u64(6);
+    for threads in [2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        for [m, k, n] in [
+            [64, 784, 128],
+            [784, 64, 128],
+            [300, 200, 50],
+            [65, 129, 11],
+        ] {
+            for (a_t, b_t) in [(false, false), (true, false), (false, true)] {
+                let a = random::<f32>(m * k, &mut rng);
+                let b = random::<f32>(k * n, &mut rng);
+                for isa in instruction_sets() {
+                    let mut whole = vec![f32::NAN; m * n];
+                    matmul_with(isa, [m, k, n], &a, a_t, &b, b_t, &mut whole, false);
+                    let mut split = vec![f32::NAN; m * n];
+                    pool.install(|| {
+                        assert_eq!(super::split::parts_here(), 1, "split only when asked");
+                        split::with_split_products(|| {
+                            assert_eq!(super::split::parts_here(), threads);
+                            matmul_with(isa, [m, k, n], &a, a_t, &b, b_t, &mut split, false);
+                        });
+                    });
+                    assert!(
+                        whole
+                            .iter()
+                            .zip(&split)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{isa:?} m={m} k={k} n={n} a_t={a_t} b_t={b_t} on {threads} threads"
+                    );
+                }
+            }
+        }
+    }
+}
