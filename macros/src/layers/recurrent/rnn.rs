@@ -233,6 +233,7 @@ impl Configured {
                 units: #units,
                 return_sequences: #return_sequences,
                 go_backwards: #go_backwards,
+                initial_state: false,
                 dropout: #dropout,
                 recurrent_dropout: #recurrent_dropout,
             }
@@ -421,7 +422,16 @@ impl Layer for Configured {
             quote!(::core::option::Option::None)
         };
         self.with_recurrence(quote! {
-            #k::kernels::recurrent_forward(&RECURRENCE, #n, #x, #weights, #y, #cache, #training);
+            #k::kernels::recurrent_forward(
+                &RECURRENCE,
+                #n,
+                #x,
+                #weights,
+                #y,
+                #k::kernels::RunStates::default(),
+                #cache,
+                #training,
+            );
         })
     }
 
@@ -447,6 +457,7 @@ impl Layer for Configured {
                     recurrent_kernel: #drecurrent,
                     bias: #dbias,
                 },
+                #k::kernels::RunStateGrads::default(),
                 #cache,
             );
         })
