@@ -516,7 +516,7 @@ pub(super) fn backward<F: Float>(
             add(c.carry, direct);
         }
     }
-    write_initial_grads(grads.states.initial, c.carry, None);
+    write_initial_grads(grads.states, c.carry, None);
     let RecurrentGrads {
         kernel,
         recurrent_kernel,

@@ -266,7 +266,7 @@ pub(super) fn backward<F: Float>(
             seq.carry_back(r, n, dz, c.carry);
         }
     }
-    write_initial_grads(grads.states.initial, c.carry, Some(c.dc_carry));
+    write_initial_grads(grads.states, c.carry, Some(c.dc_carry));
     finish_backward(
         r,
         n,

@@ -238,11 +238,13 @@ pub struct RunStates<'a, F> {
 }
 
 /// The gradients at either end of a run: those of the final states it returned, which
-/// join the output's, and where those of its initial states go.
+/// join the output's, and where those of its initial states go (`[n, units]` each, each
+/// when asked for: `c` for an LSTM only).
 #[derive(Debug, Default)]
 pub struct RunStateGrads<'a, F> {
     pub last: Option<States<'a, F>>,
-    pub initial: Option<StatesMut<'a, F>>,
+    pub initial_h: Option<&'a mut [F]>,
+    pub initial_c: Option<&'a mut [F]>,
 }
 
 /// Runs the layer over a batch of `n` sequences `x` (`[n, time, inputs]`) from
@@ -356,14 +358,21 @@ pub fn recurrent_backward<F: Float>(
     if let Some(last) = &states.last {
         r.check_states(n, "the final", last.h.len(), last.c.map(<[F]>::len));
     }
-    if let Some(initial) = &states.initial {
+    let (dh0, dc0) = (&states.initial_h, &states.initial_c);
+    if dh0.is_some() || dc0.is_some() {
         assert!(
             r.initial_state,
             "only a layer with initial_state has their gradient"
         );
-        let c = initial.c.as_deref().map(<[F]>::len);
-        r.check_states(n, "the initial", initial.h.len(), c);
     }
+    for grad in [dh0, dc0].into_iter().flatten() {
+        assert_eq!(
+            grad.len(),
+            n * r.units,
+            "an initial state's gradient is not n×units"
+        );
+    }
+    assert!(dc0.is_none() || r.has_cell(), "only an LSTM has a cell");
     let grads = Grads {
         dx,
         weights: grads,
@@ -666,12 +675,13 @@ impl<'a, F: Float> Sequence<'a, F> {
     }
 }
 
-/// Writes the initial states' gradients, when asked for: `dh0`, the gradient carried
-/// back from the first step, and an LSTM's `dc0`.
-fn write_initial_grads<F: Float>(initial: Option<StatesMut<F>>, dh0: &[F], dc0: Option<&[F]>) {
-    let Some(initial) = initial else { return };
-    initial.h.copy_from_slice(dh0);
-    if let (Some(c), Some(dc0)) = (initial.c, dc0) {
+/// Writes the initial states' gradients, those asked for in `states`: `dh0`, the gradient
+/// carried back from the first step, and an LSTM's `dc0`.
+fn write_initial_grads<F: Float>(states: RunStateGrads<F>, dh0: &[F], dc0: Option<&[F]>) {
+    if let Some(h) = states.initial_h {
+        h.copy_from_slice(dh0);
+    }
+    if let (Some(c), Some(dc0)) = (states.initial_c, dc0) {
         c.copy_from_slice(dc0);
     }
 }

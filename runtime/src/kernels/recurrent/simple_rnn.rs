@@ -123,7 +123,7 @@ pub(super) fn backward<F: Float>(
             seq.carry_back(r, n, dz, c.carry);
         }
     }
-    write_initial_grads(grads.states.initial, c.carry, None);
+    write_initial_grads(grads.states, c.carry, None);
     finish_backward(
         r,
         n,

@@ -185,10 +185,8 @@ impl Probe {
                 h: wh,
                 c: r.has_cell().then_some(&wc[..]),
             }),
-            initial: r.initial_state.then(|| StatesMut {
-                h: dh0,
-                c: r.has_cell().then_some(dc0),
-            }),
+            initial_h: r.initial_state.then_some(&mut dh0[..]),
+            initial_c: (r.initial_state && r.has_cell()).then_some(&mut dc0[..]),
         };
         let dy = &self.weights;
         recurrent_backward(r, n, weights, dy, Some(&mut dx), grads, states, &mut cache);
