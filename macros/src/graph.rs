@@ -715,7 +715,7 @@ impl<'a> Builder<'a, '_> {
                     key.unwrap_or(kind.span()),
                     format!(
                         "initial_state is given with the inputs, not the layer's arguments: \
-                         `{kind}(32)(x, initial_state = [h, c])`"
+                         `{kind}(...)(x, initial_state = [...])`"
                     ),
                 );
                 return None;
