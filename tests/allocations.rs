@@ -22,6 +22,16 @@ model! {
 }
 
 model! {
+    /// An encoder's final states start a decoder: the unpacked states, their gradients and
+    /// the initial states' live in the workspace too.
+    struct Seq2Seq: (top: [14, 28], bottom: [14, 28]) -> [10] {
+        let (_, h, c) = LSTM(8, return_state = true)(top);
+        let (last, h2) = GRU(8, return_state = true)(bottom, initial_state = [h]);
+        Dense(10)(Concatenate(LSTM(8)(bottom, initial_state = [h2, c]), last))
+    }
+}
+
+model! {
     /// BatchNormalization in training (the lanes' statistics, the moving statistics'
     /// update after each step) and LayerNormalization.
     struct NormalizedMlp: [784] -> [10] {
@@ -207,14 +217,25 @@ fn auc_precision_recall_f1_and_top_k_allocate_nothing_per_step() {
     assert_steps_allocate_nothing(allocations_of_an_epoch_with_confusion_metrics);
 }
 
-#[test]
-fn batch_and_layer_normalization_allocate_nothing_per_step() {
+/// [`assert_steps_allocate_nothing`] for a classifier of the dataset's rows that `model`
+/// makes, trained with Adam on its logits.
+fn assert_classifier_steps_allocate_nothing<M: Model<Float = f32>>(model: impl Fn() -> M) {
     assert_steps_allocate_nothing(|samples| {
-        let trainer = NormalizedMlp::new(Seed(1)).compile(
+        let trainer = model().compile(
             Adam::new(1e-3),
             SparseCategoricalCrossentropy::from_logits(),
             [Accuracy::new()],
         );
         allocations_of_a_second_epoch(trainer, &dataset(samples))
     });
+}
+
+#[test]
+fn batch_and_layer_normalization_allocate_nothing_per_step() {
+    assert_classifier_steps_allocate_nothing(|| NormalizedMlp::new(Seed(1)));
+}
+
+#[test]
+fn a_seq2seq_model_allocates_nothing_per_step() {
+    assert_classifier_steps_allocate_nothing(|| Seq2Seq::new(Seed(1)));
 }

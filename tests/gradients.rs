@@ -413,3 +413,54 @@ fn shared_layer_backward_matches_finite_differences() {
 fn every_merge_layer_backward_matches_finite_differences() {
     check_model_gradient(Merges::<f64>::seeded(Seed(37)));
 }
+
+model! {
+    /// LSTM's final states as outputs beside its sequence: the gradients of h and c join
+    /// backpropagation through time at the last step.
+    struct LstmStates: [4, 3] -> (seq: [4, 3], h: [3], c: [3]) {
+        let (seq, h, c) = LSTM(3, return_sequences = true, return_state = true)(input);
+        (seq, h, c)
+    }
+
+    /// GRU's last output and final state (equal, read twice), backwards in time.
+    struct GruStates: [4, 3] -> (last: [3], h: [3]) {
+        let (last, h) = GRU(3, return_state = true, go_backwards = true)(input);
+        (last, Dense(3)(h))
+    }
+
+    /// SimpleRNN's final state alone, after a GRU reset before its product.
+    struct SimpleStates: [4, 3] -> [2] {
+        let seq = GRU(4, return_sequences = true, reset_after = false)(input);
+        let (_, h) = SimpleRNN(3, return_sequences = true, return_state = true)(seq);
+        Dense(2)(h)
+    }
+
+    /// The encoder's final states start the decoder: the encoder trains through them.
+    struct Seq2Seq: (source: [4, 3], target: [3, 3]) -> [3, 3] {
+        let (_, h, c) = LSTM(4, return_state = true)(source);
+        let decoded = LSTM(4, return_sequences = true)(target, initial_state = [h, c]);
+        TimeDistributed(Dense(3))(decoded)
+    }
+
+    /// The same with the decoder's last step, read backwards, and GRUs; the encoder's
+    /// state also feeds the output, and a SimpleRNN starts from a Dense of it.
+    struct Seq2SeqLast: (source: [4, 3], target: [3, 3]) -> [2] {
+        let (_, h) = GRU(4, return_sequences = true, return_state = true)(source);
+        let decoded = GRU(4, go_backwards = true)(target, initial_state = [h]);
+        let other = SimpleRNN(2)(target, initial_state = [Dense(2, activation = tanh)(h)]);
+        Add(Dense(2)(Concatenate(decoded, h)), other)
+    }
+}
+
+#[test]
+fn returned_states_backward_matches_finite_differences() {
+    check_model_gradient(LstmStates::<f64>::seeded(Seed(59)));
+    check_model_gradient(GruStates::<f64>::seeded(Seed(61)));
+    check_model_gradient(SimpleStates::<f64>::seeded(Seed(67)));
+}
+
+#[test]
+fn initial_states_from_an_encoder_backward_matches_finite_differences() {
+    check_model_gradient(Seq2Seq::<f64>::seeded(Seed(71)));
+    check_model_gradient(Seq2SeqLast::<f64>::seeded(Seed(73)));
+}

@@ -1,6 +1,7 @@
 //! The recurrent layers: Keras's names, shapes, parameter counts, initial weights and
-//! config; forward values against a step-by-step reference of Keras's equations; a weights
-//! round trip; and training on real Fashion-MNIST.
+//! config; forward values against a step-by-step reference of Keras's equations, from
+//! given initial states and with the final states returned; a weights round trip; training
+//! on real Fashion-MNIST, and a sequence-to-sequence model on a copy task.
 
 mod common;
 
@@ -218,23 +219,35 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Keras's equations, one sample, one step at a time, in the plainest loops: the output
-/// for `x` (`[time, inputs]`) given the layer's weights.
+/// What the reference computes: the output, and the final states `h` and `c` (an LSTM's;
+/// zeros for the others).
+struct Run {
+    output: Vec<f64>,
+    h: Vec<f64>,
+    c: Vec<f64>,
+}
+
+/// Keras's equations, one sample, one step at a time, in the plainest loops: the run on
+/// `x` (`[time, inputs]`) from the states `[h, c]` (empty for zeros) given the layer's
+/// weights.
 #[allow(clippy::too_many_arguments)]
 fn reference(
     cell: Cell,
     x: &[f64],
     inputs: usize,
     units: usize,
-    kernel: &[f64],
-    recurrent: &[f64],
-    bias: &[f64],
+    [kernel, recurrent, bias]: [&[f64]; 3],
+    initial: [&[f64]; 2],
     go_backwards: bool,
     return_sequences: bool,
-) -> Vec<f64> {
+) -> Run {
     let time = x.len() / inputs;
     let gates = kernel.len() / inputs;
-    let (mut h, mut c) = (vec![0.0; units], vec![0.0; units]);
+    let state = |given: &[f64]| match given {
+        [] => vec![0.0; units],
+        given => given.to_vec(),
+    };
+    let (mut h, mut c) = (state(initial[0]), state(initial[1]));
     let mut outputs = Vec::new();
     for step in 0..time {
         let t = if go_backwards { time - 1 - step } else { step };
@@ -298,34 +311,51 @@ fn reference(
             outputs.extend_from_slice(&h);
         }
     }
-    if return_sequences { outputs } else { h }
+    let output = if return_sequences { outputs } else { h.clone() };
+    Run { output, h, c }
 }
 
 /// The recurrent layer `layer` of `model` as Keras's equations run it on `x`.
 fn layer_reference<M: Model<Float = f64>>(
     model: &M,
-    (cell, layer): (Cell, &str),
+    layer: (Cell, &str),
     x: &[f64],
     go_backwards: bool,
     return_sequences: bool,
 ) -> Vec<f64> {
-    let weight = |suffix: &str| param(model, &format!("{layer}/{suffix}"));
+    let inputs = M::INPUT_SHAPE[1];
+    let run = run_reference(model, layer, (x, inputs), [&[], &[]], go_backwards);
+    run(return_sequences).output
+}
+
+/// The recurrent layer `layer` of `model` as Keras's equations run it on `x` of `inputs`
+/// features from the states `initial`, with or without sequences.
+fn run_reference<'a, M: Model<Float = f64>>(
+    model: &'a M,
+    (cell, layer): (Cell, &'a str),
+    (x, inputs): (&'a [f64], usize),
+    initial: [&'a [f64]; 2],
+    go_backwards: bool,
+) -> impl Fn(bool) -> Run + 'a {
+    let weight = move |suffix: &str| param(model, &format!("{layer}/{suffix}"));
     let units = M::PARAMS
         .iter()
         .find(|p| p.name == format!("{layer}/recurrent_kernel"))
         .expect(layer)
         .shape[0];
-    reference(
-        cell,
-        x,
-        M::INPUT_SHAPE[1],
-        units,
-        weight("kernel"),
-        weight("recurrent_kernel"),
-        weight("bias"),
-        go_backwards,
-        return_sequences,
-    )
+    move |return_sequences| {
+        let weights = ["kernel", "recurrent_kernel", "bias"].map(weight);
+        reference(
+            cell,
+            x,
+            inputs,
+            units,
+            weights,
+            initial,
+            go_backwards,
+            return_sequences,
+        )
+    }
 }
 
 /// `model` with random weights on a batch of random sequences: each sample's output
@@ -381,6 +411,74 @@ fn forward_equals_keras_equations_step_by_step() {
     });
 }
 
+model! {
+    /// Each cell from given states, giving its final states: the packed input row is
+    /// `[x (5·3), h0 (4), c0 (4)]`, the output row `[output, h, c]`.
+    struct LstmFromStates: (x: [5, 3], h0: [4], c0: [4]) -> (seq: [5, 4], h: [4], c: [4]) {
+        let lstm = LSTM(4, return_sequences = true, return_state = true);
+        let (seq, h, c) = lstm(x, initial_state = [h0, c0]);
+        (seq, h, c)
+    }
+
+    struct LstmLastFromStates: (x: [5, 3], h0: [4], c0: [4]) -> (last: [4], h: [4], c: [4]) {
+        let (last, h, c) = LSTM(4, go_backwards = true, return_state = true)(x, initial_state = [h0, c0]);
+        (last, h, c)
+    }
+
+    struct GruFromState: (x: [5, 3], h0: [4]) -> (seq: [5, 4], h: [4]) {
+        let (seq, h) = GRU(4, return_sequences = true, go_backwards = true, return_state = true)(x, initial_state = [h0]);
+        (seq, h)
+    }
+
+    struct GruBeforeFromState: (x: [5, 3], h0: [4]) -> (last: [4], h: [4]) {
+        let (last, h) = GRU(4, reset_after = false, return_state = true)(x, initial_state = [h0]);
+        (last, h)
+    }
+
+    struct SimpleFromState: (x: [5, 3], h0: [4]) -> (seq: [5, 4], h: [4]) {
+        let (seq, h) = SimpleRNN(4, return_sequences = true, return_state = true)(x, initial_state = [h0]);
+        (seq, h)
+    }
+}
+
+/// The expected output row of a `*FromState(s)` model for `sample`: the reference run
+/// from the sample's states, then its final states.
+fn from_states<M: Model<Float = f64>>(
+    model: &M,
+    layer: (Cell, &str),
+    sample: &[f64],
+    (go_backwards, return_sequences): (bool, bool),
+) -> Vec<f64> {
+    let (x, states) = sample.split_at(5 * 3);
+    let (h0, c0) = states.split_at(4);
+    let run = run_reference(model, layer, (x, 3), [h0, c0], go_backwards)(return_sequences);
+    let c = if c0.is_empty() { &[][..] } else { &run.c };
+    [&run.output[..], &run.h, c].concat()
+}
+
+#[test]
+fn initial_states_start_the_run_and_returned_states_are_its_final_ones() {
+    let seed = Seed(5);
+    let lstm = (Cell::Lstm, "lstm");
+    let (after, before) = ((Cell::GruResetAfter, "gru"), (Cell::GruResetBefore, "gru"));
+    let simple = (Cell::SimpleRnn, "simple_rnn");
+    assert_forward_matches(LstmFromStates::seeded(seed), |m, x| {
+        from_states(m, lstm, x, (false, true))
+    });
+    assert_forward_matches(LstmLastFromStates::seeded(seed), |m, x| {
+        from_states(m, lstm, x, (true, false))
+    });
+    assert_forward_matches(GruFromState::seeded(seed), |m, x| {
+        from_states(m, after, x, (true, true))
+    });
+    assert_forward_matches(GruBeforeFromState::seeded(seed), |m, x| {
+        from_states(m, before, x, (false, false))
+    });
+    assert_forward_matches(SimpleFromState::seeded(seed), |m, x| {
+        from_states(m, simple, x, (false, true))
+    });
+}
+
 #[test]
 fn bidirectional_concatenates_forward_and_time_reversed_backward_runs() {
     assert_forward_matches(BidirectionalGru::seeded(Seed(2)), |m, x| {
@@ -408,4 +506,86 @@ fn stacked_recurrent_weights_round_trip_through_safetensors() {
 fn fashion_mnist_row_reader_reaches_080_test_accuracy_after_one_epoch() {
     let accuracy = common::fashion_mnist_accuracy_after_one_epoch(RowReader::new(Seed(42)));
     assert!(accuracy >= 0.80, "test accuracy {accuracy} after one epoch");
+}
+
+model! {
+    /// The issue's sequence-to-sequence model: the encoder's final states start the decoder.
+    pub struct Seq2Seq: (source: [12, 16], target: [10, 16]) -> [10, 16] {
+        let (_, h, c) = LSTM(32, return_state = true)(source);
+        let decoded = LSTM(32, return_sequences = true)(target, initial_state = [h, c]);
+        TimeDistributed(Dense(16))(decoded)
+    }
+
+    pub struct States: [20, 8] -> (seq: [20, 16], last: [16]) {
+        let (seq, h) = GRU(16, return_sequences = true, return_state = true)(input);
+        (seq, h)
+    }
+
+    /// A copy task's model: the decoder, from the encoder's states, reads the source
+    /// shifted by one step and writes it back.
+    struct Copy: (source: [6, 4], target: [6, 4]) -> [6, 4] {
+        let (_, h, c) = LSTM(24, return_state = true)(source);
+        let decoded = LSTM(24, return_sequences = true)(target, initial_state = [h, c]);
+        TimeDistributed(Dense(4))(decoded)
+    }
+}
+
+#[test]
+fn a_layer_of_several_values_lists_their_shapes_and_its_readers_name_it() {
+    type Row = (&'static str, &'static [usize], &'static [&'static [usize]]);
+    let layers: Vec<Row> = Seq2Seq::<f32>::LAYERS
+        .iter()
+        .map(|l| (l.name, l.output_shape, l.output_shapes))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("source", &[12, 16][..], &[][..]),
+            ("target", &[10, 16][..], &[][..]),
+            ("lstm", &[32][..], &[&[32][..], &[32], &[32]][..]),
+            ("lstm_1", &[10, 32][..], &[][..]),
+            ("time_distributed", &[10, 16][..], &[][..]),
+        ]
+    );
+    // Keras's: 4·32·(16 + 32 + 1) twice, and 16·(32 + 1).
+    assert_eq!(Seq2Seq::<f32>::PARAM_COUNT, 2 * 6_272 + 528);
+    let summary = Seq2Seq::new(Seed(1)).summary_string();
+    // The list wraps in its column, as Keras's does.
+    assert!(summary.contains("│ [(None, 32), (None,    │"), "{summary}");
+    assert!(summary.contains("│ 32), (None, 32)]       │"), "{summary}");
+    let json = Seq2Seq::<f32>::ARCHITECTURE_JSON;
+    for part in [
+        r#""name": "lstm", "trainable": true, "return_sequences": false, "return_state": true"#,
+        r#""output_shape": [[32], [32], [32]], "inbound_nodes": [["source"]]"#,
+        r#""inbound_nodes": [["target", "lstm", "lstm"]]"#,
+    ] {
+        assert!(json.contains(part), "{part}\nnot in\n{json}");
+    }
+    assert!(!json.contains("Unpack"), "{json}");
+    let outputs: Vec<&[usize]> = States::<f32>::OUTPUTS.iter().map(|o| o.shape).collect();
+    assert_eq!(outputs, [&[20, 16][..], &[16]]);
+}
+
+#[test]
+fn seq2seq_learns_to_copy_a_sequence_from_the_encoders_states() {
+    let (samples, time, features) = (256, 6, 4);
+    let mut rng = Seed(3).rng();
+    let source = ndarray::Array3::from_shape_fn((samples, time, features), |_| {
+        rng.random_range(-1.0f32..1.0)
+    });
+    // The decoder reads the source one step late (zeros first): teacher forcing.
+    let target = ndarray::Array3::from_shape_fn((samples, time, features), |(b, t, f)| {
+        if t == 0 { 0.0 } else { source[[b, t - 1, f]] }
+    });
+    let flat =
+        |a: &ndarray::Array3<f32>| a.to_shape((samples, time * features)).unwrap().to_owned();
+    let x = ndarray::concatenate![ndarray::Axis(1), flat(&source), flat(&target)];
+    let data = Dataset::from_rows(x, flat(&source)).unwrap();
+    let mut trainer = Copy::new(Seed(4)).compile(Adam::new(1e-2), MeanSquaredError::new(), ());
+    let fit = Fit::epochs(60).batch_size(32).verbose(Verbose::Silent);
+    let history = trainer.fit(&data, fit).unwrap();
+    let loss = history.get("loss").unwrap();
+    let (first, last) = (loss[0], loss[loss.len() - 1]);
+    eprintln!("copy task: loss {first:.4} after the first epoch, {last:.4} after the last");
+    assert!(last < 0.3 * first, "the loss went from {first} to {last}");
 }

@@ -6,7 +6,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::graph::{INPUT, Node, ValueId};
+use crate::graph::{INPUT, Node, UNPACK, ValueId};
 use crate::layers::{Buffer, BufferLen, Io, json_list, krate};
 use crate::names;
 use crate::parse::ModelDef;
@@ -357,14 +357,17 @@ fn constants(checked: &Checked) -> TokenStream {
             name,
             kind,
             shape,
+            parts,
             params,
             trainable,
         } = row;
+        let parts = parts.iter().map(|part| quote!(&[#(#part),*]));
         quote! {
             #k::LayerInfo {
                 name: #name,
                 kind: #kind,
                 output_shape: &[#(#shape),*],
+                output_shapes: &[#(#parts),*],
                 params: #params,
                 trainable: #trainable,
             }
@@ -454,8 +457,20 @@ struct SummaryRow {
     name: String,
     kind: String,
     shape: Vec<usize>,
+    /// Each value's shape, for a layer that gives several.
+    parts: Vec<Vec<usize>>,
     params: usize,
     trainable: bool,
+}
+
+/// The output shape of `layer`'s first application, and each value's when it gives
+/// several (then the first of them, its output, is the output shape).
+fn layer_shapes(checked: &Checked, layer: &CheckedLayer) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let parts = checked.nodes[layer.first_use].parts();
+    match parts.first() {
+        Some(output) => (output.clone(), parts),
+        None => (checked.shapes[Node::value(layer.first_use)].clone(), parts),
+    }
 }
 
 /// A row per layer, and one per nested model standing for all of its layers, as Keras
@@ -479,12 +494,17 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
     let mut first_uses: Vec<usize> = Vec::new();
     let mut row_of_nested: Vec<Option<usize>> = vec![None; graph.nested.len()];
     for (layer, decl) in checked.layers.iter().zip(&graph.layers) {
+        if layer.kind == UNPACK {
+            continue;
+        }
         let Some(n) = decl.nested.map(outermost) else {
             first_uses.push(layer.first_use);
+            let (shape, parts) = layer_shapes(checked, layer);
             rows.push(SummaryRow {
                 name: layer.name.clone(),
                 kind: layer.kind.to_string(),
-                shape: checked.shapes[Node::value(layer.first_use)].clone(),
+                shape,
+                parts,
                 params: param_sum(layer),
                 trainable: layer.trainable,
             });
@@ -498,6 +518,7 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
                 name,
                 kind: nested.model.to_string(),
                 shape: checked.shapes[output].clone(),
+                parts: Vec::new(),
                 params: 0,
                 trainable,
             });
@@ -521,7 +542,13 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
 fn architecture_json(checked: &Checked) -> String {
     let def = checked.graph.def;
     let graph = &checked.graph;
-    let value_source = |v: ValueId| match v {
+    // An unpacked value comes from the layer that gives it.
+    let made_by = |v: ValueId| match v {
+        INPUT => INPUT,
+        v if checked.layers[graph.producer(v).layer].kind == UNPACK => graph.producer(v).inputs[0],
+        v => v,
+    };
+    let value_source = |v: ValueId| match made_by(v) {
         INPUT => def.inputs[0].name.to_string(),
         v => checked.layers[graph.producer(v).layer].name.clone(),
     };
@@ -529,6 +556,7 @@ fn architecture_json(checked: &Checked) -> String {
         .layers
         .iter()
         .enumerate()
+        .filter(|(_, layer)| layer.kind != UNPACK)
         .map(|(l, layer)| {
             let config = checked.nodes[layer.first_use].config_json();
             let sep = if config.is_empty() { "" } else { ", " };
@@ -549,12 +577,16 @@ fn architecture_json(checked: &Checked) -> String {
                     .collect();
                 format!(r#", "inbound_nodes": [{}]"#, calls.join(", "))
             };
+            let output_shape = match layer_shapes(checked, layer) {
+                (shape, parts) if parts.is_empty() => json_list(&shape),
+                (_, parts) => {
+                    let shapes: Vec<String> = parts.iter().map(|p| json_list(p)).collect();
+                    format!("[{}]", shapes.join(", "))
+                }
+            };
             format!(
-                r#"{{"class_name": "{}", "config": {{"name": "{}", "trainable": {}{sep}{config}}}, "output_shape": {}{inbound}}}"#,
-                layer.kind,
-                layer.name,
-                layer.trainable,
-                json_list(&checked.shapes[Node::value(layer.first_use)])
+                r#"{{"class_name": "{}", "config": {{"name": "{}", "trainable": {}{sep}{config}}}, "output_shape": {output_shape}{inbound}}}"#,
+                layer.kind, layer.name, layer.trainable,
             )
         })
         .collect();

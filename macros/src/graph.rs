@@ -5,13 +5,17 @@
 //! the output: `let h = Dense(32)(input); Add(input, h)`. A name decides what an
 //! expression is: `encode(a)` applies the layer bound to `encode`, `Flatten(h)` applies a
 //! new Flatten to the value `h`, `Dense(10)` alone is a layer still to be applied.
+//!
+//! A layer that gives several values (`LSTM(32, return_state = true)`) makes one value
+//! that packs them, which only a tuple pattern reads: `let (output, h, c) = ...;` applies
+//! an internal `Unpack` layer for each name.
 
 use proc_macro2::Span;
 use syn::Ident;
 
 use crate::errors::{Errors, message};
 use crate::layers;
-use crate::parse::{Arg, LayerCall, ModelDef, Statement, Value};
+use crate::parse::{Arg, LayerCall, ModelDef, Pattern, Statement, Value};
 use crate::suggest::did_you_mean;
 
 /// A value in the graph: `INPUT`, or the output of node `i` as `i + 1`.
@@ -23,6 +27,13 @@ pub const INPUT: ValueId = 0;
 
 /// The kind of the layer that cuts one of several inputs out of the packed row.
 pub const INPUT_LAYER: &str = "InputLayer";
+
+/// The kind of the layer that cuts one of the values a layer of several gives out of the
+/// value that packs them.
+pub const UNPACK: &str = "Unpack";
+
+/// The keyword that gives a recurrent layer its initial states, among its inputs.
+const INITIAL_STATE: &str = "initial_state";
 
 /// One model as a graph.
 pub struct Graph<'a> {
@@ -80,9 +91,18 @@ pub struct Node {
     /// The application of a nested model whose input this node reads, by index into
     /// [`Graph::nested`] and [`Nested::applications`].
     pub nested_input: Option<(usize, usize)>,
+    /// With `initial_state = [...]`: how many of the inputs, the last ones, are the states
+    /// it starts from, and where the keyword is written.
+    pub initial_state: Option<(usize, Span)>,
 }
 
 impl Node {
+    /// The inputs it reads, and the initial states it starts from.
+    pub fn inputs_and_states(&self) -> (&[ValueId], &[ValueId]) {
+        let states = self.initial_state.map_or(0, |(count, _)| count);
+        self.inputs.split_at(self.inputs.len() - states)
+    }
+
     /// The value node `index` produces.
     pub fn value(index: usize) -> ValueId {
         index + 1
@@ -139,6 +159,7 @@ fn build_within<'a>(
         layers: Vec::new(),
         nodes: Vec::new(),
         value_names: vec![None],
+        reported: Vec::new(),
         errors,
         failed: false,
     };
@@ -203,6 +224,8 @@ struct Binding {
     name: Ident,
     target: Target,
     is_input: bool,
+    /// Whether a tuple pattern bound it (where `_` may stand instead).
+    in_tuple: bool,
 }
 
 struct Builder<'a, 'e> {
@@ -216,6 +239,8 @@ struct Builder<'a, 'e> {
     layers: Vec<LayerDecl>,
     nodes: Vec<Node>,
     value_names: Vec<Option<String>>,
+    /// Values of several whose misuse was reported once: later uses stay quiet.
+    reported: Vec<ValueId>,
     errors: &'e mut Errors,
     failed: bool,
 }
@@ -260,6 +285,7 @@ impl<'a> Builder<'a, '_> {
                 name: input.name.clone(),
                 target: Target::Value(INPUT),
                 is_input: true,
+                in_tuple: false,
             });
             return;
         }
@@ -293,6 +319,7 @@ impl<'a> Builder<'a, '_> {
                 name: input.name.clone(),
                 target: Target::Value(value),
                 is_input: true,
+                in_tuple: false,
             });
             offset += input.shape.dims.iter().product::<usize>();
         }
@@ -312,11 +339,41 @@ impl<'a> Builder<'a, '_> {
                 }
                 None => {
                     let layer = self.declare(call, call.args.clone());
-                    self.apply(layer, vec![value], call.kind.span())
+                    let value = self.apply(layer, vec![value], call.kind.span());
+                    self.refuse_several_in_chain(call, value)?;
+                    value
                 }
             };
         }
         Some(value)
+    }
+
+    /// A chain passes one value from layer to layer: a layer that gives several
+    /// (`return_state = true`) belongs in the graph form.
+    fn refuse_several_in_chain(&mut self, call: &LayerCall, value: ValueId) -> Option<()> {
+        let gives = self.gives(value);
+        if gives.len() == 1 {
+            return Some(());
+        }
+        let span = keyword_value_span(call, "return_state").unwrap_or(call.kind.span());
+        let names = gives.join(", ");
+        let kind = &call.kind;
+        self.error(
+            span,
+            message(
+                format!(
+                    "return_state = true makes {kind} give {} values ({names}), but a stack \
+                     of layers passes one value from layer to layer",
+                    gives.len()
+                ),
+                &[],
+                Some(format!(
+                    "write the model as a graph and bind each value: `let ({names}) = \
+                     {kind}(..., return_state = true)(input);`, or remove return_state"
+                )),
+            ),
+        );
+        None
     }
 
     /// `let` statements, then the output expression, or a tuple of them.
@@ -326,26 +383,23 @@ impl<'a> Builder<'a, '_> {
         for (index, statement) in body.iter().enumerate() {
             let last = index + 1 == body.len();
             match statement {
-                Statement::Let { name, value } => {
-                    let target = self.eval(value);
+                Statement::Let { pattern, value } => {
                     if last {
+                        let (span, names) = match pattern {
+                            Pattern::Name(name) => (name.span(), format!("`{name}`")),
+                            Pattern::Tuple(_, span) => (*span, "them".to_string()),
+                        };
                         self.error(
-                            name.span(),
+                            span,
                             format!(
-                                "a graph body ends with its output: add `{name}` (or the \
+                                "a graph body ends with its output: add {names} (or the \
                                  expression that makes the output) after this `let`"
                             ),
                         );
                     }
-                    if let Some(target) = target {
-                        if let Target::Value(v) = target {
-                            self.value_names[v] = Some(name.to_string());
-                        }
-                        self.scope.push(Binding {
-                            name: name.clone(),
-                            target,
-                            is_input: false,
-                        });
+                    match pattern {
+                        Pattern::Name(name) => self.bind_let(name, value),
+                        Pattern::Tuple(names, span) => self.bind_tuple(names, *span, value),
                     }
                 }
                 Statement::Tuple(values, span) if last => {
@@ -377,10 +431,180 @@ impl<'a> Builder<'a, '_> {
         output
     }
 
+    /// `let name = value;`
+    fn bind_let(&mut self, name: &Ident, value: &LayerCall) {
+        let Some(target) = self.eval(value) else {
+            return;
+        };
+        if let Target::Value(v) = target {
+            if self.refuse_packed(v, value, "bound to one name").is_none() {
+                return;
+            }
+            self.value_names[v] = Some(name.to_string());
+        }
+        self.bind(name, target, false);
+    }
+
+    fn bind(&mut self, name: &Ident, target: Target, in_tuple: bool) {
+        self.scope.push(Binding {
+            name: name.clone(),
+            target,
+            is_input: false,
+            in_tuple,
+        });
+    }
+
+    /// `let (output, _, c) = value;`: each named value of a layer that gives several,
+    /// unpacked by a layer of its own.
+    fn bind_tuple(&mut self, names: &[Option<Ident>], span: Span, value: &LayerCall) {
+        let Some(target) = self.eval(value) else {
+            return;
+        };
+        let Target::Value(packed) = target else {
+            let what = describe_call(value);
+            self.error(
+                span,
+                format!("`{what}` is a layer, not a value: a tuple pattern binds values"),
+            );
+            return;
+        };
+        if !self.unpack(names, span, value, packed) {
+            // Bound all the same, so that their uses add no errors of their own.
+            self.reported.push(packed);
+            for name in names.iter().flatten() {
+                self.bind(name, Target::Value(packed), true);
+            }
+        }
+    }
+
+    /// Binds each of `names` to its value of `packed`, made by `value`, when the pattern
+    /// fits; whether it did (errors recorded).
+    fn unpack(
+        &mut self,
+        names: &[Option<Ident>],
+        span: Span,
+        value: &LayerCall,
+        packed: ValueId,
+    ) -> bool {
+        let gives = self.gives(packed);
+        let label = describe_call(value);
+        if gives.len() == 1 {
+            self.error(
+                span,
+                message(
+                    format!(
+                        "`{label}` gives one value, but the pattern takes {}",
+                        names.len()
+                    ),
+                    &[],
+                    Some(
+                        "bind it to one name, `let name = ...;`; a recurrent layer gives its \
+                         final states too with return_state = true"
+                            .to_string(),
+                    ),
+                ),
+            );
+            return false;
+        }
+        if gives.len() != names.len() {
+            let written: Vec<String> = names
+                .iter()
+                .map(|n| n.as_ref().map_or("_".to_string(), Ident::to_string))
+                .collect();
+            self.error(
+                span,
+                message(
+                    format!(
+                        "`{label}` gives {} values ({}), but the pattern `({})` takes {}",
+                        gives.len(),
+                        gives.join(", "),
+                        written.join(", "),
+                        names.len()
+                    ),
+                    &[],
+                    Some(format!(
+                        "name each of them in order, `_` for one you do not use: `let ({}) = \
+                         ...;`",
+                        gives.join(", ")
+                    )),
+                ),
+            );
+            return false;
+        }
+        if names.iter().all(Option::is_none) {
+            self.error(
+                span,
+                "this pattern binds no value; name at least one, or remove it",
+            );
+            return false;
+        }
+        let producer = &self.nodes[packed - 1];
+        let node_span = producer.span;
+        for (index, (name, part)) in names.iter().zip(gives).enumerate() {
+            let Some(name) = name else { continue };
+            let call = LayerCall {
+                kind: Ident::new(UNPACK, name.span()),
+                args: vec![
+                    int_arg("index", index, name.span()),
+                    Arg {
+                        key: Some(Ident::new("part", name.span())),
+                        value: Value::Str(part.to_string(), name.span()),
+                    },
+                ],
+                applied: None,
+            };
+            let layer = self.declare(&call, call.args.clone());
+            let value = self.apply(layer, vec![packed], node_span);
+            self.value_names[value] = Some(name.to_string());
+            self.bind(name, Target::Value(value), true);
+        }
+        true
+    }
+
+    /// The names of the values the producer of `value` gives: one output, or several.
+    fn gives(&self, value: ValueId) -> &'static [&'static str] {
+        if value == INPUT {
+            return &["output"];
+        }
+        let call = &self.layers[self.nodes[value - 1].layer].call;
+        layers::lookup(&call.kind.to_string()).map_or(&["output"], |k| k.gives(call))
+    }
+
+    /// Refuses `value` where one value is wanted (`what`) when it packs several.
+    fn refuse_packed(&mut self, value: ValueId, call: &LayerCall, what: &str) -> Option<()> {
+        let gives = self.gives(value);
+        if gives.len() == 1 {
+            return Some(());
+        }
+        if self.reported.contains(&value) {
+            return None;
+        }
+        let label = describe_call(call);
+        self.error(
+            call.kind.span(),
+            message(
+                format!(
+                    "`{label}` gives {} values ({}), which cannot be {what}",
+                    gives.len(),
+                    gives.join(", ")
+                ),
+                &[],
+                Some(format!(
+                    "bind them first, `let ({}) = {label};`, then use each by name",
+                    gives.join(", ")
+                )),
+            ),
+        );
+        None
+    }
+
     /// An output expression's value.
     fn eval_output(&mut self, call: &LayerCall) -> Option<ValueId> {
         match self.eval(call)? {
-            Target::Value(v) => Some(v),
+            Target::Value(v) => {
+                self.refuse_packed(v, call, "an output")?;
+                Some(v)
+            }
             Target::Layer(_) | Target::Model(_) => {
                 let what = describe_call(call);
                 self.error(
@@ -478,15 +702,34 @@ impl<'a> Builder<'a, '_> {
             if arg.key.is_none() && (is_merge || self.is_value_arg(&arg.value)) {
                 inputs.push(arg);
             } else {
-                config.push(arg.clone());
+                config.push(arg);
             }
         }
+        // `initial_state` goes with the inputs, wherever they are.
+        let states = config.iter().position(|arg| is_keyword(arg, INITIAL_STATE));
+        if let Some(states) = states {
+            if call.applied.is_some() || inputs.is_empty() {
+                let key = config[states].key.as_ref().map(Ident::span);
+                let kind = &call.kind;
+                self.error(
+                    key.unwrap_or(kind.span()),
+                    format!(
+                        "initial_state is given with the inputs, not the layer's arguments: \
+                         `{kind}(...)(x, initial_state = [...])`"
+                    ),
+                );
+                return None;
+            }
+            inputs.push(config.remove(states));
+        }
+        let config = config.into_iter().cloned().collect();
         let layer = self.declare(call, config);
-        let inputs = match &call.applied {
-            Some((applied, span)) => {
+        let span = call.kind.span();
+        match &call.applied {
+            Some((applied, applied_span)) => {
                 if !inputs.is_empty() {
                     self.error(
-                        *span,
+                        *applied_span,
                         format!(
                             "{} already has its inputs in its first parentheses; give them \
                              once",
@@ -495,12 +738,75 @@ impl<'a> Builder<'a, '_> {
                     );
                     return None;
                 }
-                self.eval_inputs(applied.iter(), &call.kind)?
+                self.apply_to(layer, applied.iter(), span)
             }
-            None if inputs.is_empty() => return Some(Target::Layer(layer)),
-            None => self.eval_inputs(inputs.into_iter(), &call.kind)?,
+            None if inputs.is_empty() => Some(Target::Layer(layer)),
+            None => self.apply_to(layer, inputs.into_iter(), span),
+        }
+    }
+
+    /// Applies `layer` to the values of `args`, and to the initial states of an
+    /// `initial_state = [...]` among them.
+    fn apply_to<'c>(
+        &mut self,
+        layer: usize,
+        args: impl Iterator<Item = &'c Arg>,
+        span: Span,
+    ) -> Option<Target> {
+        let (states, inputs): (Vec<&Arg>, Vec<&Arg>) =
+            args.partition(|arg| is_keyword(arg, INITIAL_STATE));
+        let kind = self.layers[layer].call.kind.clone();
+        let inputs = self.eval_inputs(inputs.into_iter(), &kind);
+        let states = match states.first() {
+            Some(arg) => Some(self.eval_initial_state(arg, &kind)?),
+            None => None,
         };
-        Some(Target::Value(self.apply(layer, inputs, call.kind.span())))
+        let mut inputs = inputs?;
+        let value = match states {
+            Some((states, keyword)) => {
+                let count = states.len();
+                inputs.extend(states);
+                let value = self.apply(layer, inputs, span);
+                self.nodes[value - 1].initial_state = Some((count, keyword));
+                value
+            }
+            None => self.apply(layer, inputs, span),
+        };
+        Some(Target::Value(value))
+    }
+
+    /// The values of `initial_state = [h, c]`, and where the keyword is, for a layer that
+    /// starts from states.
+    fn eval_initial_state(&mut self, arg: &Arg, layer: &Ident) -> Option<(Vec<ValueId>, Span)> {
+        let key = arg.key.as_ref().expect("initial_state is a keyword");
+        let takes = layers::lookup(&layer.to_string()).is_some_and(|k| k.takes_initial_state());
+        if !takes {
+            self.error(
+                key.span(),
+                format!(
+                    "initial_state starts a recurrent layer (SimpleRNN, LSTM or GRU) from \
+                     given states, but {layer} keeps no state"
+                ),
+            );
+            return None;
+        }
+        let Value::List(items, _) = &arg.value else {
+            self.error(
+                arg.value.span(),
+                format!(
+                    "initial_state is a list of values, `initial_state = [h, c]` for an LSTM \
+                     and `[h]` for the others, not {}",
+                    arg.value.describe()
+                ),
+            );
+            return None;
+        };
+        let states = items.iter().map(|value| Arg {
+            key: None,
+            value: value.clone(),
+        });
+        let states: Vec<Arg> = states.collect();
+        Some((self.eval_inputs(states.iter(), layer)?, key.span()))
     }
 
     /// `h`, `encode`, `encode(a)`.
@@ -535,8 +841,7 @@ impl<'a> Builder<'a, '_> {
                     );
                     return None;
                 }
-                let inputs = self.eval_inputs(call.args.iter(), name)?;
-                Some(Target::Value(self.apply(layer, inputs, name.span())))
+                self.apply_to(layer, call.args.iter(), name.span())
             }
         }
     }
@@ -568,6 +873,16 @@ impl<'a> Builder<'a, '_> {
     }
 
     fn eval_input(&mut self, arg: &Arg, layer: &Ident) -> Option<ValueId> {
+        if let Some(key) = arg.key.as_ref().filter(|_| is_keyword(arg, INITIAL_STATE)) {
+            self.error(
+                key.span(),
+                format!(
+                    "initial_state starts a recurrent layer (SimpleRNN, LSTM or GRU) from \
+                     given states; {layer} takes none"
+                ),
+            );
+            return None;
+        }
         if let Some(key) = &arg.key {
             self.error(
                 key.span(),
@@ -595,7 +910,11 @@ impl<'a> Builder<'a, '_> {
             }
         };
         match self.eval(&call)? {
-            Target::Value(v) => Some(v),
+            Target::Value(v) => {
+                let what = format!("an input of {layer}");
+                self.refuse_packed(v, &call, &what)?;
+                Some(v)
+            }
             Target::Layer(_) | Target::Model(_) => {
                 let what = describe_call(&call);
                 self.error(
@@ -656,6 +975,7 @@ impl<'a> Builder<'a, '_> {
             inputs,
             span,
             nested_input: None,
+            initial_state: None,
         });
         self.value_names.push(None);
         Node::value(self.nodes.len() - 1)
@@ -910,10 +1230,16 @@ impl<'a> Builder<'a, '_> {
                 )),
                 Target::Value(v) if !live[v] && !consumed(v) => reports.push((
                     name.span(),
-                    format!(
-                        "`{name}` is computed but never reaches the output; use it, or \
-                         remove this `let`"
-                    ),
+                    match binding.in_tuple {
+                        true => format!(
+                            "`{name}` is computed but never reaches the output; use it, or \
+                             write `_` in its place"
+                        ),
+                        false => format!(
+                            "`{name}` is computed but never reaches the output; use it, or \
+                             remove this `let`"
+                        ),
+                    },
                 )),
                 Target::Model(model) if self.nested[model].info.applications.is_empty() => reports
                     .push((
@@ -971,6 +1297,25 @@ fn snake_case(name: &str) -> String {
 fn starts_uppercase(name: &Ident) -> bool {
     name.to_string()
         .starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// Whether `arg` is the keyword argument `keyword = ...`.
+fn is_keyword(arg: &Arg, keyword: &str) -> bool {
+    arg.key.as_ref().is_some_and(|key| key == keyword)
+}
+
+/// Where the value of the keyword argument `keyword` of `call` is written, if it is.
+pub fn keyword_value_span(call: &LayerCall, keyword: &str) -> Option<Span> {
+    let arg = call.args.iter().find(|arg| is_keyword(arg, keyword))?;
+    Some(arg.value.span())
+}
+
+/// The argument `key = value` for an integer `value`, written at `span`.
+fn int_arg(key: &str, value: usize, span: Span) -> Arg {
+    Arg {
+        key: Some(Ident::new(key, span)),
+        value: Value::Int(value as i64, span),
+    }
 }
 
 /// `Dense(...)` or `Flatten`, as an expression reads in a message.

@@ -15,8 +15,8 @@
 //! }
 //! ```
 //!
-//! The body is read as statements, `let name = expression;` or an expression, separated by
-//! `,` or `;`. Whether an expression is a layer or the application of a layer to values
+//! The body is read as statements, `let name = expression;` (or `let (a, _, c) = ...;` for
+//! a layer that gives several values) or an expression, separated by `,` or `;`. Whether an expression is a layer or the application of a layer to values
 //! depends on which names are values: that is the graph stage's to decide.
 
 use proc_macro2::Span;
@@ -109,12 +109,39 @@ pub struct Input {
 
 /// One statement of a model's body.
 pub enum Statement {
-    /// `let h = Dense(32)(x);`
-    Let { name: Ident, value: LayerCall },
+    /// `let h = Dense(32)(x);`, `let (_, h, c) = LSTM(32, return_state = true)(x);`
+    Let { pattern: Pattern, value: LayerCall },
     /// `Dense(32)`, `Dense(32)(x)`, `h`.
     Expr(LayerCall),
     /// `(logits, embedding)`: the outputs of a model of several, with its span.
     Tuple(Vec<LayerCall>, Span),
+}
+
+/// What a `let` binds: a name, or a tuple of names (`_` for a value left unbound).
+pub enum Pattern {
+    Name(Ident),
+    Tuple(Vec<Option<Ident>>, Span),
+}
+
+impl Parse for Pattern {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if !input.peek(syn::token::Paren) {
+            return Ok(Pattern::Name(input.parse()?));
+        }
+        let content;
+        let paren = parenthesized!(content in input);
+        let names =
+            Punctuated::<Option<Ident>, Token![,]>::parse_terminated_with(&content, |item| {
+                match item.parse::<Option<Token![_]>>()? {
+                    Some(_) => Ok(None),
+                    None => item.parse().map(Some),
+                }
+            })?;
+        Ok(Pattern::Tuple(
+            names.into_iter().collect(),
+            paren.span.join(),
+        ))
+    }
 }
 
 /// A shape written by the user: `[28, 28, 1]`.
@@ -308,11 +335,11 @@ fn parse_body(body: ParseStream) -> syn::Result<Vec<Statement>> {
     while !body.is_empty() {
         if body.peek(Token![let]) {
             body.parse::<Token![let]>()?;
-            let name: Ident = body.parse()?;
+            let pattern: Pattern = body.parse()?;
             body.parse::<Token![=]>()?;
             let value: LayerCall = body.parse()?;
             body.parse::<Token![;]>()?;
-            statements.push(Statement::Let { name, value });
+            statements.push(Statement::Let { pattern, value });
             continue;
         }
         if body.peek(syn::token::Paren) {

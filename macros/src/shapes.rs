@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use crate::errors::{Errors, message};
-use crate::graph::{Graph, INPUT, INPUT_LAYER, LayerDecl, Node, ValueId};
-use crate::layers::{self, Args, Layer, LayerKind, ParamSpec, shape_str};
+use crate::graph::{Graph, INPUT, INPUT_LAYER, LayerDecl, Node, UNPACK, ValueId};
+use crate::layers::{self, Args, Layer, LayerKind, ParamSpec, ShapeError, shape_str};
 
 /// A model whose every shape is known and every argument valid.
 pub struct Checked<'a> {
@@ -110,25 +110,27 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             .is_none_or(|layer| ids_fit(&graph, index, layer, &shapes, &nodes, errors));
         let inputs = inputs.filter(|_| ids_ok);
         let output = match (instance, inputs) {
-            (Some(mut layer), Some(inputs)) => match layer.infer_all(&inputs) {
-                Ok(shape) => {
-                    let shared_ok =
-                        check_shared_weights(&graph, index, &*layer, &nodes, &inputs, errors);
-                    nodes.push(shared_ok.then_some(layer));
-                    shared_ok.then_some(shape)
+            (Some(mut layer), Some(inputs)) => {
+                match infer_node(&graph, index, &mut *layer, &inputs, &nodes) {
+                    Ok(shape) => {
+                        let shared_ok =
+                            check_shared_weights(&graph, index, &*layer, &nodes, &inputs, errors);
+                        nodes.push(shared_ok.then_some(layer));
+                        shared_ok.then_some(shape)
+                    }
+                    Err((span, e, values)) => {
+                        let notes: Vec<String> = values
+                            .iter()
+                            .map(|&v| {
+                                origin(&graph, v, shapes[v].as_deref().unwrap_or_default(), &nodes)
+                            })
+                            .collect();
+                        errors.at(span, message(e.headline, &dedup(notes), e.help));
+                        nodes.push(None);
+                        None
+                    }
                 }
-                Err(e) => {
-                    let notes: Vec<String> = node
-                        .inputs
-                        .iter()
-                        .zip(&inputs)
-                        .map(|(&v, shape)| origin(&graph, v, shape, &nodes))
-                        .collect();
-                    errors.at(node.span, message(e.headline, &dedup(notes), e.help));
-                    nodes.push(None);
-                    None
-                }
-            },
+            }
             _ => {
                 nodes.push(None);
                 None
@@ -174,6 +176,40 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
         param_count,
         trainable_count,
     })
+}
+
+/// What went wrong with a node's inputs: where to say it, what, and the values whose
+/// origins explain it.
+type NodeError = (proc_macro2::Span, ShapeError, Vec<ValueId>);
+
+/// The output shape of node `index` for `inputs`, the shapes of its inputs: an `Unpack`
+/// takes the part it cuts out of the values its input packs; a layer given initial states
+/// is started from them before it infers its output from the other inputs.
+fn infer_node(
+    graph: &Graph,
+    index: usize,
+    layer: &mut dyn Layer,
+    inputs: &[Vec<usize>],
+    nodes: &[Option<Box<dyn Layer>>],
+) -> Result<Vec<usize>, NodeError> {
+    let node = &graph.nodes[index];
+    if graph.layers[node.layer].call.kind == UNPACK {
+        let packed = nodes[node.inputs[0] - 1].as_deref();
+        let parts = packed.expect("a packed value was inferred").parts();
+        return layer
+            .infer_all(&parts)
+            .map_err(|e| (node.span, e, Vec::new()));
+    }
+    let (values, states) = node.inputs_and_states();
+    let (inputs, state_shapes) = inputs.split_at(values.len());
+    if let Some((_, keyword)) = node.initial_state {
+        layer
+            .start_from(state_shapes)
+            .map_err(|e| (keyword, e, states.to_vec()))?;
+    }
+    layer
+        .infer_all(inputs)
+        .map_err(|e| (node.span, e, values.to_vec()))
 }
 
 fn dedup(mut notes: Vec<String>) -> Vec<String> {
@@ -520,7 +556,18 @@ fn origin(
             _ => format!("{} is the input `{input}`", shape_str(shape)),
         };
     }
-    let node = graph.producer(value);
+    // An unpacked value is told as the part of the layer that gives it.
+    let (made_by, part) = match kind {
+        Some(kind) if kind == UNPACK => {
+            let part = nodes
+                .get(index)
+                .and_then(Option::as_deref)
+                .map(|l| l.label());
+            (graph.producer(value).inputs[0], part)
+        }
+        _ => (value, None),
+    };
+    let (node, index) = (graph.producer(made_by), made_by - 1);
     let kind = &graph.layers[node.layer].call.kind;
     let label = match nodes.get(index) {
         Some(Some(layer)) => layer.label(),
@@ -530,18 +577,17 @@ fn origin(
     let label = match graph.nodes.iter().filter(same_kind).count() {
         1 => label,
         _ => {
-            let nth = graph.nodes[..value].iter().filter(same_kind).count();
+            let nth = graph.nodes[..=index].iter().filter(same_kind).count();
             format!("the {} {label}", ordinal(nth))
         }
     };
+    let part = part.unwrap_or_else(|| "output".to_string());
     let subject = match &graph.value_names[value] {
         Some(name) => format!("{} is `{name}`,", shape_str(shape)),
         None => format!("{} is", shape_str(shape)),
     };
-    format!(
-        "{subject} the output of {label} at line {}",
-        node.span.start().line
-    )
+    let line = node.span.start().line;
+    format!("{subject} the {part} of {label} at line {line}")
 }
 
 /// `first`, `second`, ... `10th`.

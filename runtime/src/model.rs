@@ -16,6 +16,10 @@ pub struct LayerInfo {
     pub kind: &'static str,
     /// The shape of one sample of the layer's output (no batch dimension).
     pub output_shape: &'static [usize],
+    /// The shape of each value the layer gives when it gives several (a recurrent layer
+    /// with `return_state`: its output, then its final states); empty when it gives one,
+    /// [`LayerInfo::output_shape`].
+    pub output_shapes: &'static [&'static [usize]],
     /// How many parameters the layer owns.
     pub params: usize,
     /// Whether the layer is trainable (`trainable = false` freezes it). Even so, some of

@@ -32,6 +32,16 @@ pub fn split_mut<T, const N: usize>(buf: &mut [T], lens: [usize; N]) -> [&mut [T
     parts
 }
 
+/// Splits `buf` into `N` consecutive slices of the given lengths, as [`split_mut`] does.
+pub fn split<T, const N: usize>(buf: &[T], lens: [usize; N]) -> [&[T]; N] {
+    let mut rest = buf;
+    std::array::from_fn(|k| {
+        let (head, tail) = rest.split_at(lens[k]);
+        rest = tail;
+        head
+    })
+}
+
 /// The body of a generated `predict_one`: one sample through `model`, using its scratch
 /// workspace when no other thread holds it, and a fresh one otherwise.
 pub fn predict_one<M: Model>(

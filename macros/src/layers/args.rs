@@ -79,6 +79,11 @@ impl<'a> Args<'a> {
         Args { layer, matched }
     }
 
+    /// The layer the arguments are given to, as written.
+    pub fn layer_name(&self) -> &'a Ident {
+        self.layer
+    }
+
     fn get(&self, keyword: &str) -> Option<&'a Value> {
         self.matched
             .iter()

@@ -22,6 +22,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::{Errors, message};
+use crate::parse::LayerCall;
 use crate::suggest::did_you_mean;
 use syn::Ident;
 
@@ -41,6 +42,16 @@ pub trait LayerKind: Sync {
     }
     /// Whether the macro makes it itself and users never write it (`InputLayer`).
     fn is_internal(&self) -> bool {
+        false
+    }
+    /// The values one application gives, by name: its output, or several (a recurrent
+    /// layer with `return_state = true`: `output`, `h` and, for an LSTM, `c`), read from
+    /// the layer as written, `config`.
+    fn gives(&self, _config: &LayerCall) -> &'static [&'static str] {
+        &["output"]
+    }
+    /// Whether an application may start from given states (`initial_state = [h, c]`).
+    fn takes_initial_state(&self) -> bool {
         false
     }
 }
@@ -66,6 +77,22 @@ pub trait Layer {
             ))
             .help("to combine values, apply a merge layer first, e.g. `Add(a, b)` or `Concatenate(a, b)`")),
         }
+    }
+    /// Starts the layer from states of `shapes` (`initial_state`), or says what is wrong
+    /// with them; only a layer whose kind [`LayerKind::takes_initial_state`] is asked.
+    fn start_from(&mut self, shapes: &[Vec<usize>]) -> Result<(), ShapeError> {
+        Err(ShapeError::new(format!(
+            "{} starts from no states, but is given {}",
+            self.label(),
+            shapes.len()
+        )))
+    }
+    /// After [`Layer::infer`], the shape of each value the layer gives when it gives
+    /// several ([`LayerKind::gives`]); empty when it gives one. Its output is then the
+    /// values packed one after the other, each for the whole batch, and only `Unpack`
+    /// layers read it.
+    fn parts(&self) -> Vec<Vec<usize>> {
+        Vec::new()
     }
     /// The parameter tensors, in Keras's order and layout.
     fn params(&self) -> Vec<ParamSpec> {
@@ -267,6 +294,7 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &merging::concatenate::Concatenate,
         &merging::dot::Dot,
         &core::input::InputLayer,
+        &core::unpack::Unpack,
         &recurrent::rnn::Recurrent::SimpleRnn,
         &recurrent::rnn::Recurrent::Lstm,
         &recurrent::rnn::Recurrent::Gru,

@@ -2,7 +2,8 @@
 //! `TimeDistributed(Dense(8))`): read and configured as a layer of its own, named and
 //! described as Keras nests it.
 
-use crate::errors::Errors;
+use crate::errors::{Errors, message};
+use crate::graph::keyword_value_span;
 use crate::layers::{self, Args, Layer, LayerKind};
 use crate::parse::LayerCall;
 
@@ -23,6 +24,36 @@ impl Nested {
             return None;
         };
         let kind = layers::resolve(&call.kind, errors)?;
+        let gives = kind.gives(&call);
+        if gives.len() > 1 {
+            let span = keyword_value_span(&call, "return_state").unwrap_or(call.kind.span());
+            let wrapper = args.layer_name();
+            errors.at(
+                span,
+                message(
+                    format!(
+                        "{wrapper} passes on one value, but return_state = true makes {} give {} \
+                         ({})",
+                        call.kind,
+                        gives.len(),
+                        gives.join(", ")
+                    ),
+                    &[
+                        "strata does not give a wrapped layer's states (Keras's Bidirectional \
+                       gives [output, forward h, forward c, backward h, backward c])"
+                            .to_string(),
+                    ],
+                    Some(format!(
+                        "remove return_state; for the states, apply the layer itself, once with \
+                         go_backwards = true for the backward run: `let ({}) = {}(..., \
+                         return_state = true)(x);`",
+                        gives.join(", "),
+                        call.kind
+                    )),
+                ),
+            );
+            return None;
+        }
         Some(Nested {
             kind,
             name: kind.default_name().to_string(),

@@ -228,6 +228,36 @@ pub fn column_slice<F: Float>(x: &[F], row_len: usize, offset: usize, y: &mut [F
     }
 }
 
+/// Copies the part at `offset` of a value packed from several, each for the whole batch
+/// (a recurrent layer's output and final states with `return_state`), into `part`.
+///
+/// ```
+/// use strata_runtime::kernels::unpack_forward;
+/// let mut h = [0.0f32; 2];
+/// unpack_forward(&[1.0, 2.0, 3.0, 4.0, 5.0], 3, &mut h);
+/// assert_eq!(h, [4.0, 5.0]);
+/// ```
+pub fn unpack_forward<F: Float>(packed: &[F], offset: usize, part: &mut [F]) {
+    part.copy_from_slice(&packed[offset..][..part.len()]);
+}
+
+/// The gradient of [`unpack_forward`]: `dpart` at `offset` of `dpacked`, zeros elsewhere
+/// (the other parts' gradients come from their own readers, and are added).
+///
+/// ```
+/// use strata_runtime::kernels::unpack_backward;
+/// let mut dpacked = [9.0f32; 5];
+/// unpack_backward(&[1.0, 2.0], 3, &mut dpacked);
+/// assert_eq!(dpacked, [0.0, 0.0, 0.0, 1.0, 2.0]);
+/// ```
+pub fn unpack_backward<F: Float>(dpart: &[F], offset: usize, dpacked: &mut [F]) {
+    let (before, rest) = dpacked.split_at_mut(offset);
+    let (part, after) = rest.split_at_mut(dpart.len());
+    before.fill(F::zero());
+    part.copy_from_slice(dpart);
+    after.fill(F::zero());
+}
+
 /// One side of a [`Dot`]: a per-sample matrix `[rows, cols]` (a vector is `[len, 1]`),
 /// contracted along its rows (`transposed`) or its columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub use matmul::matmul;
 pub use matmul::split::with_split_products;
 pub use merge::{
     DotSide, MergeOp, accumulate, column_slice, concatenate_backward, concatenate_forward,
-    dot_backward, dot_forward, merge_backward, merge_forward,
+    dot_backward, dot_forward, merge_backward, merge_forward, unpack_backward, unpack_forward,
 };
 pub use normalization::{
     batch_norm_backward, batch_norm_backward_inference, batch_norm_forward_inference,
@@ -38,8 +38,9 @@ pub use pool::{
     max_pool2d_backward, max_pool2d_forward,
 };
 pub use recurrent::{
-    Cell, Merge, Recurrence, RecurrentGrads, RecurrentWeights, bidirectional_backward,
-    bidirectional_forward, bidirectional_input_grad, recurrent_backward, recurrent_forward,
+    Cell, Merge, Recurrence, RecurrentGrads, RecurrentWeights, RunStateGrads, RunStates, States,
+    StatesMut, bidirectional_backward, bidirectional_forward, bidirectional_input_grad,
+    recurrent_backward, recurrent_forward,
 };
 pub use reshaping::{
     upsampling2d_backward, upsampling2d_forward, zero_padding2d_backward, zero_padding2d_forward,

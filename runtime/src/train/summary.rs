@@ -25,7 +25,7 @@ pub fn render(
             '│',
             [
                 &format!("{} ({})", layer.name, layer.kind),
-                &batch_shape(layer.output_shape),
+                &output_shapes(layer),
                 &thousands(layer.params),
             ],
         );
@@ -90,6 +90,16 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// The output shape, or, for a layer of several outputs, the list of them, as Keras
+/// prints it: `[(None, 32), (None, 32), (None, 32)]`.
+fn output_shapes(layer: &LayerInfo) -> String {
+    if layer.output_shapes.is_empty() {
+        return batch_shape(layer.output_shape);
+    }
+    let shapes: Vec<String> = layer.output_shapes.iter().map(|s| batch_shape(s)).collect();
+    format!("[{}]", shapes.join(", "))
+}
+
 /// `(None, 28, 28, 1)`.
 fn batch_shape(shape: &[usize]) -> String {
     let dims: Vec<String> = std::iter::once("None".to_string())
@@ -132,6 +142,7 @@ mod tests {
                 name: "dense",
                 kind: "Dense",
                 output_shape: &[128],
+                output_shapes: &[],
                 params: 100_480,
                 trainable: true,
             },
@@ -139,6 +150,7 @@ mod tests {
                 name: "dense_1",
                 kind: "Dense",
                 output_shape: &[10],
+                output_shapes: &[],
                 params: 1_290,
                 trainable: false,
             },
@@ -164,6 +176,22 @@ mod tests {
         assert!(table.contains(" Total params: 101,770 (397.54 KB)\n"));
         assert!(table.contains(" Trainable params: 100,480 (392.50 KB)\n"));
         assert!(table.contains(" Non-trainable params: 1,290 (5.04 KB)\n"));
+    }
+
+    #[test]
+    fn a_layer_of_several_outputs_lists_their_shapes() {
+        let lstm = LayerInfo {
+            name: "lstm",
+            kind: "LSTM",
+            output_shape: &[20, 32],
+            output_shapes: &[&[20, 32], &[32], &[32]],
+            params: 12_416,
+            trainable: true,
+        };
+        assert_eq!(
+            output_shapes(&lstm),
+            "[(None, 20, 32), (None, 32), (None, 32)]"
+        );
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! `[units, gates·units]`, `bias` (`[2, 3·units]` for a GRU with `reset_after`), gates
 //! i, f, c, o (LSTM) and z, r, h (GRU). SimpleRNN has no `recurrent_activation`, only
 //! LSTM has `unit_forget_bias`, only GRU `reset_after`.
+//!
+//! In the graph form, `return_state = true` makes a layer give its final states beside its
+//! output, `let (output, h, c) = LSTM(32, return_state = true)(x);` (`(output, h)` for the
+//! others), and `initial_state = [h, c]` (`[h]`) among the inputs of an application starts
+//! it from given states: `LSTM(32)(x, initial_state = [h, c])`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -14,6 +19,7 @@ use quote::quote;
 use crate::errors::Errors;
 use crate::layers::activated::{activation_tokens, option};
 use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate, shape_str};
+use crate::parse::LayerCall;
 
 /// The three recurrent layers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,13 +43,48 @@ struct Configured {
     dropout: f64,
     recurrent_dropout: f64,
     return_sequences: bool,
+    /// Whether the layer gives its final states beside its output.
+    return_state: bool,
+    /// Whether this application starts from given states.
+    initial_state: bool,
     go_backwards: bool,
     /// The input `[time, inputs]`.
     time: usize,
     inputs: usize,
 }
 
+impl Recurrent {
+    /// The states the cell keeps, by name: `h`, and `c` for an LSTM.
+    fn states(self) -> &'static [&'static str] {
+        match self {
+            Recurrent::Lstm => &["h", "c"],
+            _ => &["h"],
+        }
+    }
+
+    /// The output and the final states, by name: what `return_state = true` gives.
+    fn output_and_states(self) -> &'static [&'static str] {
+        match self {
+            Recurrent::Lstm => &["output", "h", "c"],
+            _ => &["output", "h"],
+        }
+    }
+}
+
 impl LayerKind for Recurrent {
+    fn gives(&self, config: &LayerCall) -> &'static [&'static str] {
+        let mut quiet = Errors::default();
+        let args = Args::match_up(config, self.keywords(), &mut quiet);
+        match args.boolean("return_state", &mut quiet) {
+            Some(Some(true)) => self.output_and_states(),
+            _ => &["output"],
+        }
+    }
+
+    fn takes_initial_state(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Recurrent::SimpleRnn => "SimpleRNN",
@@ -128,20 +169,6 @@ impl LayerKind for Recurrent {
         let return_state = args.boolean("return_state", errors);
         let go_backwards = args.boolean("go_backwards", errors);
         let reset_after = args.boolean("reset_after", errors);
-        if return_state? == Some(true) {
-            args.error_at(
-                "return_state",
-                format!(
-                    "return_state = true makes {kind} return its final state beside its \
-                     output, and a model of layers in a row has one output; returning \
-                     several needs the graph form's multiple outputs, which strata does not \
-                     have yet\n  = help: remove return_state, or use return_sequences = true \
-                     to pass every step's output on"
-                ),
-                errors,
-            );
-            return None;
-        }
         let Some(units) = units? else {
             args.missing("units", &format!("{kind}(32)"), errors);
             return None;
@@ -174,6 +201,8 @@ impl LayerKind for Recurrent {
             dropout: dropout?.unwrap_or(0.0),
             recurrent_dropout: recurrent_dropout?.unwrap_or(0.0),
             return_sequences: return_sequences?.unwrap_or(false),
+            return_state: return_state?.unwrap_or(false),
+            initial_state: false,
             go_backwards: go_backwards?.unwrap_or(false),
             time: 0,
             inputs: 0,
@@ -184,6 +213,31 @@ impl LayerKind for Recurrent {
 impl Configured {
     fn kind(&self) -> &'static str {
         self.cell.kind()
+    }
+
+    /// The output's shape: every step's state, or the last one's.
+    fn output_shape(&self) -> Vec<usize> {
+        if self.return_sequences {
+            vec![self.time, self.units]
+        } else {
+            vec![self.units]
+        }
+    }
+
+    /// The lengths of the output and of each state per sample: how the packed output of
+    /// `return_state` splits.
+    fn part_lens(&self) -> Vec<usize> {
+        let parts = self.parts();
+        parts.iter().map(|shape| shape.iter().product()).collect()
+    }
+
+    /// The `States` of `h` and, for an LSTM, `c`, as code, from the expressions of
+    /// `states` (`States` or `StatesMut`).
+    fn states_code(&self, kind: TokenStream, states: &[TokenStream]) -> TokenStream {
+        let k = krate();
+        let h = &states[0];
+        let c = option(states.get(1));
+        quote!(#k::kernels::#kind { h: #h, c: #c })
     }
 
     /// Columns of the kernels.
@@ -224,6 +278,7 @@ impl Configured {
         };
         let (time, inputs, units) = (self.time, self.inputs, self.units);
         let (return_sequences, go_backwards) = (self.return_sequences, self.go_backwards);
+        let initial_state = self.initial_state;
         let (dropout, recurrent_dropout) = (self.dropout, self.recurrent_dropout);
         quote! {
             #k::kernels::Recurrence {
@@ -233,6 +288,7 @@ impl Configured {
                 units: #units,
                 return_sequences: #return_sequences,
                 go_backwards: #go_backwards,
+                initial_state: #initial_state,
                 dropout: #dropout,
                 recurrent_dropout: #recurrent_dropout,
             }
@@ -294,12 +350,15 @@ impl Configured {
 
 impl Layer for Configured {
     fn label(&self) -> String {
-        let sequences = if self.return_sequences {
-            ", return_sequences = true"
-        } else {
-            ""
+        let sequences = match self.return_sequences {
+            true => ", return_sequences = true",
+            false => "",
         };
-        format!("{}({}{sequences})", self.kind(), self.units)
+        let state = match self.return_state {
+            true => ", return_state = true",
+            false => "",
+        };
+        format!("{}({}{sequences}{state})", self.kind(), self.units)
     }
 
     fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -313,11 +372,49 @@ impl Layer for Configured {
         };
         self.time = time;
         self.inputs = inputs;
-        Ok(if self.return_sequences {
-            vec![time, self.units]
-        } else {
-            vec![self.units]
+        let parts = self.parts();
+        Ok(match &parts[..] {
+            [] => self.output_shape(),
+            // The output and the final states, packed.
+            parts => vec![parts.iter().map(|p| p.iter().product::<usize>()).sum()],
         })
+    }
+
+    fn start_from(&mut self, shapes: &[Vec<usize>]) -> Result<(), ShapeError> {
+        let (label, units) = (self.label(), self.units);
+        let states = self.cell.states();
+        let names = format!("[{}]", states.join(", "));
+        let each = shape_str(&[units]);
+        let help = || format!("give initial_state = {names}, each {each}");
+        if shapes.len() != states.len() {
+            let count = match states.len() {
+                1 => "one state".to_string(),
+                n => format!("{n} states"),
+            };
+            return Err(ShapeError::new(format!(
+                "{label} starts from {count}, {names}, each {each}, but initial_state gives {}",
+                shapes.len()
+            ))
+            .help(help()));
+        }
+        if let Some((name, shape)) = states.iter().zip(shapes).find(|(_, s)| **s != [units]) {
+            return Err(ShapeError::new(format!(
+                "{label} keeps its state {name} as {each} (its units), but initial_state gives \
+                 {}",
+                shape_str(shape)
+            ))
+            .help(help()));
+        }
+        self.initial_state = true;
+        Ok(())
+    }
+
+    fn parts(&self) -> Vec<Vec<usize>> {
+        if !self.return_state {
+            return Vec::new();
+        }
+        let states = self.cell.states().iter().map(|_| vec![self.units]);
+        std::iter::once(self.output_shape()).chain(states).collect()
     }
 
     fn returns_sequences(&self) -> bool {
@@ -381,8 +478,12 @@ impl Layer for Configured {
 
     fn config_json(&self) -> String {
         let mut config = format!(
-            r#""return_sequences": {}, "return_state": false, "go_backwards": {}, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": {}, "activation": "{}", "#,
-            self.return_sequences, self.go_backwards, self.units, self.activation
+            r#""return_sequences": {}, "return_state": {}, "go_backwards": {}, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": {}, "activation": "{}", "#,
+            self.return_sequences,
+            self.return_state,
+            self.go_backwards,
+            self.units,
+            self.activation
         );
         if self.cell != Recurrent::SimpleRnn {
             config += &format!(
@@ -412,7 +513,7 @@ impl Layer for Configured {
 
     fn forward(&self, io: &Io, training: bool) -> TokenStream {
         let k = krate();
-        let (n, x, y, cache) = (&io.n, &io.x, &io.y, &io.bufs[0]);
+        let (n, x, cache) = (&io.n, &io.xs[0], &io.bufs[0]);
         let weights = self.weights(io);
         let rng = &io.rng;
         let training = if training {
@@ -420,22 +521,43 @@ impl Layer for Configured {
         } else {
             quote!(::core::option::Option::None)
         };
+        let initial = option(
+            self.initial_state
+                .then(|| self.states_code(quote!(States), &io.xs[1..]))
+                .as_ref(),
+        );
+        let (split, y, last) = self.split_output(n, &io.y, [quote!(split_mut), quote!(StatesMut)]);
         self.with_recurrence(quote! {
-            #k::kernels::recurrent_forward(&RECURRENCE, #n, #x, #weights, #y, #cache, #training);
+            #split
+            #k::kernels::recurrent_forward(
+                &RECURRENCE,
+                #n,
+                #x,
+                #weights,
+                #y,
+                #k::kernels::RunStates { initial: #initial, last: #last },
+                #cache,
+                #training,
+            );
         })
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        if io.dx.is_none() && io.grads.iter().all(Option::is_none) {
+        let states_need_none = io.dxs.iter().skip(1).all(Option::is_none);
+        if io.dx.is_none() && states_need_none && io.grads.iter().all(Option::is_none) {
             return TokenStream::new();
         }
         let k = krate();
-        let (n, dy, cache) = (&io.n, &io.dy, &io.bufs[0]);
+        let (n, cache) = (&io.n, &io.bufs[0]);
         let weights = self.weights(io);
         let dx = option(io.dx.as_ref());
         let grad = |i: usize| option(io.grads.get(i).and_then(Option::as_ref));
         let (dkernel, drecurrent, dbias) = (grad(0), grad(1), grad(2));
+        let state_grad = |i: usize| option(io.dxs.get(i).and_then(Option::as_ref));
+        let (dh0, dc0) = (state_grad(1), state_grad(2));
+        let (split, dy, dlast) = self.split_output(n, &io.dy, [quote!(split), quote!(States)]);
         self.with_recurrence(quote! {
+            #split
             #k::kernels::recurrent_backward(
                 &RECURRENCE,
                 #n,
@@ -447,8 +569,44 @@ impl Layer for Configured {
                     recurrent_kernel: #drecurrent,
                     bias: #dbias,
                 },
+                #k::kernels::RunStateGrads { last: #dlast, initial_h: #dh0, initial_c: #dc0 },
                 #cache,
             );
         })
+    }
+}
+
+impl Configured {
+    /// With `return_state`, the code that splits the packed `output` of `n` samples (or
+    /// its gradient) with `split` into the output and the final states, then these two as
+    /// expressions (the states as `Option<kind>`); without, `output` and `None`.
+    fn split_output(
+        &self,
+        n: &TokenStream,
+        output: &TokenStream,
+        [split, kind]: [TokenStream; 2],
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        let none = quote!(::core::option::Option::None);
+        if !self.return_state {
+            return (TokenStream::new(), output.clone(), none);
+        }
+        let k = krate();
+        let lens = self.part_lens();
+        let names: Vec<TokenStream> = ["__output", "__h", "__c"][..lens.len()]
+            .iter()
+            .map(|name| {
+                let ident = proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
+                quote!(#ident)
+            })
+            .collect();
+        let code = quote! {
+            let [#(#names),*] = #k::__private::#split(#output, [#(#lens),*].map(|len| #n * len));
+        };
+        let states = self.states_code(kind, &names[1..]);
+        (
+            code,
+            names[0].clone(),
+            quote!(::core::option::Option::Some(#states)),
+        )
     }
 }

@@ -10,16 +10,17 @@
 //!   hₛ = z ⊙ hₛ₋₁ + (1 - z) ⊙ h̃
 //! ```
 //!
-//! from `h₋₁ = 0`, where σ is the recurrent activation and tanh the activation. Without
+//! from `h₋₁ = 0` or the initial state, where σ is the recurrent activation and tanh the activation. Without
 //! `reset_after` the candidate's product needs the recurrent kernel's last block alone:
 //! each pass copies the kernel into its two blocks (`[units, 2·units]` and
 //! `[units, units]`), so that every product reads contiguous memory.
 
 use super::super::conv::column_sums;
 use super::{
-    Activation, Float, Recurrence, RecurrentGrads, RecurrentWeights, SEQUENCE_PARTS, Sequence,
-    activation_backward, activation_forward, add_bias, dense_forward, finish_backward,
-    gates_backward, gates_forward, matmul, multiply, sequence_parts, split_mut,
+    Activation, Float, Grads, Recurrence, RecurrentGrads, RecurrentWeights, RunStates,
+    SEQUENCE_PARTS, Sequence, activation_backward, activation_forward, add, add_bias,
+    dense_forward, finish_backward, gates_backward, gates_forward, matmul, multiply,
+    sequence_parts, split_mut, write_initial_grads,
 };
 
 /// The cell's activations and variant.
@@ -148,12 +149,14 @@ pub(super) fn forward<F: Float>(
     x: &[F],
     weights: RecurrentWeights<F>,
     y: &mut [F],
+    states: RunStates<F>,
     buffer: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
     let mut c = cache(r, n, buffer);
     let is_training = training.is_some();
-    c.seq.start(r, n, x, training);
+    c.seq
+        .start(r, n, (x, states.initial.map(|s| s.h)), training);
     let (units, gates) = (r.units, r.gates());
     let (input_bias, recurrent_bias) = split_bias(weights.bias, g.reset_after, gates);
     dense_forward(
@@ -170,7 +173,7 @@ pub(super) fn forward<F: Float>(
     }
     let (step, gate_step) = (n * units, n * gates);
     for s in 0..r.time {
-        let fed = (s > 0).then(|| c.seq.fed_back_states(r, n, s - 1..s, is_training));
+        let fed = c.seq.fed_to_step(r, n, s, is_training);
         let z = &mut c.z[s * gate_step..][..gate_step];
         let a = &mut c.a[s * gate_step..][..gate_step];
         if g.reset_after {
@@ -193,12 +196,12 @@ pub(super) fn forward<F: Float>(
             let reset = &mut c.rec[s * step..][..step];
             g.gates_before(Step { z, a, fed }, reset, c.blocks, c.scratch, units);
         }
-        let (before, now) = c.seq.h.split_at_mut(s * step);
-        let previous = (s > 0).then(|| &before[(s - 1) * step..]);
+        let (before, now) = c.seq.h.split_at_mut((s + 1) * step);
+        let previous = r.reads_state(s).then(|| &before[s * step..]);
         mix(&mut now[..step], a, previous, units);
-        c.seq.feed_back(r, n, s, is_training);
+        c.seq.feed_back_step(r, n, s, is_training);
     }
-    c.seq.finish(r, n, y);
+    c.seq.finish(r, n, y, states.last.map(|s| s.h));
 }
 
 /// One step's pre-activations and gates (`[n, gates]`) and the state fed back to it
@@ -454,11 +457,6 @@ fn split_kernel<F: Float>(recurrent: &[F], blocks: &mut [F], units: usize) {
     }
 }
 
-/// `a += b`.
-fn add<F: Float>(a: &mut [F], b: &[F]) {
-    a.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward<F: Float>(
     r: &Recurrence,
@@ -466,8 +464,7 @@ pub(super) fn backward<F: Float>(
     n: usize,
     weights: RecurrentWeights<F>,
     dy: &[F],
-    dx: Option<&mut [F]>,
-    grads: RecurrentGrads<F>,
+    grads: Grads<F>,
     buffer: &mut [F],
 ) {
     let mut c = cache(r, n, buffer);
@@ -477,15 +474,16 @@ pub(super) fn backward<F: Float>(
         c.seq.transpose_recurrent(r, weights.recurrent_kernel);
     }
     c.carry.fill(F::zero());
+    let dh_last = grads.states.last.map(|s| s.h);
     for s in (0..r.time).rev() {
-        Sequence::state_grad(r, s, dy, c.carry, c.dh);
+        Sequence::state_grad(r, s, (dy, dh_last), c.carry, c.dh);
         let a = &c.a[s * gate_step..][..gate_step];
         let z = &c.z[s * gate_step..][..gate_step];
         let dz = &mut c.dz[s * gate_step..][..gate_step];
-        let previous = (s > 0).then(|| &c.seq.h[(s - 1) * step..][..step]);
+        let previous = c.seq.previous(r, n, s);
         let (direct, scratch) = c.scratch.split_at_mut(step);
         mix_backward(c.dh, a, previous, c.da, direct, units);
-        let fed = (s > 0).then(|| c.seq.fed_back_states(r, n, s - 1..s, true));
+        let fed = c.seq.fed_to_step(r, n, s, true);
         if g.reset_after {
             let rec = &c.rec[s * gate_step..][..gate_step];
             let drec = &mut c.drec[s * gate_step..][..gate_step];
@@ -495,7 +493,7 @@ pub(super) fn backward<F: Float>(
             for (((z, a), (da, dz)), (rec, drec)) in rows.zip(grads).zip(recs) {
                 g.gates_after_backward((z, a, rec), da, dz, drec, units);
             }
-            if s > 0 {
+            if r.reads_state(s) {
                 c.seq.carry_back(r, n, drec, c.carry);
             }
         } else {
@@ -510,19 +508,20 @@ pub(super) fn backward<F: Float>(
                 dz,
             };
             g.gates_before_backward(grad, dzr, dcandidate, c.carry, c.blocks, scratch, units);
-            if s > 0 {
+            if r.reads_state(s) {
                 c.seq.unmask_carry(r, c.carry, true);
             }
         }
-        if s > 0 {
+        if r.reads_state(s) {
             add(c.carry, direct);
         }
     }
+    write_initial_grads(grads.states, c.carry, None);
     let RecurrentGrads {
         kernel,
         recurrent_kernel,
         bias,
-    } = grads;
+    } = grads.weights;
     let (input_bias, recurrent_bias) = match bias {
         Some(bias) if g.reset_after => {
             let (input, recurrent) = bias.split_at_mut(gates);
@@ -539,9 +538,12 @@ pub(super) fn backward<F: Float>(
         false => (None, recurrent_kernel),
     };
     let seq = &mut c.seq;
-    finish_backward(
-        r, n, weights, seq, dz, drec, dx, kernel, drecurrent, input_bias,
-    );
+    let weight_grads = RecurrentGrads {
+        kernel,
+        recurrent_kernel: drecurrent,
+        bias: input_bias,
+    };
+    finish_backward(r, n, weights, seq, (dz, drec), grads.dx, weight_grads);
     if let Some(drecurrent) = blocks_grad {
         // Each block's gradient, then the two side by side: dR_zr from the states fed
         // back and the z and r gradients of the steps after, dR_h from the reset states.
@@ -549,9 +551,10 @@ pub(super) fn backward<F: Float>(
         let (dzr_all, dcandidate_all) = drec.split_at(time * 2 * step);
         let (d_zr, rest) = c.blocks[3 * units * units..].split_at_mut(2 * units * units);
         let d_h = &mut rest[..units * units];
-        let states = seq.fed_back_states(r, n, 0..time - 1, true);
-        let later = &dzr_all[2 * step..];
-        let steps = (time - 1) * n;
+        let first = r.first_fed();
+        let states = seq.fed_to(r, n, first..time, true);
+        let later = &dzr_all[first * 2 * step..];
+        let steps = (time - first) * n;
         matmul(
             units,
             steps,

@@ -6,18 +6,20 @@
 //! cₛ = f ⊙ cₛ₋₁ + i ⊙ g      hₛ = o ⊙ tanh(cₛ)
 //! ```
 //!
-//! from `h₋₁ = c₋₁ = 0`, where σ is the recurrent activation and tanh the activation.
+//! from `h₋₁ = c₋₁ = 0` or the initial states, where σ is the recurrent activation and tanh
+//! the activation.
 
 use super::{
-    Activation, Float, Recurrence, RecurrentGrads, RecurrentWeights, SEQUENCE_PARTS, Sequence,
-    activation_backward, activation_forward, dense_forward, finish_backward, gates_backward,
-    gates_forward, matmul, multiply, sequence_parts, split_mut,
+    Activation, Float, Grads, Recurrence, RecurrentWeights, RunStates, SEQUENCE_PARTS, Sequence,
+    activation_backward, activation_forward, add, block, dense_forward, finish_backward,
+    gates_backward, gates_forward, matmul, multiply, sequence_parts, split_mut, states_len,
+    write_initial_grads,
 };
 
 const PARTS: usize = SEQUENCE_PARTS + 11;
 
-/// The cache's parts: the sequence's; every step's pre-activations `z`, gates `a`, cell
-/// `c`, `tanh(c)` and the gradient of `z`; one step's state gradient, the state's and the
+/// The cache's parts: the sequence's; every step's pre-activations `z` and gates `a`, the
+/// initial cell and every step's `c`, every step's `tanh(c)` and the gradient of `z`; one step's state gradient, the state's and the
 /// cell's gradients carried to the step before, the cell's gradient, a scratch row block,
 /// and the gates' gradient.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
@@ -34,7 +36,7 @@ pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
         recurrent_t,
         gates,
         gates,
-        cells,
+        states_len(r, n),
         cells,
         gates,
         step,
@@ -111,13 +113,18 @@ pub(super) fn forward<F: Float>(
     x: &[F],
     weights: RecurrentWeights<F>,
     y: &mut [F],
+    states: RunStates<F>,
     buffer: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
     let c = cache(r, n, buffer);
     let is_training = training.is_some();
     let mut seq = c.seq;
-    seq.start(r, n, x, training);
+    let initial = states.initial;
+    seq.start(r, n, (x, initial.map(|s| s.h)), training);
+    if let Some(c0) = initial.and_then(|s| s.c) {
+        c.c[..c0.len()].copy_from_slice(c0);
+    }
     let (units, gates) = (r.units, r.gates());
     let (step, gate_step) = (n * units, n * gates);
     dense_forward(
@@ -132,16 +139,15 @@ pub(super) fn forward<F: Float>(
     let blocks = gate_activations(activations);
     for s in 0..r.time {
         let z = &mut c.z[s * gate_step..][..gate_step];
-        if s > 0 {
-            let fed = seq.fed_back_states(r, n, s - 1..s, is_training);
+        if let Some(fed) = seq.fed_to_step(r, n, s, is_training) {
             let recurrent = weights.recurrent_kernel;
             matmul(n, units, gates, fed, false, recurrent, false, z, true);
         }
         let a = &mut c.a[s * gate_step..][..gate_step];
         gates_forward(&blocks, z, a, units);
-        let (before, now) = c.c.split_at_mut(s * step);
+        let (before, now) = c.c.split_at_mut((s + 1) * step);
         let cell = &mut now[..step];
-        let previous = (s > 0).then(|| &before[(s - 1) * step..]);
+        let previous = r.reads_state(s).then(|| &before[s * step..]);
         for (b, (cell, gate)) in cell
             .chunks_exact_mut(units)
             .zip(a.chunks_exact(gates))
@@ -161,8 +167,8 @@ pub(super) fn forward<F: Float>(
             }
         }
         let tanh_c = &mut c.tanh_c[s * step..][..step];
-        activation_forward(activations[0], cell_of(c.c, s, step), tanh_c, units);
-        let h = &mut seq.h[s * step..][..step];
+        activation_forward(activations[0], block(c.c, r, n, s + 1), tanh_c, units);
+        let h = seq.state_mut(r, n, s);
         for ((h, tanh_c), gate) in h
             .chunks_exact_mut(units)
             .zip(tanh_c.chunks_exact(units))
@@ -170,14 +176,14 @@ pub(super) fn forward<F: Float>(
         {
             multiply(h, &gate[3 * units..], tanh_c);
         }
-        seq.feed_back(r, n, s, is_training);
+        seq.feed_back_step(r, n, s, is_training);
     }
-    seq.finish(r, n, y);
-}
-
-/// Step `s`'s block of a `[time, n, units]` buffer.
-fn cell_of<F>(all: &[F], s: usize, step: usize) -> &[F] {
-    &all[s * step..][..step]
+    let last = states.last.map(|s| (s.h, s.c));
+    let (h_last, c_last) = last.map_or((None, None), |(h, c)| (Some(h), c));
+    seq.finish(r, n, y, h_last);
+    if let Some(c_last) = c_last {
+        c_last.copy_from_slice(block(c.c, r, n, r.time));
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -187,22 +193,26 @@ pub(super) fn backward<F: Float>(
     n: usize,
     weights: RecurrentWeights<F>,
     dy: &[F],
-    dx: Option<&mut [F]>,
-    grads: RecurrentGrads<F>,
+    grads: Grads<F>,
     buffer: &mut [F],
 ) {
     let c = cache(r, n, buffer);
     let mut seq = c.seq;
     let (units, gates) = (r.units, r.gates());
-    let (step, gate_step) = (n * units, n * gates);
+    let gate_step = n * gates;
     let blocks = gate_activations(activations);
     seq.transpose_recurrent(r, weights.recurrent_kernel);
     c.carry.fill(F::zero());
-    c.dc_carry.fill(F::zero());
+    let last = grads.states.last;
+    match last.and_then(|s| s.c) {
+        Some(dc_last) => c.dc_carry.copy_from_slice(dc_last),
+        None => c.dc_carry.fill(F::zero()),
+    }
+    let dh_last = last.map(|s| s.h);
     for s in (0..r.time).rev() {
-        Sequence::state_grad(r, s, dy, c.carry, c.dh);
+        Sequence::state_grad(r, s, (dy, dh_last), c.carry, c.dh);
         let a = &c.a[s * gate_step..][..gate_step];
-        let tanh_c = cell_of(c.tanh_c, s, step);
+        let tanh_c = block(c.tanh_c, r, n, s);
         // dc = dh ⊙ o ⊙ tanh'(c) + the cell's gradient from the step after.
         for ((scratch, dh), gate) in c
             .scratch
@@ -214,16 +224,14 @@ pub(super) fn backward<F: Float>(
         }
         activation_backward(
             activations[0],
-            cell_of(c.c, s, step),
+            block(c.c, r, n, s + 1),
             tanh_c,
             c.scratch,
             c.dc,
             units,
         );
-        c.dc.iter_mut()
-            .zip(&*c.dc_carry)
-            .for_each(|(dc, &carried)| *dc += carried);
-        let previous = (s > 0).then(|| cell_of(c.c, s - 1, step));
+        add(c.dc, c.dc_carry);
+        let previous = r.reads_state(s).then(|| block(c.c, r, n, s));
         let rows = c.da.chunks_exact_mut(gates).zip(a.chunks_exact(gates));
         for (b, (da, gate)) in rows.enumerate() {
             let row = b * units..(b + 1) * units;
@@ -254,25 +262,18 @@ pub(super) fn backward<F: Float>(
             dz,
             units,
         );
-        if s > 0 {
+        if r.reads_state(s) {
             seq.carry_back(r, n, dz, c.carry);
         }
     }
-    let RecurrentGrads {
-        kernel,
-        recurrent_kernel,
-        bias,
-    } = grads;
+    write_initial_grads(grads.states, c.carry, Some(c.dc_carry));
     finish_backward(
         r,
         n,
         weights,
         &mut seq,
-        c.dz,
-        c.dz,
-        dx,
-        kernel,
-        recurrent_kernel,
-        bias,
+        (c.dz, c.dz),
+        grads.dx,
+        grads.weights,
     );
 }

@@ -16,7 +16,12 @@
 //!
 //! Everything a step keeps for the backward pass (gates, cells, states) lives in one
 //! cache buffer per layer, sized by [`Recurrence::cache_len`] and reused: no step
-//! allocates.
+//! allocates. The states are kept from a block before the first step: the initial states
+//! (Keras's `initial_state`), or zeros that no step reads.
+//!
+//! Keras's `return_state`: the final states are written beside the output, and their
+//! gradients join backpropagation through time at the last step; the gradients of the
+//! initial states are what the first step carries back.
 //!
 //! Dropout is Keras's: in training, one mask per sequence over the input features
 //! (`dropout`) and one over the state fed back (`recurrent_dropout`), the same at every
@@ -80,6 +85,7 @@ impl Cell {
 ///     units: 128,
 ///     return_sequences: false,
 ///     go_backwards: false,
+///     initial_state: false,
 ///     dropout: 0.0,
 ///     recurrent_dropout: 0.0,
 /// };
@@ -99,6 +105,9 @@ pub struct Recurrence {
     pub return_sequences: bool,
     /// Whether the sequence is read from its last step to its first.
     pub go_backwards: bool,
+    /// Whether the first step starts from given states (Keras's `initial_state`) rather
+    /// than from zeros.
+    pub initial_state: bool,
     /// The fraction of input features dropped in training, in `[0, 1)`.
     pub dropout: f64,
     /// The fraction of state values dropped from the recurrent product in training.
@@ -139,9 +148,39 @@ impl Recurrence {
         }
     }
 
+    /// The first step that reads a state fed back: the first, from given initial states,
+    /// or else the second (the first starts from zeros).
+    const fn first_fed(&self) -> usize {
+        if self.initial_state { 0 } else { 1 }
+    }
+
+    /// Whether step `s` reads a state fed back.
+    const fn reads_state(&self, s: usize) -> bool {
+        s >= self.first_fed()
+    }
+
+    /// Whether there is a state cell: an LSTM's `c` beside `h`.
+    const fn has_cell(&self) -> bool {
+        matches!(self.cell, Cell::Lstm { .. })
+    }
+
     /// Whether the state fed back is masked (training with `recurrent_dropout`).
     fn masks_state(&self, training: bool) -> bool {
         training && self.recurrent_dropout > 0.0
+    }
+
+    /// Checks that `states` are `[n, units]` each, with a cell exactly for an LSTM.
+    fn check_states(&self, n: usize, what: &str, h: usize, c: Option<usize>) {
+        let len = n * self.units;
+        assert_eq!(h, len, "{what} h is not n×units");
+        assert_eq!(
+            c.is_some(),
+            self.has_cell(),
+            "{what} c is given for an LSTM only"
+        );
+        if let Some(c) = c {
+            assert_eq!(c, len, "{what} c is not n×units");
+        }
     }
 
     fn check(&self, n: usize, x_len: usize, kernel: &[impl Sized], recurrent: &[impl Sized]) {
@@ -176,78 +215,126 @@ pub struct RecurrentGrads<'a, F> {
     pub bias: Option<&'a mut [F]>,
 }
 
-/// Runs the layer over a batch of `n` sequences `x` (`[n, time, inputs]`) and writes its
-/// output `y` (`[n, time, units]` or `[n, units]`), keeping in `cache` (at least
-/// [`Recurrence::cache_len`]`(n)` long) what [`recurrent_backward`] needs. In training
-/// (`training` holds the generator) the dropout masks are drawn; in inference there are
-/// none.
+/// A batch of states, `[n, units]` each: `h`, and `c` for an LSTM.
+#[derive(Clone, Copy, Debug)]
+pub struct States<'a, F> {
+    pub h: &'a [F],
+    pub c: Option<&'a [F]>,
+}
+
+/// Where a batch of states goes, `[n, units]` each: `h`, and `c` for an LSTM.
+#[derive(Debug)]
+pub struct StatesMut<'a, F> {
+    pub h: &'a mut [F],
+    pub c: Option<&'a mut [F]>,
+}
+
+/// The states at either end of a run: the initial states it reads (with
+/// [`Recurrence::initial_state`]) and where its final states go (Keras's `return_state`).
+#[derive(Debug, Default)]
+pub struct RunStates<'a, F> {
+    pub initial: Option<States<'a, F>>,
+    pub last: Option<StatesMut<'a, F>>,
+}
+
+/// The gradients at either end of a run: those of the final states it returned, which
+/// join the output's, and where those of its initial states go (`[n, units]` each, each
+/// when asked for: `c` for an LSTM only).
+#[derive(Debug, Default)]
+pub struct RunStateGrads<'a, F> {
+    pub last: Option<States<'a, F>>,
+    pub initial_h: Option<&'a mut [F]>,
+    pub initial_c: Option<&'a mut [F]>,
+}
+
+/// Runs the layer over a batch of `n` sequences `x` (`[n, time, inputs]`) from
+/// `states.initial` (zeros when the layer has no `initial_state`) and writes its output `y`
+/// (`[n, time, units]` or `[n, units]`) and, when asked, its final states, keeping in
+/// `cache` (at least [`Recurrence::cache_len`]`(n)` long) what [`recurrent_backward`]
+/// needs. In training (`training` holds the generator) the dropout masks are drawn; in
+/// inference there are none.
 ///
 /// ```
 /// use strata_runtime::kernels::*;
 /// let rnn = Recurrence {
 ///     cell: Cell::SimpleRnn { activation: Activation::Linear },
 ///     time: 3, inputs: 1, units: 1,
-///     return_sequences: true, go_backwards: false, dropout: 0.0, recurrent_dropout: 0.0,
+///     return_sequences: true, go_backwards: false, initial_state: true,
+///     dropout: 0.0, recurrent_dropout: 0.0,
 /// };
-/// // h = x + 0.5·h₋₁, from h = 0.
+/// // h = x + 0.5·h₋₁, from h₋₁ = 2, and the final state.
 /// let weights = RecurrentWeights { kernel: &[1.0f32], recurrent_kernel: &[0.5], bias: None };
-/// let mut y = [0.0; 3];
+/// let (mut y, mut h) = ([0.0; 3], [0.0]);
+/// let states = RunStates {
+///     initial: Some(States { h: &[2.0], c: None }),
+///     last: Some(StatesMut { h: &mut h, c: None }),
+/// };
 /// let mut cache = vec![0.0; rnn.cache_len(1)];
-/// recurrent_forward(&rnn, 1, &[1.0, 2.0, 3.0], weights, &mut y, &mut cache, None);
-/// assert_eq!(y, [1.0, 2.5, 4.25]);
+/// recurrent_forward(&rnn, 1, &[1.0, 2.0, 3.0], weights, &mut y, states, &mut cache, None);
+/// assert_eq!(y, [2.0, 3.0, 4.5]);
+/// assert_eq!(h, [4.5]);
 /// ```
+#[allow(clippy::too_many_arguments)] // the sequences, the states at their ends, the cache
 pub fn recurrent_forward<F: Float>(
     r: &Recurrence,
     n: usize,
     x: &[F],
     weights: RecurrentWeights<F>,
     y: &mut [F],
+    states: RunStates<F>,
     cache: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
     r.check(n, x.len(), weights.kernel, weights.recurrent_kernel);
     assert_eq!(y.len(), n * r.output_len(), "y is not n×output_len");
+    assert_eq!(
+        states.initial.is_some(),
+        r.initial_state,
+        "initial states are given exactly to a layer with initial_state"
+    );
+    if let Some(initial) = &states.initial {
+        r.check_states(n, "the initial", initial.h.len(), initial.c.map(<[F]>::len));
+    }
+    if let Some(last) = &states.last {
+        r.check_states(
+            n,
+            "the final",
+            last.h.len(),
+            last.c.as_deref().map(<[F]>::len),
+        );
+    }
     match r.cell {
         Cell::SimpleRnn { activation } => {
-            simple_rnn::forward(r, activation, n, x, weights, y, cache, training);
+            simple_rnn::forward(r, activation, n, x, weights, y, states, cache, training);
         }
         Cell::Lstm {
             activation,
             recurrent_activation,
-        } => lstm::forward(
-            r,
-            [activation, recurrent_activation],
-            n,
-            x,
-            weights,
-            y,
-            cache,
-            training,
-        ),
+        } => {
+            let activations = [activation, recurrent_activation];
+            lstm::forward(r, activations, n, x, weights, y, states, cache, training);
+        }
         Cell::Gru {
             activation,
             recurrent_activation,
             reset_after,
-        } => gru::forward(
-            r,
-            gru::Gru {
+        } => {
+            let g = gru::Gru {
                 activation,
                 recurrent_activation,
                 reset_after,
-            },
-            n,
-            x,
-            weights,
-            y,
-            cache,
-            training,
-        ),
+            };
+            gru::forward(r, g, n, x, weights, y, states, cache, training);
+        }
     }
 }
 
 /// The gradients of [`recurrent_forward`]'s last training call given `dy`, the gradient
-/// of its output: `dx` (`[n, time, inputs]`) and the weights' gradients, each when asked
-/// for and overwritten. Reads and overwrites the scratch part of `cache`.
+/// of its output, and `states.last`, those of the final states it returned (if any):
+/// `dx` (`[n, time, inputs]`), the weights' gradients and `states.initial`, those of the
+/// initial states, each when asked for and overwritten. Reads and overwrites the scratch
+/// part of `cache`.
+#[allow(clippy::too_many_arguments)] // the sequences' gradients, the states', the cache
 pub fn recurrent_backward<F: Float>(
     r: &Recurrence,
     n: usize,
@@ -255,6 +342,7 @@ pub fn recurrent_backward<F: Float>(
     dy: &[F],
     dx: Option<&mut [F]>,
     grads: RecurrentGrads<F>,
+    states: RunStateGrads<F>,
     cache: &mut [F],
 ) {
     r.check(
@@ -267,42 +355,61 @@ pub fn recurrent_backward<F: Float>(
     if let Some(dx) = &dx {
         assert_eq!(dx.len(), n * r.time * r.inputs, "dx is not n×time×inputs");
     }
+    if let Some(last) = &states.last {
+        r.check_states(n, "the final", last.h.len(), last.c.map(<[F]>::len));
+    }
+    let (dh0, dc0) = (&states.initial_h, &states.initial_c);
+    if dh0.is_some() || dc0.is_some() {
+        assert!(
+            r.initial_state,
+            "only a layer with initial_state has their gradient"
+        );
+    }
+    for grad in [dh0, dc0].into_iter().flatten() {
+        assert_eq!(
+            grad.len(),
+            n * r.units,
+            "an initial state's gradient is not n×units"
+        );
+    }
+    assert!(dc0.is_none() || r.has_cell(), "only an LSTM has a cell");
+    let grads = Grads {
+        dx,
+        weights: grads,
+        states,
+    };
     match r.cell {
         Cell::SimpleRnn { activation } => {
-            simple_rnn::backward(r, activation, n, weights, dy, dx, grads, cache);
+            simple_rnn::backward(r, activation, n, weights, dy, grads, cache);
         }
         Cell::Lstm {
             activation,
             recurrent_activation,
-        } => lstm::backward(
-            r,
-            [activation, recurrent_activation],
-            n,
-            weights,
-            dy,
-            dx,
-            grads,
-            cache,
-        ),
+        } => {
+            let activations = [activation, recurrent_activation];
+            lstm::backward(r, activations, n, weights, dy, grads, cache);
+        }
         Cell::Gru {
             activation,
             recurrent_activation,
             reset_after,
-        } => gru::backward(
-            r,
-            gru::Gru {
+        } => {
+            let g = gru::Gru {
                 activation,
                 recurrent_activation,
                 reset_after,
-            },
-            n,
-            weights,
-            dy,
-            dx,
-            grads,
-            cache,
-        ),
+            };
+            gru::backward(r, g, n, weights, dy, grads, cache);
+        }
     }
+}
+
+/// Every gradient a backward pass writes, as asked for: the inputs', the weights', and
+/// the initial states' (with the final states' gradients it reads).
+struct Grads<'a, F> {
+    dx: Option<&'a mut [F]>,
+    weights: RecurrentGrads<'a, F>,
+    states: RunStateGrads<'a, F>,
 }
 
 /// The parts of the cache every cell has, at its start: the gathered inputs, the states
@@ -313,14 +420,11 @@ const SEQUENCE_PARTS: usize = 7;
 /// The lengths of the [`Sequence`] parts for a batch of `n`.
 fn sequence_parts(r: &Recurrence, n: usize) -> [usize; SEQUENCE_PARTS] {
     let (steps, units) = (r.time * n, r.units);
-    let fed_back = if r.recurrent_dropout > 0.0 {
-        steps * units
-    } else {
-        0
-    };
+    let states = states_len(r, n);
+    let fed_back = if r.recurrent_dropout > 0.0 { states } else { 0 };
     [
         steps * r.inputs,
-        steps * units,
+        states,
         fed_back,
         n * r.inputs,
         n * units,
@@ -329,13 +433,26 @@ fn sequence_parts(r: &Recurrence, n: usize) -> [usize; SEQUENCE_PARTS] {
     ]
 }
 
+/// The length of `[time + 1, n, units]`: a state of every step, after the state before
+/// the first (the initial state, or zeros that no step reads).
+fn states_len(r: &Recurrence, n: usize) -> usize {
+    (r.time + 1) * n * r.units
+}
+
+/// Block `k` of `n` rows of `units` in `all`: in a buffer of [`states_len`], the state
+/// before step `k` (the state of step `k - 1`).
+fn block<'a, F>(all: &'a [F], r: &Recurrence, n: usize, k: usize) -> &'a [F] {
+    let len = n * r.units;
+    &all[k * len..][..len]
+}
+
 /// What every cell keeps of a sequence, time-major.
 struct Sequence<'a, F> {
     /// The inputs as the steps read them, masked: `[time, n, inputs]`.
     xs: &'a mut [F],
-    /// Every step's state: `[time, n, units]`.
+    /// The initial state, then every step's: `[time + 1, n, units]`.
     h: &'a mut [F],
-    /// Every step's state as fed back, masked (empty without recurrent dropout).
+    /// The same as fed back, masked (empty without recurrent dropout).
     fed_back: &'a mut [F],
     /// The input features' mask, `[n, inputs]`.
     input_mask: &'a mut [F],
@@ -362,8 +479,16 @@ impl<'a, F: Float> Sequence<'a, F> {
         }
     }
 
-    /// Draws the masks (in training, for rates above 0) and gathers `x` into `xs`.
-    fn start(&mut self, r: &Recurrence, n: usize, x: &[F], training: Option<&mut crate::Rng>) {
+    /// Draws the masks (in training, for rates above 0), gathers `x` into `xs` and keeps
+    /// the initial state `h0`, if given, in the block before the first step.
+    fn start(
+        &mut self,
+        r: &Recurrence,
+        n: usize,
+        (x, h0): (&[F], Option<&[F]>),
+        training: Option<&mut crate::Rng>,
+    ) {
+        let is_training = training.is_some();
         let masked_inputs = match training {
             Some(rng) => {
                 if r.dropout > 0.0 {
@@ -389,33 +514,55 @@ impl<'a, F: Float> Sequence<'a, F> {
                 }
             }
         }
+        if let Some(h0) = h0 {
+            self.h[..h0.len()].copy_from_slice(h0);
+            self.feed_back(r, n, 0, is_training);
+        }
     }
 
     /// The state of step `s`, `[n, units]`.
     fn state(&self, r: &Recurrence, n: usize, s: usize) -> &[F] {
-        &self.h[s * n * r.units..][..n * r.units]
+        block(self.h, r, n, s + 1)
     }
 
-    /// After step `s` wrote its state: masks it for feeding back, when training with
-    /// recurrent dropout.
-    fn feed_back(&mut self, r: &Recurrence, n: usize, s: usize, training: bool) {
+    /// The state of step `s`, to write.
+    fn state_mut(&mut self, r: &Recurrence, n: usize, s: usize) -> &mut [F] {
+        let len = n * r.units;
+        &mut self.h[(s + 1) * len..][..len]
+    }
+
+    /// The state step `s` starts from, unmasked, if it reads one.
+    fn previous(&self, r: &Recurrence, n: usize, s: usize) -> Option<&[F]> {
+        r.reads_state(s).then(|| block(self.h, r, n, s))
+    }
+
+    /// After block `k` of the states was written: masks it for feeding back, when
+    /// training with recurrent dropout.
+    fn feed_back(&mut self, r: &Recurrence, n: usize, k: usize, training: bool) {
         if !r.masks_state(training) {
             return;
         }
         let len = n * r.units;
-        let h = &self.h[s * len..][..len];
-        let fed = &mut self.fed_back[s * len..][..len];
+        let h = &self.h[k * len..][..len];
+        let fed = &mut self.fed_back[k * len..][..len];
         multiply(fed, h, self.state_mask);
     }
 
-    /// The states fed back of steps `steps` (what the recurrent products read).
-    fn fed_back_states(
+    /// After step `s` wrote its state: [`Sequence::feed_back`] of it.
+    fn feed_back_step(&mut self, r: &Recurrence, n: usize, s: usize, training: bool) {
+        self.feed_back(r, n, s + 1, training);
+    }
+
+    /// The states fed back to steps `steps` (what their recurrent products read), the
+    /// first of which reads a state.
+    fn fed_to(
         &self,
         r: &Recurrence,
         n: usize,
         steps: std::ops::Range<usize>,
         training: bool,
     ) -> &[F] {
+        debug_assert!(steps.is_empty() || r.reads_state(steps.start));
         let len = n * r.units;
         let all = if r.masks_state(training) {
             &*self.fed_back
@@ -425,9 +572,17 @@ impl<'a, F: Float> Sequence<'a, F> {
         &all[steps.start * len..steps.end * len]
     }
 
-    /// Writes the output: every step's state, or the last one's.
-    fn finish(&self, r: &Recurrence, n: usize, y: &mut [F]) {
+    /// The state fed back to step `s`, if it reads one.
+    fn fed_to_step(&self, r: &Recurrence, n: usize, s: usize, training: bool) -> Option<&[F]> {
+        r.reads_state(s)
+            .then(|| self.fed_to(r, n, s..s + 1, training))
+    }
+
+    /// Writes the output, every step's state or the last one's, and the final state `h`
+    /// when asked for.
+    fn finish(&self, r: &Recurrence, n: usize, y: &mut [F], h: Option<&mut [F]>) {
         let units = r.units;
+        let last = self.state(r, n, r.time - 1);
         if r.return_sequences {
             for s in 0..r.time {
                 for (b, h) in self.state(r, n, s).chunks_exact(units).enumerate() {
@@ -435,22 +590,35 @@ impl<'a, F: Float> Sequence<'a, F> {
                 }
             }
         } else {
-            y.copy_from_slice(self.state(r, n, r.time - 1));
+            y.copy_from_slice(last);
+        }
+        if let Some(h) = h {
+            h.copy_from_slice(last);
         }
     }
 
     /// `dh = carry + ∂loss/∂y` for step `s`: the output's gradient reaches every step with
-    /// `return_sequences`, the last one otherwise.
-    fn state_grad(r: &Recurrence, s: usize, dy: &[F], carry: &[F], dh: &mut [F]) {
+    /// `return_sequences`, the last one otherwise; the last step also gets `dh_last`, the
+    /// final state's, when it was returned.
+    fn state_grad(
+        r: &Recurrence,
+        s: usize,
+        (dy, dh_last): (&[F], Option<&[F]>),
+        carry: &[F],
+        dh: &mut [F],
+    ) {
         let (units, time) = (r.units, r.time);
         dh.copy_from_slice(carry);
         if r.return_sequences {
             for (b, dh) in dh.chunks_exact_mut(units).enumerate() {
                 let dy = &dy[(b * time + s) * units..][..units];
-                dh.iter_mut().zip(dy).for_each(|(dh, &dy)| *dh += dy);
+                add(dh, dy);
             }
         } else if s == time - 1 {
-            dh.iter_mut().zip(dy).for_each(|(dh, &dy)| *dh += dy);
+            add(dh, dy);
+        }
+        if let Some(dh_last) = dh_last.filter(|_| s == time - 1) {
+            add(dh, dh_last);
         }
     }
 
@@ -507,6 +675,22 @@ impl<'a, F: Float> Sequence<'a, F> {
     }
 }
 
+/// Writes the initial states' gradients, those asked for in `states`: `dh0`, the gradient
+/// carried back from the first step, and an LSTM's `dc0`.
+fn write_initial_grads<F: Float>(states: RunStateGrads<F>, dh0: &[F], dc0: Option<&[F]>) {
+    if let Some(h) = states.initial_h {
+        h.copy_from_slice(dh0);
+    }
+    if let (Some(c), Some(dc0)) = (states.initial_c, dc0) {
+        c.copy_from_slice(dc0);
+    }
+}
+
+/// `a += b`.
+fn add<F: Float>(a: &mut [F], b: &[F]) {
+    a.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
+}
+
 /// `out = a ⊙ b`.
 fn multiply<F: Float>(out: &mut [F], a: &[F], b: &[F]) {
     for ((out, &a), &b) in out.iter_mut().zip(a).zip(b) {
@@ -549,20 +733,21 @@ fn gates_backward<F: Float>(
 /// After the backward steps: from `dz`, the gradient of every step's input projection
 /// (`[time, n, gates]`), the kernel's and `dbias`'s gradients and the inputs'; from
 /// `drec`, the gradient of every step's recurrent product, the recurrent kernel's (one
-/// product over steps `1..time` and the states fed back of steps `0..time - 1`).
-#[allow(clippy::too_many_arguments)] // the two gradients in, the three out
+/// product over the steps that read a state and the states fed back to them).
 fn finish_backward<F: Float>(
     r: &Recurrence,
     n: usize,
     weights: RecurrentWeights<F>,
     seq: &mut Sequence<F>,
-    dz: &[F],
-    drec: &[F],
+    (dz, drec): (&[F], &[F]),
     dx: Option<&mut [F]>,
-    dkernel: Option<&mut [F]>,
-    drecurrent: Option<&mut [F]>,
-    dbias: Option<&mut [F]>,
+    grads: RecurrentGrads<F>,
 ) {
+    let RecurrentGrads {
+        kernel: dkernel,
+        recurrent_kernel: drecurrent,
+        bias: dbias,
+    } = grads;
     let (time, inputs, units, gates) = (r.time, r.inputs, r.units, r.gates());
     let dxs = dx.is_some().then_some(&mut *seq.dxs);
     dense_backward(
@@ -584,9 +769,10 @@ fn finish_backward<F: Float>(
         // states once and reads `drec` once, where dR's `units` rows would read all of
         // `drec` for each tile of rows (1.6 times slower at LSTM(128)'s sizes).
         let transposed = std::mem::take(&mut seq.recurrent_t);
-        let states = seq.fed_back_states(r, n, 0..time - 1, true);
-        let later = &drec[n * gates..];
-        let steps = (time - 1) * n;
+        let first = r.first_fed();
+        let states = seq.fed_to(r, n, first..time, true);
+        let later = &drec[first * n * gates..];
+        let steps = (time - first) * n;
         matmul(
             gates, steps, units, later, true, states, false, transposed, false,
         );

@@ -1,9 +1,10 @@
-//! SimpleRNN: `hₛ = activation(xₛ·kernel + hₛ₋₁·recurrent_kernel + bias)`, from `h₋₁ = 0`.
+//! SimpleRNN: `hₛ = activation(xₛ·kernel + hₛ₋₁·recurrent_kernel + bias)`, from `h₋₁ = 0`
+//! or the initial state.
 
 use super::{
-    Activation, Float, Recurrence, RecurrentGrads, RecurrentWeights, SEQUENCE_PARTS, Sequence,
+    Activation, Float, Grads, Recurrence, RecurrentWeights, RunStates, SEQUENCE_PARTS, Sequence,
     activation_backward, activation_forward, dense_forward, finish_backward, matmul,
-    sequence_parts, split_mut,
+    sequence_parts, split_mut, write_initial_grads,
 };
 
 const PARTS: usize = SEQUENCE_PARTS + 4;
@@ -67,13 +68,14 @@ pub(super) fn forward<F: Float>(
     x: &[F],
     weights: RecurrentWeights<F>,
     y: &mut [F],
+    states: RunStates<F>,
     buffer: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
     let c = cache(r, n, buffer);
     let is_training = training.is_some();
     let mut seq = c.seq;
-    seq.start(r, n, x, training);
+    seq.start(r, n, (x, states.initial.map(|s| s.h)), training);
     let (units, step) = (r.units, n * r.units);
     dense_forward(
         seq.xs,
@@ -86,15 +88,14 @@ pub(super) fn forward<F: Float>(
     );
     for s in 0..r.time {
         let z = &mut c.z[s * step..][..step];
-        if s > 0 {
-            let fed = seq.fed_back_states(r, n, s - 1..s, is_training);
+        if let Some(fed) = seq.fed_to_step(r, n, s, is_training) {
             let recurrent = weights.recurrent_kernel;
             matmul(n, units, units, fed, false, recurrent, false, z, true);
         }
-        activation_forward(activation, z, &mut seq.h[s * step..][..step], units);
-        seq.feed_back(r, n, s, is_training);
+        activation_forward(activation, z, seq.state_mut(r, n, s), units);
+        seq.feed_back_step(r, n, s, is_training);
     }
-    seq.finish(r, n, y);
+    seq.finish(r, n, y, states.last.map(|s| s.h));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -104,8 +105,7 @@ pub(super) fn backward<F: Float>(
     n: usize,
     weights: RecurrentWeights<F>,
     dy: &[F],
-    dx: Option<&mut [F]>,
-    grads: RecurrentGrads<F>,
+    grads: Grads<F>,
     buffer: &mut [F],
 ) {
     let c = cache(r, n, buffer);
@@ -113,30 +113,24 @@ pub(super) fn backward<F: Float>(
     let (units, step) = (r.units, n * r.units);
     seq.transpose_recurrent(r, weights.recurrent_kernel);
     c.carry.fill(F::zero());
+    let dh_last = grads.states.last.map(|s| s.h);
     for s in (0..r.time).rev() {
-        Sequence::state_grad(r, s, dy, c.carry, c.dh);
+        Sequence::state_grad(r, s, (dy, dh_last), c.carry, c.dh);
         let dz = &mut c.dz[s * step..][..step];
         let (z, h) = (&c.z[s * step..][..step], seq.state(r, n, s));
         activation_backward(activation, z, h, c.dh, dz, units);
-        if s > 0 {
+        if r.reads_state(s) {
             seq.carry_back(r, n, dz, c.carry);
         }
     }
-    let RecurrentGrads {
-        kernel,
-        recurrent_kernel,
-        bias,
-    } = grads;
+    write_initial_grads(grads.states, c.carry, None);
     finish_backward(
         r,
         n,
         weights,
         &mut seq,
-        c.dz,
-        c.dz,
-        dx,
-        kernel,
-        recurrent_kernel,
-        bias,
+        (c.dz, c.dz),
+        grads.dx,
+        grads.weights,
     );
 }

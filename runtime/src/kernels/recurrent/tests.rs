@@ -56,8 +56,8 @@ fn bias_len(r: &Recurrence) -> usize {
     }
 }
 
-/// `Σ weights ⊙ y` for the layer's training forward pass, with the dropout masks of a
-/// fixed seed.
+/// `Σ weights ⊙ y + Σ state_weights ⊙ (h, c)` for the layer's training forward pass, with
+/// the dropout masks of a fixed seed, from the initial states when the layer has them.
 struct Probe {
     r: Recurrence,
     n: usize,
@@ -65,11 +65,28 @@ struct Probe {
     kernel: Vec<f64>,
     recurrent: Vec<f64>,
     bias: Vec<f64>,
+    /// `[h0, c0]` (`c0` empty but for an LSTM), each `[n, units]`.
+    initial: [Vec<f64>; 2],
     weights: Vec<f64>,
+    /// The weights of the final states `[h, c]` (`c` empty but for an LSTM), or empty
+    /// when the states are not returned.
+    state_weights: [Vec<f64>; 2],
 }
+
+/// What the loss is a function of: x, the kernel, the recurrent kernel, the bias and the
+/// initial states h0 and c0.
+type Inputs<'a> = [&'a [f64]; 6];
+
+/// The names of [`Inputs`]' gradients.
+const GRADIENTS: [&str; 6] = ["dx", "dkernel", "drecurrent_kernel", "dbias", "dh0", "dc0"];
 
 impl Probe {
     fn new(r: Recurrence, n: usize, seed: u64) -> Self {
+        Self::with_states(r, n, seed, false)
+    }
+
+    /// A probe that also weighs the final states when `return_state`.
+    fn with_states(r: Recurrence, n: usize, seed: u64, return_state: bool) -> Self {
         let mut rng = crate::Rng::seed_from_u64(seed);
         let mut draw = |len: usize, scale: f64| -> Vec<f64> {
             random_away_from_zero(len, &mut rng)
@@ -77,79 +94,113 @@ impl Probe {
                 .map(|v| v * scale)
                 .collect()
         };
+        let state = n * r.units;
+        let cell = if r.has_cell() { state } else { 0 };
+        let (initial_h, initial_c) = match r.initial_state {
+            true => (state, cell),
+            false => (0, 0),
+        };
+        let (last_h, last_c) = match return_state {
+            true => (state, cell),
+            false => (0, 0),
+        };
         Probe {
             x: draw(n * r.time * r.inputs, 1.0),
             kernel: draw(r.inputs * r.gates(), 0.5),
             recurrent: draw(r.units * r.gates(), 0.5),
             bias: draw(bias_len(&r), 0.3),
+            initial: [draw(initial_h, 0.8), draw(initial_c, 0.8)],
             weights: draw(n * r.output_len(), 1.0),
+            state_weights: [draw(last_h, 1.0), draw(last_c, 1.0)],
             r,
             n,
         }
     }
 
-    fn loss(&self, x: &[f64], kernel: &[f64], recurrent: &[f64], bias: &[f64]) -> f64 {
-        let mut y = vec![f64::NAN; self.n * self.r.output_len()];
+    fn inputs(&self) -> Inputs<'_> {
+        let [h0, c0] = &self.initial;
+        [&self.x, &self.kernel, &self.recurrent, &self.bias, h0, c0]
+    }
+
+    /// The forward pass on `inputs`: its output and final states `[h, c]`, and its cache.
+    fn forward(&self, inputs: Inputs) -> (Vec<f64>, [Vec<f64>; 2], Vec<f64>) {
+        let (r, n) = (&self.r, self.n);
+        let mut y = vec![f64::NAN; n * r.output_len()];
+        let mut last = self.state_weights.clone().map(|w| vec![f64::NAN; w.len()]);
         // A cache longer than the batch needs, and dirty: nothing may depend on either.
-        let mut cache = vec![f64::NAN; self.r.cache_len(self.n + 1)];
+        let mut cache = vec![f64::NAN; r.cache_len(n + 1)];
+        let [x, kernel, recurrent, bias, h0, c0] = inputs;
         let weights = RecurrentWeights {
             kernel,
             recurrent_kernel: recurrent,
             bias: Some(bias),
         };
+        let [h, c] = &mut last;
+        let states = RunStates {
+            initial: r.initial_state.then_some(States {
+                h: h0,
+                c: r.has_cell().then_some(c0),
+            }),
+            last: (!h.is_empty()).then(|| StatesMut {
+                h,
+                c: r.has_cell().then_some(c),
+            }),
+        };
         let mut rng = crate::Rng::seed_from_u64(99);
-        recurrent_forward(
-            &self.r,
-            self.n,
-            x,
-            weights,
-            &mut y,
-            &mut cache,
-            Some(&mut rng),
-        );
-        y.iter().zip(&self.weights).map(|(y, w)| y * w).sum()
+        let training = Some(&mut rng);
+        recurrent_forward(r, n, x, weights, &mut y, states, &mut cache, training);
+        (y, last, cache)
+    }
+
+    fn loss(&self, inputs: Inputs) -> f64 {
+        let (y, last, _) = self.forward(inputs);
+        let weighted = |v: &[f64], w: &[f64]| v.iter().zip(w).map(|(v, w)| v * w).sum::<f64>();
+        weighted(&y, &self.weights)
+            + weighted(&last[0], &self.state_weights[0])
+            + weighted(&last[1], &self.state_weights[1])
     }
 
     fn check(&self) {
         let (r, n) = (&self.r, self.n);
-        let mut y = vec![f64::NAN; n * r.output_len()];
-        let mut cache = vec![f64::NAN; r.cache_len(n + 1)];
+        let (_, _, mut cache) = self.forward(self.inputs());
         let weights = RecurrentWeights {
             kernel: &self.kernel,
             recurrent_kernel: &self.recurrent,
             bias: Some(&self.bias),
         };
-        let mut rng = crate::Rng::seed_from_u64(99);
-        recurrent_forward(r, n, &self.x, weights, &mut y, &mut cache, Some(&mut rng));
         let mut dx = vec![f64::NAN; self.x.len()];
         let mut dkernel = vec![f64::NAN; self.kernel.len()];
         let mut drecurrent = vec![f64::NAN; self.recurrent.len()];
         let mut dbias = vec![f64::NAN; self.bias.len()];
+        let mut dinitial = self.initial.clone().map(|s| vec![f64::NAN; s.len()]);
         let grads = RecurrentGrads {
             kernel: Some(&mut dkernel),
             recurrent_kernel: Some(&mut drecurrent),
             bias: Some(&mut dbias),
         };
-        recurrent_backward(
-            r,
-            n,
-            weights,
-            &self.weights,
-            Some(&mut dx),
-            grads,
-            &mut cache,
-        );
-        let what = |name: &str| format!("{r:?}: {name}");
-        let (x, k, rk, b) = (&self.x, &self.kernel, &self.recurrent, &self.bias);
-        assert_gradient_matches(&what("dx"), |x| self.loss(x, k, rk, b), x, &dx);
-        assert_gradient_matches(&what("dkernel"), |k| self.loss(x, k, rk, b), k, &dkernel);
-        assert_gradient_matches(
-            &what("drecurrent_kernel"),
-            |rk| self.loss(x, k, rk, b),
-            rk,
-            &drecurrent,
-        );
-        assert_gradient_matches(&what("dbias"), |b| self.loss(x, k, rk, b), b, &dbias);
+        let [wh, wc] = &self.state_weights;
+        let [dh0, dc0] = &mut dinitial;
+        let states = RunStateGrads {
+            last: (!wh.is_empty()).then_some(States {
+                h: wh,
+                c: r.has_cell().then_some(&wc[..]),
+            }),
+            initial_h: r.initial_state.then_some(&mut dh0[..]),
+            initial_c: (r.initial_state && r.has_cell()).then_some(&mut dc0[..]),
+        };
+        let dy = &self.weights;
+        recurrent_backward(r, n, weights, dy, Some(&mut dx), grads, states, &mut cache);
+        let at = self.inputs();
+        let [dh0, dc0] = dinitial;
+        let grads = [dx, dkernel, drecurrent, dbias, dh0, dc0];
+        for (k, (name, grad)) in GRADIENTS.iter().zip(&grads).enumerate() {
+            let loss = |value: &[f64]| {
+                let mut inputs = at;
+                inputs[k] = value;
+                self.loss(inputs)
+            };
+            assert_gradient_matches(&format!("{r:?}: {name}"), loss, at[k], grad);
+        }
     }
 }
 
@@ -161,6 +212,7 @@ fn recurrence(cell: Cell, return_sequences: bool, go_backwards: bool) -> Recurre
         units: 5,
         return_sequences,
         go_backwards,
+        initial_state: false,
         dropout: 0.0,
         recurrent_dropout: 0.0,
     }
@@ -193,6 +245,51 @@ fn backward_with_dropout_masks_matches_finite_differences() {
 }
 
 #[test]
+fn initial_and_final_states_backward_matches_finite_differences() {
+    for (seed, cell) in cells().into_iter().enumerate() {
+        for (return_sequences, go_backwards) in [(false, false), (true, true), (true, false)] {
+            for initial_state in [false, true] {
+                let r = Recurrence {
+                    initial_state,
+                    ..recurrence(cell, return_sequences, go_backwards)
+                };
+                Probe::with_states(r, 3, 20 + seed as u64, true).check();
+            }
+            // The initial states' gradient, without the final states'.
+            let r = Recurrence {
+                initial_state: true,
+                ..recurrence(cell, return_sequences, go_backwards)
+            };
+            Probe::new(r, 2, 40 + seed as u64).check();
+        }
+    }
+}
+
+#[test]
+fn initial_states_with_dropout_masks_backward_matches_finite_differences() {
+    // Not softplus gates: unbounded, they grow the loss to hundreds over the scaled masks,
+    // and its finite differences round off past the tolerance.
+    let bounded = |cell: &Cell| {
+        !matches!(
+            cell,
+            Cell::Lstm {
+                recurrent_activation: Activation::Softplus,
+                ..
+            }
+        )
+    };
+    for (seed, cell) in cells().into_iter().filter(bounded).enumerate() {
+        let r = Recurrence {
+            initial_state: true,
+            dropout: 0.25,
+            recurrent_dropout: 0.5,
+            ..recurrence(cell, seed % 2 == 0, seed % 3 == 0)
+        };
+        Probe::with_states(r, 4, 60 + seed as u64, true).check();
+    }
+}
+
+#[test]
 fn one_step_and_one_unit_are_handled() {
     for cell in cells() {
         let r = Recurrence {
@@ -201,6 +298,11 @@ fn one_step_and_one_unit_are_handled() {
             ..recurrence(cell, true, false)
         };
         Probe::new(r, 2, 3).check();
+        let r = Recurrence {
+            initial_state: true,
+            ..r
+        };
+        Probe::with_states(r, 2, 4, true).check();
     }
 }
 
@@ -226,13 +328,23 @@ fn dropout_is_training_only_and_masks_whole_features_across_steps() {
     };
     let mut y = vec![0.0; n * 3];
     let mut cache = vec![0.0; r.cache_len(n)];
-    recurrent_forward(&r, n, &x, weights, &mut y, &mut cache, None);
+    let none = RunStates::default;
+    recurrent_forward(&r, n, &x, weights, &mut y, none(), &mut cache, None);
     assert!(
         y.chunks_exact(3).all(|y| y == [2.0, 4.0, 6.0]),
         "inference drops nothing"
     );
     let mut rng = crate::Rng::seed_from_u64(1);
-    recurrent_forward(&r, n, &x, weights, &mut y, &mut cache, Some(&mut rng));
+    recurrent_forward(
+        &r,
+        n,
+        &x,
+        weights,
+        &mut y,
+        none(),
+        &mut cache,
+        Some(&mut rng),
+    );
     // Each feature is kept (×2) or dropped for the whole sequence: every step adds the
     // same 0, 2 or 4.
     for y in y.chunks_exact(3) {
