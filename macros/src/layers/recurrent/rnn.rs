@@ -43,13 +43,20 @@ struct Configured {
     inputs: usize,
 }
 
-impl LayerKind for Recurrent {
-    fn kind(&self) -> &'static str {
+impl Recurrent {
+    /// `SimpleRNN`, `LSTM` or `GRU`.
+    fn name(self) -> &'static str {
         match self {
             Recurrent::SimpleRnn => "SimpleRNN",
             Recurrent::Lstm => "LSTM",
             Recurrent::Gru => "GRU",
         }
+    }
+}
+
+impl LayerKind for Recurrent {
+    fn kind(&self) -> &'static str {
+        self.name()
     }
 
     fn default_name(&self) -> &'static str {
@@ -183,7 +190,7 @@ impl LayerKind for Recurrent {
 
 impl Configured {
     fn kind(&self) -> &'static str {
-        self.cell.kind()
+        self.cell.name()
     }
 
     /// Columns of the kernels.
