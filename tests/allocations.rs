@@ -34,6 +34,29 @@ model! {
     }
 }
 
+/// A model of a block of its own, used as a layer by the next block's.
+mod parts {
+    use strata::prelude::*;
+
+    model! {
+        pub struct Features: [784] -> [64] {
+            Dense(64, use_bias = false),
+            BatchNormalization,
+            Activation(relu),
+        }
+    }
+}
+
+model! {
+    use parts::Features: [784] -> [64];
+
+    /// A model of another block as a layer: its workspace lives in this one's.
+    struct OnFeatures: [784] -> [10] {
+        Features,
+        Dense(10),
+    }
+}
+
 fn dataset(samples: usize) -> Dataset<f32> {
     let x = Array2::from_shape_fn((samples, 784), |(i, j)| {
         ((i * 31 + j * 7) % 255) as f32 / 255.0
@@ -207,14 +230,27 @@ fn auc_precision_recall_f1_and_top_k_allocate_nothing_per_step() {
     assert_steps_allocate_nothing(allocations_of_an_epoch_with_confusion_metrics);
 }
 
+/// Allocations of the second epoch of a classifier (Adam, logits, accuracy) on one
+/// thread over `samples` samples.
+fn allocations_of_a_classifier_epoch<M: Model<Float = f32>>(model: M, samples: usize) -> u64 {
+    let trainer = model.compile(
+        Adam::new(1e-3),
+        SparseCategoricalCrossentropy::from_logits(),
+        [Accuracy::new()],
+    );
+    allocations_of_a_second_epoch(trainer, &dataset(samples))
+}
+
 #[test]
 fn batch_and_layer_normalization_allocate_nothing_per_step() {
     assert_steps_allocate_nothing(|samples| {
-        let trainer = NormalizedMlp::new(Seed(1)).compile(
-            Adam::new(1e-3),
-            SparseCategoricalCrossentropy::from_logits(),
-            [Accuracy::new()],
-        );
-        allocations_of_a_second_epoch(trainer, &dataset(samples))
+        allocations_of_a_classifier_epoch(NormalizedMlp::new(Seed(1)), samples)
+    });
+}
+
+#[test]
+fn a_model_of_another_block_allocates_nothing_per_step() {
+    assert_steps_allocate_nothing(|samples| {
+        allocations_of_a_classifier_epoch(OnFeatures::new(Seed(1)), samples)
     });
 }
