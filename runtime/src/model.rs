@@ -250,6 +250,25 @@ pub trait Model: Sized + Send + Sync + 'static {
     ///
     /// Only a model of one input and one output gives an input gradient; any other panics
     /// when given `input_grad`.
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Line: [2] -> [1] { Dense(1, use_bias = false) } }
+    ///
+    /// let model = Line::<f64>::seeded(Seed(1));
+    /// let mut ws = <Line<f64> as Model>::Workspace::default();
+    /// Line::<f64>::prepare(&mut ws, 1);
+    /// let x = [1.0, 2.0];
+    /// model.forward_train(&mut ws, &x, 1, &mut Seed(1).rng());
+    /// let (mut grads, mut input_grad) = ([0.0; 2], [0.0; 2]);
+    /// let params = model.params();
+    /// Line::<f64>::backward_with(params, &mut ws, &x, 1, &[1.0], &mut grads, Some(&mut input_grad));
+    /// // y = w · x: the kernel's gradient is x, the input's is w.
+    /// assert_eq!((grads, &input_grad[..]), (x, params));
+    /// ```
     #[allow(clippy::too_many_arguments)]
     fn backward_with(
         params: &[Self::Float],
