@@ -49,6 +49,12 @@ model! {
         (features, Dense(3)(features))
     }
 
+    /// A model of the block that holds a model of another block.
+    pub struct Outer: [12] -> [2] {
+        Classifier,
+        Dense(2),
+    }
+
     /// One encoder applied to two inputs: one set of weights.
     pub struct Twin: (a: [12], b: [12]) -> [1] {
         let encode = Encoder;
@@ -130,6 +136,10 @@ fn a_foreign_model_is_named_under_its_name_and_summarised_as_one_row() {
     let summary = Classifier::new(Seed(1)).summary_string();
     assert!(summary.contains("encoder (Encoder)"), "{summary}");
     assert!(summary.contains(" Trainable params: 15 "), "{summary}");
+    let outer: Vec<&str> = Outer::<f32>::PARAMS.iter().map(|p| p.name).collect();
+    assert_eq!(outer[0], "classifier/encoder/dense/kernel");
+    assert_eq!(outer[8], "classifier/dense/kernel");
+    assert_eq!(Outer::<f32>::TRAINABLE_PARAM_COUNT, 15 + 3 * 2 + 2);
     let json = Classifier::<f32>::ARCHITECTURE_JSON;
     assert!(json.contains(r#""model": "encoders::Encoder""#), "{json}");
 }
