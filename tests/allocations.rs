@@ -44,6 +44,29 @@ model! {
     }
 }
 
+/// A model of a block of its own, used as a layer by the next block's.
+mod parts {
+    use strata::prelude::*;
+
+    model! {
+        pub struct Features: [784] -> [64] {
+            Dense(64, use_bias = false),
+            BatchNormalization,
+            Activation(relu),
+        }
+    }
+}
+
+model! {
+    use parts::Features: [784] -> [64];
+
+    /// A model of another block as a layer: its workspace lives in this one's.
+    struct OnFeatures: [784] -> [10] {
+        Features,
+        Dense(10),
+    }
+}
+
 fn dataset(samples: usize) -> Dataset<f32> {
     let x = Array2::from_shape_fn((samples, 784), |(i, j)| {
         ((i * 31 + j * 7) % 255) as f32 / 255.0
@@ -238,4 +261,9 @@ fn batch_and_layer_normalization_allocate_nothing_per_step() {
 #[test]
 fn a_seq2seq_model_allocates_nothing_per_step() {
     assert_classifier_steps_allocate_nothing(|| Seq2Seq::new(Seed(1)));
+}
+
+#[test]
+fn a_model_of_another_block_allocates_nothing_per_step() {
+    assert_classifier_steps_allocate_nothing(|| OnFeatures::new(Seed(1)));
 }

@@ -190,28 +190,171 @@ fn check_model_gradient_at<M: Model<Float = f64>>(mut model: M, input: &[f64]) {
     let mut grads = vec![f64::NAN; M::PARAM_COUNT];
     model.backward(&mut ws, input, batch, &weights, &mut grads);
 
-    let eps = 1e-6;
     // A frozen layer's parameters and BatchNormalization's moving statistics have no
     // gradient.
     for param in M::PARAMS.iter().filter(|p| p.trainable) {
         let range = param.offset..param.offset + param.len;
         for (i, &analytic) in range.clone().zip(&grads[range]) {
             let original = model.params()[i];
-            model.params_mut()[i] = original + eps;
-            let plus = weighted_output(&model, &mut ws, input, batch, &weights);
-            model.params_mut()[i] = original - eps;
-            let minus = weighted_output(&model, &mut ws, input, batch, &weights);
+            let moved = |delta| {
+                model.params_mut()[i] = original + delta;
+                weighted_output(&model, &mut ws, input, batch, &weights)
+            };
+            assert_derivative(analytic, moved, || {
+                format!("{}: parameter {i} ({})", M::NAME, param.name)
+            });
             model.params_mut()[i] = original;
-            let numeric = (plus - minus) / (2.0 * eps);
-            let tolerance = 1e-6 * (1.0 + numeric.abs().max(analytic.abs()));
-            assert!(
-                (numeric - analytic).abs() <= tolerance,
-                "{}: parameter {i} ({}): backward gives {analytic}, finite differences {numeric}",
-                M::NAME,
-                param.name,
-            );
         }
     }
+}
+
+/// The input gradient `backward_with` gives, against central finite differences of the
+/// training forward in each input value.
+fn check_input_gradient<M: Model<Float = f64>>(model: M) {
+    use rand::Rng as _;
+    let batch = 3;
+    let mut rng = Seed(13).rng();
+    let mut input: Vec<f64> = (0..batch * M::INPUT_SIZE)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let weights: Vec<f64> = (0..batch * M::OUTPUT_SIZE)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut ws = M::Workspace::default();
+    M::prepare(&mut ws, batch);
+    weighted_output(&model, &mut ws, &input, batch, &weights);
+    let mut grads = vec![0.0; M::PARAM_COUNT];
+    let mut input_grad = vec![f64::NAN; input.len()];
+    M::backward_with(
+        model.params(),
+        &mut ws,
+        &input,
+        batch,
+        &weights,
+        &mut grads,
+        Some(&mut input_grad),
+    );
+    for (i, &analytic) in input_grad.iter().enumerate() {
+        let original = input[i];
+        let moved = |delta| {
+            input[i] = original + delta;
+            weighted_output(&model, &mut ws, &input, batch, &weights)
+        };
+        assert_derivative(analytic, moved, || format!("{}: input {i}", M::NAME));
+        input[i] = original;
+    }
+}
+
+/// Asserts that `analytic` is the derivative at 0 of `moved`, the weighted output with
+/// one value moved by its argument, by central differences; `what` names the value.
+fn assert_derivative(analytic: f64, mut moved: impl FnMut(f64) -> f64, what: impl Fn() -> String) {
+    let eps = 1e-6;
+    let numeric = (moved(eps) - moved(-eps)) / (2.0 * eps);
+    let tolerance = 1e-6 * (1.0 + numeric.abs().max(analytic.abs()));
+    assert!(
+        (numeric - analytic).abs() <= tolerance,
+        "{}: backward gives {analytic}, finite differences {numeric}",
+        what()
+    );
+}
+
+model! {
+    /// The input flattened (an alias of it) and read twice, and read once more as it is.
+    struct ReadsItsInputThrice: [2, 3] -> [3] {
+        let flat = Flatten(input);
+        let a = Dense(3, activation = tanh)(flat);
+        let b = Dense(3)(flat);
+        let c = Flatten(Dense(1)(input));
+        Add(Multiply(a, b), Dense(3)(c))
+    }
+
+    /// Nothing but a reshape: the input's gradient is the output's.
+    struct OnlyReshapes: [2, 3] -> [6] {
+        Flatten,
+    }
+}
+
+/// A model of a block of its own, which the next block uses as a layer.
+mod parts {
+    use strata::prelude::*;
+
+    model! {
+        pub struct Inner: [5] -> [4] {
+            Dense(6, activation = tanh),
+            BatchNormalization,
+            Dense(4, activation = elu),
+        }
+    }
+}
+
+model! {
+    use parts::Inner: [5] -> [4];
+
+    /// A model of another block after a Dense, whose gradient comes back through it;
+    /// once trainable, once frozen.
+    struct ThroughForeign: [3] -> [2] {
+        Dense(5, activation = tanh),
+        Inner,
+        Dense(5, activation = sigmoid),
+        Inner(trainable = false),
+        Dense(2),
+    }
+
+    /// The design's twin: one model of another block applied to two values, one of them
+    /// made by a Dense. Its weights' gradient is the sum over both uses.
+    struct ForeignTwin: (a: [5], b: [3]) -> [1] {
+        let encode = Inner;
+        let d = Subtract(encode(a), encode(Dense(5, activation = tanh)(b)));
+        Dense(1, activation = sigmoid)(d)
+    }
+}
+
+#[test]
+fn a_model_of_another_block_backward_matches_finite_differences() {
+    check_model_gradient(ThroughForeign::<f64>::seeded(Seed(53)));
+    check_input_gradient(ThroughForeign::<f64>::seeded(Seed(53)));
+    check_model_gradient(ForeignTwin::<f64>::seeded(Seed(59)));
+    // The frozen one's weights are not among those checked: only the first's and the
+    // Dense layers' train.
+    let inner = <parts::Inner<f64> as Model>::TRAINABLE_PARAM_COUNT;
+    assert_eq!(
+        ThroughForeign::<f64>::TRAINABLE_PARAM_COUNT,
+        (3 * 5 + 5) + inner + (4 * 5 + 5) + (4 * 2 + 2)
+    );
+}
+
+#[test]
+fn the_input_gradient_matches_finite_differences() {
+    check_input_gradient(Mlp::<f64>::seeded(Seed(5)));
+    check_input_gradient(EveryLayer::<f64>::seeded(Seed(3)));
+    check_input_gradient(Residual::<f64>::seeded(Seed(29)));
+    check_input_gradient(NestedTwice::<f64>::seeded(Seed(41)));
+    check_input_gradient(ReadsItsInputThrice::<f64>::seeded(Seed(43)));
+    check_input_gradient(OnlyReshapes::<f64>::seeded(Seed(47)));
+    check_input_gradient(Images::<f64>::seeded(Seed(13)));
+    check_input_gradient(Sequences::<f64>::seeded(Seed(29)));
+}
+
+#[test]
+#[should_panic(expected = "several inputs or outputs gives no input gradient")]
+fn a_model_of_several_inputs_gives_no_input_gradient() {
+    let model = TwoTowers::<f64>::seeded(Seed(43));
+    let mut ws = <TwoTowers<f64> as Model>::Workspace::default();
+    TwoTowers::<f64>::prepare(&mut ws, 1);
+    let input = vec![0.5; TwoTowers::<f64>::INPUT_SIZE];
+    model.forward_train(&mut ws, &input, 1, &mut Seed(1).rng());
+    let mut grads = vec![0.0; TwoTowers::<f64>::PARAM_COUNT];
+    let mut input_grad = vec![0.0; input.len()];
+    let output_grad = vec![1.0; TwoTowers::<f64>::OUTPUT_SIZE];
+    TwoTowers::<f64>::backward_with(
+        model.params(),
+        &mut ws,
+        &input,
+        1,
+        &output_grad,
+        &mut grads,
+        Some(&mut input_grad),
+    );
 }
 
 #[test]

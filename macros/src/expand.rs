@@ -10,7 +10,7 @@ use crate::graph::{INPUT, Node, UNPACK, ValueId};
 use crate::layers::{Buffer, BufferLen, Io, json_list, krate};
 use crate::names;
 use crate::parse::ModelDef;
-use crate::shapes::{Checked, CheckedLayer};
+use crate::shapes::{Checked, CheckedLayer, Param, Size, Weights};
 
 /// The "node" of a use that is one of the model's several outputs.
 const OUTPUT_USE: usize = usize::MAX;
@@ -38,7 +38,8 @@ pub fn model(checked: &Checked) -> TokenStream {
     let forward_train = plan.forward(true);
     let backward = plan.backward();
     let update_state = update_state(checked);
-    let new = constructors(def, &plan.initialization());
+    let initialization = plan.initialization();
+    let new = constructors(def);
     let output_shapes = checked.output_shapes();
     let predict_one = predict_one(def, &output_shapes);
     quote! {
@@ -62,14 +63,24 @@ pub fn model(checked: &Checked) -> TokenStream {
             }
 
             #[allow(unused_variables)]
-            fn forward<'w>(&self, ws: &'w mut Self::Workspace, input: &[F], n: usize) -> &'w [F] {
+            fn initialize(params: &mut [F], rng: &mut #k::Rng) {
+                #initialization
+            }
+
+            #[allow(unused_variables)]
+            fn forward_with<'w>(
+                params: &[F],
+                ws: &'w mut Self::Workspace,
+                input: &[F],
+                n: usize,
+            ) -> &'w [F] {
                 #k::__private::check_batch(ws.capacity, n, input.len(), <Self as #k::Model>::INPUT_SIZE);
                 #forward
             }
 
             #[allow(unused_variables)]
-            fn forward_train<'w>(
-                &self,
+            fn forward_train_with<'w>(
+                params: &[F],
                 ws: &'w mut Self::Workspace,
                 input: &[F],
                 n: usize,
@@ -79,14 +90,15 @@ pub fn model(checked: &Checked) -> TokenStream {
                 #forward_train
             }
 
-            #[allow(unused_variables)]
-            fn backward(
-                &self,
+            #[allow(unused_variables, unused_mut)]
+            fn backward_with(
+                params: &[F],
                 ws: &mut Self::Workspace,
                 input: &[F],
                 n: usize,
                 output_grad: &[F],
                 grads: &mut [F],
+                mut input_grad: ::core::option::Option<&mut [F]>,
             ) {
                 #backward
             }
@@ -127,14 +139,14 @@ fn update_state(checked: &Checked) -> TokenStream {
     }
     let k = krate();
     let params = (0..checked.params.len()).map(param);
-    let lens = checked.params.iter().map(|p| p.len);
+    let lens = checked.params.iter().map(|p| &p.len);
     quote! {
         #[allow(unused_variables)]
-        fn update_state<'w>(
-            &mut self,
+        fn update_state_with<'w>(
+            params: &mut [F],
             lanes: impl ::core::iter::Iterator<Item = (&'w Self::Workspace, usize)> + ::core::clone::Clone,
         ) {
-            let [#(#params),*] = #k::__private::split_mut(&mut self.params, [#(#lens),*]);
+            let [#(#params),*] = #k::__private::split_mut(params, [#(#lens),*]);
             #updates
         }
     }
@@ -156,7 +168,7 @@ pub fn stub(def: &ModelDef) -> TokenStream {
     let inputs = tensor_infos(&input_entries(def));
     let outputs = tensor_infos(&output_entries(def, &output_shapes));
     let model_name = name.to_string();
-    let new = constructors(def, &TokenStream::new());
+    let new = constructors(def);
     let predict_one = predict_one(def, &output_shapes);
     quote! {
         #declarations
@@ -179,13 +191,22 @@ pub fn stub(def: &ModelDef) -> TokenStream {
             fn params(&self) -> &[F] { &self.params }
             fn params_mut(&mut self) -> &mut [F] { &mut self.params }
             fn prepare(_: &mut Self::Workspace, _: usize) {}
-            fn forward<'w>(&self, _: &'w mut Self::Workspace, _: &[F], _: usize) -> &'w [F] {
+            fn initialize(_: &mut [F], _: &mut #k::Rng) {}
+            fn forward_with<'w>(_: &[F], _: &'w mut Self::Workspace, _: &[F], _: usize) -> &'w [F] {
                 ::core::unimplemented!()
             }
-            fn forward_train<'w>(&self, _: &'w mut Self::Workspace, _: &[F], _: usize, _: &mut #k::Rng) -> &'w [F] {
+            fn forward_train_with<'w>(_: &[F], _: &'w mut Self::Workspace, _: &[F], _: usize, _: &mut #k::Rng) -> &'w [F] {
                 ::core::unimplemented!()
             }
-            fn backward(&self, _: &mut Self::Workspace, _: &[F], _: usize, _: &[F], _: &mut [F]) {
+            fn backward_with(
+                _: &[F],
+                _: &mut Self::Workspace,
+                _: &[F],
+                _: usize,
+                _: &[F],
+                _: &mut [F],
+                _: ::core::option::Option<&mut [F]>,
+            ) {
                 ::core::unimplemented!()
             }
         }
@@ -204,7 +225,7 @@ fn product(dims: &[usize]) -> usize {
 }
 
 /// The model's struct and its workspace's.
-fn declarations(def: &ModelDef, fields: &[(Ident, bool)]) -> TokenStream {
+fn declarations(def: &ModelDef, fields: &[(Ident, TokenStream)]) -> TokenStream {
     let k = krate();
     let ModelDef {
         attrs, vis, name, ..
@@ -212,13 +233,7 @@ fn declarations(def: &ModelDef, fields: &[(Ident, bool)]) -> TokenStream {
     let workspace = workspace_ident(def);
     let name_str = name.to_string();
     let workspace_doc = format!("Activations and caches of [`{name}`] for one batch size.");
-    let fields = fields.iter().map(|(field, indices)| {
-        if *indices {
-            quote!(#field: ::std::vec::Vec<u32>)
-        } else {
-            quote!(#field: ::std::vec::Vec<F>)
-        }
-    });
+    let fields = fields.iter().map(|(field, ty)| quote!(#field: #ty));
     quote! {
         #(#attrs)*
         #vis struct #name<F: #k::Float = f32> {
@@ -229,7 +244,7 @@ fn declarations(def: &ModelDef, fields: &[(Ident, bool)]) -> TokenStream {
         #[doc = #workspace_doc]
         #[doc(hidden)]
         #[derive(Default)]
-        #vis struct #workspace<F> {
+        #vis struct #workspace<F: #k::Float> {
             capacity: usize,
             #(#fields,)*
             float: ::core::marker::PhantomData<F>,
@@ -255,7 +270,7 @@ fn declarations(def: &ModelDef, fields: &[(Ident, bool)]) -> TokenStream {
 }
 
 /// `new` (for `f32`, so that `Mlp::new(seed)` needs no annotation) and `seeded` (any float).
-fn constructors(def: &ModelDef, initialization: &TokenStream) -> TokenStream {
+fn constructors(def: &ModelDef) -> TokenStream {
     let k = krate();
     let name = &def.name;
     let vis = &def.vis;
@@ -271,11 +286,10 @@ fn constructors(def: &ModelDef, initialization: &TokenStream) -> TokenStream {
 
         impl<F: #k::Float> #name<F> {
             /// A new model in the float type `F`, its weights drawn with `seed`.
-            #[allow(unused_variables, unused_mut)]
             #vis fn seeded(seed: impl ::core::convert::Into<#k::Seed>) -> Self {
                 let mut rng = ::core::convert::Into::<#k::Seed>::into(seed).rng();
                 let mut params = ::std::vec![F::default(); <Self as #k::Model>::PARAM_COUNT];
-                #initialization
+                <Self as #k::Model>::initialize(&mut params, &mut rng);
                 Self {
                     params,
                     scratch: ::core::default::Default::default(),
@@ -347,7 +361,7 @@ fn constants(checked: &Checked) -> TokenStream {
     let output_shapes = checked.output_shapes();
     let (input, output) = (def.packed_input_shape(), packed(&output_shapes));
     let (input_size, output_size) = (product(&input), product(&output));
-    let (param_count, trainable_count) = (checked.param_count, checked.trainable_count);
+    let (param_count, trainable_count) = (&checked.param_count, &checked.trainable_count);
     let inputs = tensor_infos(&input_entries(def));
     let outputs = tensor_infos(&output_entries(def, &output_shapes));
     let token_inputs = token_inputs(checked);
@@ -373,19 +387,7 @@ fn constants(checked: &Checked) -> TokenStream {
             }
         }
     });
-    let params = checked.params.iter().map(|p| {
-        let (name, shape, offset, len, trainable) =
-            (&p.name, &p.spec.shape, p.offset, p.len, p.trainable);
-        quote! {
-            #k::ParamInfo {
-                name: #name,
-                shape: &[#(#shape),*],
-                offset: #offset,
-                len: #len,
-                trainable: #trainable,
-            }
-        }
-    });
+    let params = param_table(checked);
     let json = architecture_json(checked);
     quote! {
         const NAME: &'static str = #model_name;
@@ -399,9 +401,87 @@ fn constants(checked: &Checked) -> TokenStream {
         const PARAM_COUNT: usize = #param_count;
         const TRAINABLE_PARAM_COUNT: usize = #trainable_count;
         const LAYERS: &'static [#k::LayerInfo] = &[#(#layers),*];
-        const PARAMS: &'static [#k::ParamInfo] = &[#(#params),*];
+        const PARAMS: &'static [#k::ParamInfo] = #params;
         const ARCHITECTURE_JSON: &'static str = #json;
     }
+}
+
+/// The value of `PARAMS`: every parameter tensor, literally, unless the model uses a model
+/// of another block, whose own table is then renamed under its layer's name and moved to
+/// its range by const evaluation (see the runtime's `__private::foreign` for why).
+fn param_table(checked: &Checked) -> TokenStream {
+    let k = krate();
+    let tensor = |p: &Param, shape: &[usize]| {
+        let (name, offset, len, trainable) = (&p.name, &p.offset, &p.len, p.trainable);
+        quote! {
+            #k::ParamInfo {
+                name: #name,
+                shape: &[#(#shape),*],
+                offset: #offset,
+                len: #len,
+                trainable: #trainable,
+            }
+        }
+    };
+    let params = &checked.params;
+    if params
+        .iter()
+        .all(|p| !matches!(p.weights, Weights::Model(_)))
+    {
+        let entries = params.iter().map(|p| match &p.weights {
+            Weights::Tensor(spec) => tensor(p, &spec.shape),
+            Weights::Model(_) => unreachable!("no model among them"),
+        });
+        return quote!(&[#(#entries),*]);
+    }
+    let (mut names, mut steps, mut pending) = (TokenStream::new(), TokenStream::new(), vec![]);
+    let mut len = Size::default();
+    for (i, p) in params.iter().enumerate() {
+        let model = match &p.weights {
+            Weights::Tensor(spec) => {
+                pending.push(tensor(p, &spec.shape));
+                len += &Size::from(1);
+                continue;
+            }
+            Weights::Model(model) => model,
+        };
+        steps.extend(place_tensors(&mut pending));
+        let (table, prefix) = (model.constant("PARAMS"), &p.name);
+        let (offset, trainable) = (&p.offset, p.trainable);
+        let model_names = format_ident!("NAMES_{}", i);
+        names.extend(quote! {
+            const #model_names: [
+                #k::__private::ConstStr<{ #k::__private::prefixed_len(#prefix, #table) }>;
+                #table.len()
+            ] = #k::__private::prefixed_names(#prefix, #table);
+        });
+        steps.extend(quote! {
+            at = #k::__private::place_model(&mut table, at, &#model_names, #table, #offset, #trainable);
+        });
+        len += &Size::constant(quote!(#table.len()));
+    }
+    steps.extend(place_tensors(&mut pending));
+    quote! {{
+        #names
+        const TABLE: [#k::ParamInfo; #len] = {
+            let mut table = [#k::__private::EMPTY_PARAM; #len];
+            let mut at = 0;
+            #steps
+            ::core::assert!(at == table.len());
+            table
+        };
+        &TABLE
+    }}
+}
+
+/// The step of [`param_table`] that places the tensors `pending` (if any).
+fn place_tensors(pending: &mut Vec<TokenStream>) -> TokenStream {
+    if pending.is_empty() {
+        return TokenStream::new();
+    }
+    let k = krate();
+    let entries = std::mem::take(pending);
+    quote!(at = #k::__private::place(&mut table, at, &[#(#entries),*]);)
 }
 
 /// `&[TensorInfo { .. }, ..]` for the named shapes, packed in order.
@@ -459,7 +539,7 @@ struct SummaryRow {
     shape: Vec<usize>,
     /// Each value's shape, for a layer that gives several.
     parts: Vec<Vec<usize>>,
-    params: usize,
+    params: Size,
     trainable: bool,
 }
 
@@ -483,10 +563,10 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
         }
         n
     };
-    let param_sum = |layer: &CheckedLayer| -> usize {
+    let param_sum = |layer: &CheckedLayer| -> Size {
         checked.params[layer.params.clone()]
             .iter()
-            .map(|p| p.len)
+            .map(|p| p.len.clone())
             .sum()
     };
     let mut rows: Vec<SummaryRow> = Vec::new();
@@ -519,13 +599,13 @@ fn summary_rows(checked: &Checked) -> Vec<SummaryRow> {
                 kind: nested.model.to_string(),
                 shape: checked.shapes[output].clone(),
                 parts: Vec::new(),
-                params: 0,
+                params: Size::default(),
                 trainable,
             });
             first_uses.push(layer.first_use);
             rows.len() - 1
         });
-        rows[row].params += param_sum(layer);
+        rows[row].params += &param_sum(layer);
         first_uses[row] = first_uses[row].min(layer.first_use);
     }
     let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -615,12 +695,20 @@ fn architecture_json(checked: &Checked) -> String {
     )
 }
 
+/// Whether a frozen parameter still receives gradients: a model of another block writes
+/// all of its own, frozen or not, to its range of the gradients (which the optimizer then
+/// skips).
+fn has_grads(param: &Param) -> bool {
+    matches!(param.weights, Weights::Model(_))
+}
+
 /// Where every value and buffer lives, and the code that moves between them.
 ///
 /// A value's gradient is the sum over its uses. Its first use (in the order of
 /// [`Plan::uses`]) writes the value's gradient buffer; every other use writes a buffer of
 /// its own, added in once every use has run backward, before the value's producer does.
 /// A shared layer's parameter gradients are summed the same way.
+#[derive(Clone)]
 struct Plan<'c, 'a> {
     checked: &'c Checked<'a>,
     /// For every value, the (node, input position) pairs that read it, the first one
@@ -629,6 +717,9 @@ struct Plan<'c, 'a> {
     /// For every node, whether it is an alias of its input (no copy), in inference and in
     /// training.
     aliased: Vec<[bool; 2]>,
+    /// Whether the code being planned writes the gradient of the input to `input_grad`
+    /// (`&mut [F]`), for the layers before a model used as a layer.
+    input_grad: bool,
 }
 
 impl Plan<'_, '_> {
@@ -674,7 +765,30 @@ impl Plan<'_, '_> {
             checked,
             uses,
             aliased,
+            input_grad: false,
         }
+    }
+
+    /// This plan, for code that writes the gradient of the input.
+    fn with_input_grad(&self) -> Self {
+        Plan {
+            input_grad: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the model gives the gradient of its input when asked: when it has one
+    /// input and one output, as a model used as a layer has.
+    fn gives_input_grad(&self) -> bool {
+        self.checked.graph.def.inputs.len() == 1 && self.single_output().is_some()
+    }
+
+    /// Whether the backward pass of node `index` reads or writes the input's gradient.
+    fn touches_input_grad(&self, index: usize) -> bool {
+        let node = &self.nodes()[index];
+        std::iter::once(Node::value(index))
+            .chain(node.inputs.iter().copied())
+            .any(|v| self.storage(v, true) == Storage::Input)
     }
 
     fn nodes(&self) -> &[Node] {
@@ -734,17 +848,28 @@ impl Plan<'_, '_> {
             .map(|output| self.storage(output, true))
     }
 
-    /// Each workspace field, and whether it holds `u32` indices rather than floats.
-    fn workspace_fields(&self) -> Vec<(Ident, bool)> {
+    /// Each workspace field and its type.
+    fn workspace_fields(&self) -> Vec<(Ident, TokenStream)> {
         self.buffers()
             .into_iter()
-            .map(|(field, buffer)| (field, buffer.indices))
+            .map(|(field, buffer)| {
+                let ty = match buffer {
+                    Buffer::Values { indices: true, .. } => quote!(::std::vec::Vec<u32>),
+                    Buffer::Values { indices: false, .. } => quote!(::std::vec::Vec<F>),
+                    Buffer::Workspace(model) => {
+                        let model = model.in_f();
+                        quote!(#model::Workspace)
+                    }
+                };
+                (field, ty)
+            })
             .collect()
     }
 
-    /// Whether value `v` needs a gradient: it is not the input.
+    /// Whether value `v` needs a gradient: it is not the input, or the model gives its
+    /// input's gradient.
     fn needs_grad(&self, v: ValueId) -> bool {
-        self.storage(v, true) != Storage::Input
+        self.storage(v, true) != Storage::Input || self.gives_input_grad()
     }
 
     /// The nodes after the first that apply the same layer as node `index`, in backward
@@ -769,8 +894,11 @@ impl Plan<'_, '_> {
                 buffers.push((format_ident!("l{}_{}", v, j), buffer));
             }
             if !self.is_last_use(index) {
-                for p in self.layer_params(index) {
-                    let len = self.checked.params[p].len;
+                for p in self
+                    .layer_params(index)
+                    .filter(|&p| self.checked.params[p].trainable)
+                {
+                    let len = &self.checked.params[p].len;
                     buffers.push((format_ident!("s{}_{}", v, p), Buffer::scratch(quote!(#len))));
                 }
             }
@@ -798,13 +926,22 @@ impl Plan<'_, '_> {
     }
 
     fn prepare(&self) -> TokenStream {
-        let resizes = self.buffers().into_iter().map(|(field, buffer)| {
-            let len = match buffer.len {
-                BufferLen::PerSample(len) => quote!(batch * #len),
-                BufferLen::Batch(len) => len,
-            };
-            quote!(ws.#field.resize(#len, ::core::default::Default::default());)
-        });
+        let resizes = self
+            .buffers()
+            .into_iter()
+            .map(|(field, buffer)| match buffer {
+                Buffer::Values { len, .. } => {
+                    let len = match len {
+                        BufferLen::PerSample(len) => quote!(batch * #len),
+                        BufferLen::Batch(len) => len,
+                    };
+                    quote!(ws.#field.resize(#len, ::core::default::Default::default());)
+                }
+                Buffer::Workspace(model) => {
+                    let model = model.in_f();
+                    quote!(#model::prepare(&mut ws.#field, batch);)
+                }
+            });
         quote! {
             if ws.capacity < batch {
                 #(#resizes)*
@@ -841,12 +978,13 @@ impl Plan<'_, '_> {
     fn grad_slot(&self, v: ValueId, slot: usize) -> Option<TokenStream> {
         let len = self.size(v);
         match (self.storage(v, true), slot) {
-            (Storage::Input, _) => None,
+            (Storage::Input, 0) if self.input_grad => Some(quote!(&mut input_grad[..n * #len])),
+            (Storage::Input, _) if !self.input_grad => None,
             (Storage::Own(s), 0) => {
                 let field = format_ident!("g{}", s);
                 Some(quote!(&mut ws.#field[..n * #len]))
             }
-            (Storage::Own(_), slot) => {
+            (_, slot) => {
                 let field = format_ident!("g{}_{}", v, slot);
                 Some(quote!(&mut ws.#field[..n * #len]))
             }
@@ -875,14 +1013,18 @@ impl Plan<'_, '_> {
                 .enumerate()
                 .map(|(j, buffer)| {
                     let field = format_ident!("l{}_{}", v, j);
-                    let range = match buffer.len {
-                        BufferLen::PerSample(len) => quote!(..n * #len),
-                        BufferLen::Batch(_) => quote!(..),
+                    let place = match buffer {
+                        Buffer::Values {
+                            len: BufferLen::PerSample(len),
+                            ..
+                        } => quote!(ws.#field[..n * #len]),
+                        Buffer::Values { .. } => quote!(ws.#field[..]),
+                        Buffer::Workspace(_) => quote!(ws.#field),
                     };
                     if mutable {
-                        quote!(&mut ws.#field[#range])
+                        quote!(&mut #place)
                     } else {
-                        quote!(&ws.#field[#range])
+                        quote!(&#place)
                     }
                 })
                 .collect()
@@ -908,23 +1050,20 @@ impl Plan<'_, '_> {
             params: params
                 .iter()
                 .map(|p| {
-                    let (start, end) = (p.offset, p.offset + p.len);
-                    quote!(&self.params[#start..#end])
+                    let (start, end) = (&p.offset, &p.offset + &p.len);
+                    quote!(&params[#start..#end])
                 })
                 .collect(),
             grads: self
                 .layer_params(index)
                 .map(|i| {
-                    let p = &self.checked.params[i];
-                    p.trainable.then(|| {
-                        if last_use {
-                            let g = format_ident!("dp{}", i);
-                            quote!(&mut *#g)
-                        } else {
-                            let s = format_ident!("s{}_{}", v, i);
-                            quote!(&mut ws.#s[..])
-                        }
-                    })
+                    let (dp, s) = (format_ident!("dp{}", i), format_ident!("s{}_{}", v, i));
+                    match (self.checked.params[i].trainable, last_use) {
+                        (true, true) => Some(quote!(&mut *#dp)),
+                        (true, false) => Some(quote!(&mut ws.#s[..])),
+                        (false, _) if has_grads(&self.checked.params[i]) => Some(quote!(&mut *#dp)),
+                        (false, _) => None,
+                    }
                 })
                 .collect(),
             bufs: buf(true),
@@ -940,7 +1079,7 @@ impl Plan<'_, '_> {
                 let io = self.io(i, training);
                 if layer.is_alias(training) && !self.aliased[i][usize::from(training)] {
                     let (x, y) = (&io.x, &io.y);
-                    quote!(#y.copy_from_slice(#x);)
+                    quote!(<[F]>::copy_from_slice(#y, #x);)
                 } else {
                     layer.forward(&io, training)
                 }
@@ -967,36 +1106,90 @@ impl Plan<'_, '_> {
         let mut code = TokenStream::new();
         if !params.is_empty() {
             let bindings = params.iter().enumerate().map(|(i, p)| {
-                if p.trainable {
+                if p.trainable || has_grads(p) {
                     format_ident!("dp{}", i)
                 } else {
                     Ident::new("_", Span::call_site())
                 }
             });
-            let lens = params.iter().map(|p| p.len);
+            let lens = params.iter().map(|p| &p.len);
             code.extend(quote! {
                 let [#(#bindings),*] = #k::__private::split_mut(grads, [#(#lens),*]);
             });
         }
         code.extend(self.unpack_output_grad());
+        if !self.gives_input_grad() {
+            code.extend(quote! {
+                ::core::assert!(
+                    input_grad.is_none(),
+                    "a model of several inputs or outputs gives no input gradient"
+                );
+            });
+        }
+        let with_input_grad = self.with_input_grad();
+        code.extend(with_input_grad.when_input_grad(with_input_grad.output_is_input_grad()));
         for index in (0..self.nodes().len()).rev() {
-            let v = Node::value(index);
-            code.extend(self.sum_uses(v));
-            let io = self.io(index, true);
-            let layer = &self.checked.nodes[index];
-            if layer.is_alias(true) && !self.aliased[index][1] {
-                if let Some(dx) = &io.dx {
-                    let dy = &io.dy;
-                    code.extend(quote!(#dx.copy_from_slice(#dy);));
-                }
+            let node = self.node_backward(index);
+            if self.gives_input_grad() && self.touches_input_grad(index) {
+                let with = with_input_grad.node_backward(index);
+                code.extend(quote! {
+                    match input_grad.as_deref_mut() {
+                        ::core::option::Option::Some(input_grad) => { #with }
+                        ::core::option::Option::None => { #node }
+                    }
+                });
             } else {
-                code.extend(layer.backward(&io));
+                code.extend(node);
             }
-            if !self.is_last_use(index) {
-                for i in self.layer_params(index).filter(|&i| params[i].trainable) {
-                    let (dp, s) = (format_ident!("dp{}", i), format_ident!("s{}_{}", v, i));
-                    code.extend(quote!(#k::kernels::accumulate(&mut *#dp, &ws.#s[..]);));
-                }
+        }
+        code.extend(with_input_grad.when_input_grad(with_input_grad.sum_uses(INPUT)));
+        code
+    }
+
+    /// `code` run with `input_grad` bound to the input's gradient, when the caller asks for
+    /// it (nothing when `code` is empty or the model gives no input gradient).
+    fn when_input_grad(&self, code: TokenStream) -> TokenStream {
+        if code.is_empty() || !self.gives_input_grad() {
+            return TokenStream::new();
+        }
+        quote! {
+            if let ::core::option::Option::Some(input_grad) = input_grad.as_deref_mut() {
+                #code
+            }
+        }
+    }
+
+    /// The input's gradient when the output is the input itself (a model that only
+    /// reshapes): the output's.
+    fn output_is_input_grad(&self) -> TokenStream {
+        if self.output_grad_storage() != Some(Storage::Input) {
+            return TokenStream::new();
+        }
+        let len = self.size(self.outputs()[0]);
+        quote!(input_grad[..n * #len].copy_from_slice(output_grad);)
+    }
+
+    /// The backward pass of node `index`: its value's gradient summed over its uses, its
+    /// layer's backward, and a shared layer's parameter gradients added up.
+    fn node_backward(&self, index: usize) -> TokenStream {
+        let k = krate();
+        let params = &self.checked.params;
+        let v = Node::value(index);
+        let mut code = self.sum_uses(v);
+        let io = self.io(index, true);
+        let layer = &self.checked.nodes[index];
+        if layer.is_alias(true) && !self.aliased[index][1] {
+            if let Some(dx) = &io.dx {
+                let dy = &io.dy;
+                code.extend(quote!(<[F]>::copy_from_slice(#dx, #dy);));
+            }
+        } else {
+            code.extend(layer.backward(&io));
+        }
+        if !self.is_last_use(index) {
+            for i in self.layer_params(index).filter(|&i| params[i].trainable) {
+                let (dp, s) = (format_ident!("dp{}", i), format_ident!("s{}_{}", v, i));
+                code.extend(quote!(#k::kernels::accumulate(&mut *#dp, &ws.#s[..]);));
             }
         }
         code
@@ -1022,39 +1215,54 @@ impl Plan<'_, '_> {
         }
     }
 
-    /// Adds the gradients of value `v`'s later uses into its gradient buffer.
+    /// Adds the gradients of value `v`'s later uses into its gradient buffer (into
+    /// `input_grad` for the input, when asked for).
     fn sum_uses(&self, v: ValueId) -> TokenStream {
         let k = krate();
-        let Some(Storage::Own(s)) = Some(self.storage(v, true)) else {
-            return TokenStream::new();
+        let target = match self.storage(v, true) {
+            Storage::Own(s) => {
+                let field = format_ident!("g{}", s);
+                quote!(ws.#field)
+            }
+            Storage::Input if self.input_grad => quote!(input_grad),
+            Storage::Input => return TokenStream::new(),
         };
         let len = self.size(v);
-        let target = format_ident!("g{}", s);
         (1..self.uses[v].len())
             .map(|slot| {
                 let part = format_ident!("g{}_{}", v, slot);
                 quote! {
-                    #k::kernels::accumulate(&mut ws.#target[..n * #len], &ws.#part[..n * #len]);
+                    #k::kernels::accumulate(&mut #target[..n * #len], &ws.#part[..n * #len]);
                 }
             })
             .collect()
     }
 
-    /// Draws every parameter from its initializer, in layer order.
+    /// Draws every parameter from its initializer, in layer order; a model of another
+    /// block draws its own, from the same generator.
     fn initialization(&self) -> TokenStream {
         let k = krate();
         self.checked
             .params
             .iter()
             .map(|p| {
-                let init = Ident::new(
-                    names::initializer_variant(p.spec.initializer),
-                    Span::call_site(),
-                );
-                let (start, end) = (p.offset, p.offset + p.len);
-                let (fan_in, fan_out) = (p.spec.fan_in, p.spec.fan_out);
-                quote! {
-                    #k::init::Initializer::#init.fill(&mut params[#start..#end], #fan_in, #fan_out, &mut rng);
+                let (start, end) = (&p.offset, &p.offset + &p.len);
+                let params = quote!(&mut params[#start..#end]);
+                match &p.weights {
+                    Weights::Tensor(spec) => {
+                        let init = Ident::new(
+                            names::initializer_variant(spec.initializer),
+                            Span::call_site(),
+                        );
+                        let (fan_in, fan_out) = (spec.fan_in, spec.fan_out);
+                        quote! {
+                            #k::init::Initializer::#init.fill(#params, #fan_in, #fan_out, &mut *rng);
+                        }
+                    }
+                    Weights::Model(model) => {
+                        let model = model.in_f();
+                        quote!(#model::initialize(#params, &mut *rng);)
+                    }
                 }
             })
             .collect()

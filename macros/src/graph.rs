@@ -15,7 +15,7 @@ use syn::Ident;
 
 use crate::errors::{Errors, message};
 use crate::layers;
-use crate::parse::{Arg, LayerCall, ModelDef, Pattern, Statement, Value};
+use crate::parse::{Arg, Block, LayerCall, ModelDef, Pattern, Statement, UseDecl, Value};
 use crate::suggest::did_you_mean;
 
 /// A value in the graph: `INPUT`, or the output of node `i` as `i + 1`.
@@ -38,6 +38,9 @@ const INITIAL_STATE: &str = "initial_state";
 /// One model as a graph.
 pub struct Graph<'a> {
     pub def: &'a ModelDef,
+    /// The block's declarations of models of other blocks, which [`LayerDecl::foreign`]
+    /// indexes.
+    pub uses: &'a [UseDecl],
     /// Every layer, each with one set of weights, in the order they are written.
     pub layers: Vec<LayerDecl>,
     /// The models of the same block used as layers, whose layers are among [`Graph::layers`].
@@ -59,6 +62,9 @@ pub struct LayerDecl {
     pub uses: Vec<usize>,
     /// The nested model it belongs to, by index into [`Graph::nested`].
     pub nested: Option<usize>,
+    /// For a model of another block used as a layer, its declaration, by index into
+    /// [`Graph::uses`].
+    pub foreign: Option<usize>,
 }
 
 /// A model of the same block used as a layer: `Encoder(trainable = false)`. Its layers are
@@ -112,9 +118,10 @@ impl Node {
 impl<'a> Graph<'a> {
     /// A graph with nothing in it, standing for a model nested two levels down (whose
     /// layers come with the model that contains it).
-    fn empty(def: &'a ModelDef) -> Self {
+    fn empty(def: &'a ModelDef, uses: &'a [UseDecl]) -> Self {
         Graph {
             def,
+            uses,
             layers: Vec::new(),
             nested: Vec::new(),
             nodes: Vec::new(),
@@ -132,11 +139,7 @@ impl<'a> Graph<'a> {
 
 /// The graph of `def`, one of the models of `block`; `None` when a name does not resolve
 /// or a value is left unused (every such error recorded).
-pub fn build<'a>(
-    def: &'a ModelDef,
-    block: &'a [ModelDef],
-    errors: &mut Errors,
-) -> Option<Graph<'a>> {
+pub fn build<'a>(def: &'a ModelDef, block: &'a Block, errors: &mut Errors) -> Option<Graph<'a>> {
     build_within(def, block, &[], errors)
 }
 
@@ -144,7 +147,7 @@ pub fn build<'a>(
 /// contains itself).
 fn build_within<'a>(
     def: &'a ModelDef,
-    block: &'a [ModelDef],
+    block: &'a Block,
     outer: &[String],
     errors: &mut Errors,
 ) -> Option<Graph<'a>> {
@@ -177,6 +180,7 @@ fn build_within<'a>(
     }
     Some(Graph {
         def,
+        uses: &block.uses,
         layers: builder.layers,
         nested: builder.nested.into_iter().map(|n| n.info).collect(),
         nodes: builder.nodes,
@@ -220,6 +224,18 @@ enum Target {
     Model(usize),
 }
 
+/// The `name = "..."` (with its span) and `trainable = ...` given to a model used as a
+/// layer.
+type ModelConfig = (Option<(String, Span)>, Option<bool>);
+
+/// A model used as a layer: one of the block, or one of another block that the block
+/// declares with `use`, by index into [`Block::uses`].
+#[derive(Clone, Copy)]
+enum ModelRef<'a> {
+    Block(&'a ModelDef),
+    Foreign(usize),
+}
+
 struct Binding {
     name: Ident,
     target: Target,
@@ -230,7 +246,7 @@ struct Binding {
 
 struct Builder<'a, 'e> {
     def: &'a ModelDef,
-    block: &'a [ModelDef],
+    block: &'a Block,
     /// The models being built, outermost first, this one last.
     within: Vec<String>,
     nested: Vec<NestedBuild<'a>>,
@@ -332,10 +348,10 @@ impl<'a> Builder<'a, '_> {
             let Statement::Expr(call) = statement else {
                 unreachable!("a sequential body has no `let`")
             };
-            value = match self.block_model(&call.kind) {
-                Some(def) => {
-                    let model = self.declare_model(call, def, call.args.clone())?;
-                    self.apply_model(model, value, call.kind.span())
+            value = match self.model_ref(&call.kind) {
+                Some(model) => {
+                    let model = self.declare_any_model(call, model, call.args.clone())?;
+                    self.apply_any_model(model, value, call.kind.span())
                 }
                 None => {
                     let layer = self.declare(call, call.args.clone());
@@ -684,8 +700,8 @@ impl<'a> Builder<'a, '_> {
             self.unknown_name(&call.kind);
             return None;
         }
-        if let Some(def) = self.block_model(&call.kind) {
-            return self.eval_model(call, def);
+        if let Some(model) = self.model_ref(&call.kind) {
+            return self.eval_model(call, model);
         }
         if call.kind == INPUT_LAYER {
             self.error(
@@ -963,6 +979,7 @@ impl<'a> Builder<'a, '_> {
             },
             uses: Vec::new(),
             nested: None,
+            foreign: None,
         });
         self.layers.len() - 1
     }
@@ -981,17 +998,58 @@ impl<'a> Builder<'a, '_> {
         Node::value(self.nodes.len() - 1)
     }
 
-    /// The model of the block named `name`, if it is one (and not one being built).
-    fn block_model(&self, name: &Ident) -> Option<&'a ModelDef> {
-        self.block.iter().find(|def| def.name == *name)
+    /// The model named `name`, if it is one: a model of the block, or one of another
+    /// block that the block declares (unless a layer has its name, which the declaration's
+    /// error then says).
+    fn model_ref(&self, name: &Ident) -> Option<ModelRef<'a>> {
+        let block: &'a Block = self.block;
+        if let Some(def) = block.models.iter().find(|def| def.name == *name) {
+            return Some(ModelRef::Block(def));
+        }
+        if layers::lookup(&name.to_string()).is_some() {
+            return None;
+        }
+        block
+            .uses
+            .iter()
+            .position(|decl| decl.name == *name)
+            .map(ModelRef::Foreign)
+    }
+
+    /// A model used as a layer, configured by `config`: a nested model, or a layer for a
+    /// model of another block.
+    fn declare_any_model(
+        &mut self,
+        call: &LayerCall,
+        model: ModelRef<'a>,
+        config: Vec<Arg>,
+    ) -> Option<Target> {
+        match model {
+            ModelRef::Block(def) => self.declare_model(call, def, config).map(Target::Model),
+            ModelRef::Foreign(index) => {
+                self.model_config(&call.kind, &config)?;
+                let layer = self.declare(call, config);
+                self.layers[layer].foreign = Some(index);
+                Some(Target::Layer(layer))
+            }
+        }
+    }
+
+    /// Applies a model declared by [`Builder::declare_any_model`] to `input`.
+    fn apply_any_model(&mut self, model: Target, input: ValueId, span: Span) -> ValueId {
+        match model {
+            Target::Model(model) => self.apply_model(model, input, span),
+            Target::Layer(layer) => self.apply(layer, vec![input], span),
+            Target::Value(_) => unreachable!("a model is declared as a model or a layer"),
+        }
     }
 
     /// `Encoder(trainable = false)`, `Encoder(x)`, `Encoder(name = "enc")(x)`.
-    fn eval_model(&mut self, call: &LayerCall, def: &'a ModelDef) -> Option<Target> {
+    fn eval_model(&mut self, call: &LayerCall, model: ModelRef<'a>) -> Option<Target> {
         let (inputs, config): (Vec<&Arg>, Vec<&Arg>) =
             call.args.iter().partition(|arg| arg.key.is_none());
         let config = config.into_iter().cloned().collect();
-        let model = self.declare_model(call, def, config)?;
+        let model = self.declare_any_model(call, model, config)?;
         let input = match &call.applied {
             Some((applied, _)) if inputs.is_empty() => applied.iter().collect(),
             Some((_, span)) => {
@@ -1004,11 +1062,11 @@ impl<'a> Builder<'a, '_> {
                 );
                 return None;
             }
-            None if inputs.is_empty() => return Some(Target::Model(model)),
+            None if inputs.is_empty() => return Some(model),
             None => inputs,
         };
         let input = self.eval_model_input(input.into_iter(), &call.kind)?;
-        Some(Target::Value(self.apply_model(
+        Some(Target::Value(self.apply_any_model(
             model,
             input,
             call.kind.span(),
@@ -1068,25 +1126,7 @@ impl<'a> Builder<'a, '_> {
             );
             return None;
         }
-        let (mut name, mut trainable) = (None, None);
-        for arg in &config {
-            let key = arg.key.as_ref().map(Ident::to_string);
-            match (key.as_deref(), &arg.value) {
-                (Some("name"), Value::Str(text, span)) => name = Some((text.clone(), *span)),
-                (Some("trainable"), Value::Bool(flag, _)) => trainable = Some(*flag),
-                _ => {
-                    let span = arg.key.as_ref().map_or(arg.value.span(), Ident::span);
-                    self.error(
-                        span,
-                        format!(
-                            "{model} is a model used as a layer: it takes `name = \"...\"` and \
-                             `trainable = true|false`, and the value it is applied to"
-                        ),
-                    );
-                    return None;
-                }
-            }
-        }
+        let (name, trainable) = self.model_config(model, &config)?;
         // The nested model reports its own errors where it is defined.
         let graph = build_within(def, self.block, &self.within, &mut Errors::default());
         let Some(graph) = graph else {
@@ -1101,6 +1141,7 @@ impl<'a> Builder<'a, '_> {
                 call: layer.call.clone(),
                 uses: Vec::new(),
                 nested: Some(layer.nested.map_or(index, |inner| inner + offset)),
+                foreign: layer.foreign,
             });
         }
         self.nested.push(NestedBuild {
@@ -1134,11 +1175,36 @@ impl<'a> Builder<'a, '_> {
         for info in inner {
             self.nested.push(NestedBuild {
                 info,
-                graph: Graph::empty(def),
+                graph: Graph::empty(def, &self.block.uses),
                 first_layer,
             });
         }
         Some(index)
+    }
+
+    /// The `name = "..."` and `trainable = ...` of a model used as a layer, which takes no
+    /// other argument.
+    fn model_config(&mut self, model: &Ident, config: &[Arg]) -> Option<ModelConfig> {
+        let (mut name, mut trainable) = (None, None);
+        for arg in config {
+            let key = arg.key.as_ref().map(Ident::to_string);
+            match (key.as_deref(), &arg.value) {
+                (Some("name"), Value::Str(text, span)) => name = Some((text.clone(), *span)),
+                (Some("trainable"), Value::Bool(flag, _)) => trainable = Some(*flag),
+                _ => {
+                    let span = arg.key.as_ref().map_or(arg.value.span(), Ident::span);
+                    self.error(
+                        span,
+                        format!(
+                            "{model} is a model used as a layer: it takes `name = \"...\"` and \
+                             `trainable = true|false`, and the value it is applied to"
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((name, trainable))
     }
 
     /// The models from `def` down to one being built, if `def` leads back to one.
@@ -1151,21 +1217,8 @@ impl<'a> Builder<'a, '_> {
             return None;
         }
         seen.push(name.clone());
-        let mut called = Vec::new();
-        for statement in &def.body {
-            match statement {
-                Statement::Let { value: call, .. } | Statement::Expr(call) => {
-                    collect_kinds(call, &mut called);
-                }
-                Statement::Tuple(calls, _) => {
-                    for call in calls {
-                        collect_kinds(call, &mut called);
-                    }
-                }
-            }
-        }
-        for kind in called {
-            if let Some(inner) = self.block.iter().find(|d| d.name == kind)
+        for kind in called_names(def) {
+            if let Some(inner) = self.block.models.iter().find(|d| d.name == kind)
                 && let Some(mut path) = self.path_back(inner, seen)
             {
                 path.insert(0, name);
@@ -1265,6 +1318,24 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
+/// Every name the body of `def` calls or reads.
+pub fn called_names(def: &ModelDef) -> Vec<Ident> {
+    let mut called = Vec::new();
+    for statement in &def.body {
+        match statement {
+            Statement::Let { value: call, .. } | Statement::Expr(call) => {
+                collect_kinds(call, &mut called);
+            }
+            Statement::Tuple(calls, _) => {
+                for call in calls {
+                    collect_kinds(call, &mut called);
+                }
+            }
+        }
+    }
+    called
+}
+
 /// Every name called in `call`, its arguments and its inputs.
 fn collect_kinds(call: &LayerCall, kinds: &mut Vec<Ident>) {
     kinds.push(call.kind.clone());
@@ -1279,7 +1350,7 @@ fn collect_kinds(call: &LayerCall, kinds: &mut Vec<Ident>) {
 }
 
 /// `ResBlock` -> `res_block`, as Keras names a model by its class.
-fn snake_case(name: &str) -> String {
+pub fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() {

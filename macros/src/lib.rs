@@ -29,14 +29,26 @@ use proc_macro::TokenStream;
 ///     }
 /// }
 /// ```
+///
+/// A model of another block or crate is a layer through its declared signature, which
+/// the generated code asserts at compile time:
+///
+/// ```ignore
+/// model! {
+///     use encoders::Encoder: [784] -> [32];
+///     pub struct Classifier: [784] -> [10] { Encoder(trainable = false), Dense(10) }
+/// }
+/// ```
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     let block = syn::parse_macro_input!(input as parse::Block);
     let mut errors = errors::Errors::default();
     let mut output = proc_macro2::TokenStream::new();
+    layers::foreign::check_declarations(&block, &mut errors);
+    output.extend(layers::foreign::assertions(&block));
     for def in &block.models {
-        let checked = graph::build(def, &block.models, &mut errors)
-            .and_then(|g| shapes::check(g, &mut errors));
+        let checked =
+            graph::build(def, &block, &mut errors).and_then(|g| shapes::check(g, &mut errors));
         match checked {
             Some(checked) => output.extend(expand::model(&checked)),
             None => output.extend(expand::stub(def)),

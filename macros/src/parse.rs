@@ -15,8 +15,12 @@
 //! }
 //! ```
 //!
+//! A model of another block is declared with its signature, `use encoders::Encoder:
+//! [784] -> [32];`, and used by its last name as a model of the block is.
+//!
 //! The body is read as statements, `let name = expression;` (or `let (a, _, c) = ...;` for
-//! a layer that gives several values) or an expression, separated by `,` or `;`. Whether an expression is a layer or the application of a layer to values
+//! a layer that gives several values) or an expression, separated by `,` or `;`. Whether
+//! an expression is a layer or the application of a layer to values
 //! depends on which names are values: that is the graph stage's to decide.
 
 use proc_macro2::Span;
@@ -27,6 +31,30 @@ use syn::{Attribute, Ident, Token, Visibility, bracketed, parenthesized};
 /// Everything inside `model! { ... }`.
 pub struct Block {
     pub models: Vec<ModelDef>,
+    /// The models of other blocks the models use, with their declared signatures.
+    pub uses: Vec<UseDecl>,
+}
+
+/// `use encoders::Encoder: [784] -> [32];`: a model defined elsewhere, by its path and
+/// the signature the block trusts it to have.
+pub struct UseDecl {
+    /// The path as written, resolved where the block is.
+    pub path: syn::Path,
+    /// The last segment of the path: the name the block's models use.
+    pub name: Ident,
+    pub input: ShapeLit,
+    pub output: ShapeLit,
+}
+
+impl UseDecl {
+    /// `[784] -> [32]`.
+    pub fn signature(&self) -> String {
+        format!(
+            "{} -> {}",
+            crate::layers::shape_str(&self.input.dims),
+            crate::layers::shape_str(&self.output.dims)
+        )
+    }
 }
 
 /// One `struct Name: [in] -> [out] { body }`.
@@ -210,12 +238,65 @@ impl Value {
 
 impl Parse for Block {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut models = Vec::new();
+        let (mut models, mut uses) = (Vec::new(), Vec::new());
         while !input.is_empty() {
-            models.push(input.parse()?);
+            if input.peek(Token![use]) {
+                uses.push(input.parse()?);
+            } else {
+                models.push(input.parse()?);
+            }
         }
-        Ok(Block { models })
+        Ok(Block { models, uses })
     }
+}
+
+impl Parse for UseDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        input.parse::<Token![use]>()?;
+        let path = syn::Path::parse_mod_style(input)?;
+        let name = path
+            .segments
+            .last()
+            .map(|segment| segment.ident.clone())
+            .ok_or_else(|| input.error("expected the path of a model"))?;
+        let example = format!("use {}: [784] -> [32];", path_str(&path));
+        input.parse::<Token![:]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `:` and the model's signature after its path, as in `{example}`"),
+            )
+        })?;
+        let one_shape = |input: ParseStream| -> syn::Result<ShapeLit> {
+            if input.peek(syn::token::Paren) {
+                return Err(input.error(format!(
+                    "a model of another block is used as a layer of one input and one output: \
+                     declare its signature with one shape each, as in `{example}`"
+                )));
+            }
+            input.parse()
+        };
+        let shape_in = one_shape(input)?;
+        input.parse::<Token![->]>()?;
+        let shape_out = one_shape(input)?;
+        input.parse::<Token![;]>()?;
+        Ok(UseDecl {
+            path,
+            name,
+            input: shape_in,
+            output: shape_out,
+        })
+    }
+}
+
+/// `encoders::Encoder`, as written.
+pub fn path_str(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let lead = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{lead}{}", segments.join("::"))
 }
 
 impl Parse for ModelDef {

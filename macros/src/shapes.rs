@@ -3,8 +3,12 @@
 
 use std::collections::HashMap;
 
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+
 use crate::errors::{Errors, message};
 use crate::graph::{Graph, INPUT, INPUT_LAYER, LayerDecl, Node, UNPACK, ValueId};
+use crate::layers::foreign::{Foreign, ModelType};
 use crate::layers::{self, Args, Layer, LayerKind, ParamSpec, ShapeError, shape_str};
 
 /// A model whose every shape is known and every argument valid.
@@ -17,8 +21,8 @@ pub struct Checked<'a> {
     /// The shape of every value, by [`ValueId`].
     pub shapes: Vec<Vec<usize>>,
     pub params: Vec<Param>,
-    pub param_count: usize,
-    pub trainable_count: usize,
+    pub param_count: Size,
+    pub trainable_count: Size,
     /// The full name of each nested model (`encoder`, `encoder/block`) and whether it
     /// trains, by index into the graph's nested models.
     pub nested: Vec<(String, bool)>,
@@ -38,7 +42,7 @@ impl Checked<'_> {
 /// A layer with its name, configuration and parameters.
 pub struct CheckedLayer {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub trainable: bool,
     /// The node of its first application.
     pub first_use: usize,
@@ -46,18 +50,90 @@ pub struct CheckedLayer {
     pub params: std::ops::Range<usize>,
 }
 
-/// A parameter tensor at its place in the flat buffer.
+/// A parameter tensor, or a model of another block's parameters, at its place in the flat
+/// buffer.
 pub struct Param {
+    /// `dense/kernel`; for a model, its layer's name (`encoder`).
     pub name: String,
-    pub spec: ParamSpec,
-    pub offset: usize,
-    pub len: usize,
+    pub weights: Weights,
+    pub offset: Size,
+    pub len: Size,
     pub trainable: bool,
 }
 
+/// What a [`Param`] holds.
+pub enum Weights {
+    Tensor(ParamSpec),
+    /// Every parameter of a model of another block, in its own layout.
+    Model(ModelType),
+}
+
+/// A number of parameters known at compile time: a number, plus constants of the `Model`
+/// impls of models of other blocks (`<Encoder<f32> as Model>::PARAM_COUNT`), which the
+/// generated code adds up.
+#[derive(Clone, Default)]
+pub struct Size {
+    literal: usize,
+    constants: Vec<TokenStream>,
+}
+
+impl Size {
+    /// The value of a constant expression.
+    pub fn constant(tokens: TokenStream) -> Self {
+        Size {
+            literal: 0,
+            constants: vec![tokens],
+        }
+    }
+}
+
+impl From<usize> for Size {
+    fn from(literal: usize) -> Self {
+        Size {
+            literal,
+            constants: Vec::new(),
+        }
+    }
+}
+
+impl std::ops::AddAssign<&Size> for Size {
+    fn add_assign(&mut self, other: &Size) {
+        self.literal += other.literal;
+        self.constants.extend(other.constants.iter().cloned());
+    }
+}
+
+impl std::ops::Add<&Size> for &Size {
+    type Output = Size;
+    fn add(self, other: &Size) -> Size {
+        let mut sum = self.clone();
+        sum += other;
+        sum
+    }
+}
+
+impl std::iter::Sum<Size> for Size {
+    fn sum<I: Iterator<Item = Size>>(sizes: I) -> Size {
+        sizes.fold(Size::default(), |mut sum, size| {
+            sum += &size;
+            sum
+        })
+    }
+}
+
+impl ToTokens for Size {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let literal = self.literal;
+        tokens.extend(match &self.constants[..] {
+            [] => quote!(#literal),
+            constants => quote!((#literal #(+ #constants)*)),
+        });
+    }
+}
+
 /// A layer's name and flags, read once from its arguments.
-struct Declared {
-    kind: &'static dyn LayerKind,
+struct Declared<'k> {
+    kind: &'k dyn LayerKind,
     name: String,
     trainable: bool,
 }
@@ -67,11 +143,16 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
     let errors_before = errors.len();
     let mut scopes = name_scopes(&graph, errors);
     let frozen = frozen_by_nesting(&graph);
+    let foreign: Vec<Foreign> = graph.uses.iter().map(Foreign::new).collect();
     let mut declared: Vec<Option<Declared>> = Vec::new();
     let mut first_instances: Vec<Option<Box<dyn Layer>>> = Vec::new();
     for decl in &graph.layers {
         let scope = decl.nested.map_or(0, |n| n + 1);
-        match configure(decl, &mut scopes[scope], errors) {
+        let kind = match decl.foreign {
+            Some(index) => Some(&foreign[index] as &dyn LayerKind),
+            None => layers::resolve(&decl.call.kind, errors),
+        };
+        match kind.and_then(|kind| configure(kind, decl, &mut scopes[scope], errors)) {
             Some((mut d, instance)) => {
                 d.trainable &= !decl.nested.is_some_and(|n| frozen[n]);
                 declared.push(Some(d));
@@ -152,7 +233,7 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             let d = d?;
             Some(CheckedLayer {
                 name: d.name,
-                kind: d.kind.kind(),
+                kind: d.kind.kind().to_string(),
                 trainable: d.trainable,
                 first_use: *decl.uses.first()?,
                 params: 0..0,
@@ -382,14 +463,14 @@ fn check_shared_weights(
     false
 }
 
-/// Reads the layer's kind and arguments, and configures its first application.
-fn configure(
+/// Reads the layer's arguments for its `kind`, and configures its first application.
+fn configure<'k>(
+    kind: &'k dyn LayerKind,
     decl: &LayerDecl,
     names: &mut Names,
     errors: &mut Errors,
-) -> Option<(Declared, Box<dyn Layer>)> {
+) -> Option<(Declared<'k>, Box<dyn Layer>)> {
     let call = &decl.call;
-    let kind = layers::resolve(&call.kind, errors)?;
     let args = Args::match_up(call, kind.keywords(), errors);
     let name = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
@@ -455,21 +536,15 @@ fn nested_input_fits(
     let (value, span, _) = nested.applications[a];
     let fits = match &shapes[value] {
         Some(shape) if *shape != nested.input => {
-            let model = &nested.model;
+            let model = nested.model.to_string();
+            let fix = format!("change {model}'s input");
+            let misfit = layers::model_misfit(&model, &nested.input, shape, &fix);
             errors.at(
                 span,
                 message(
-                    format!(
-                        "{model} takes {}, but is applied to {}",
-                        shape_str(&nested.input),
-                        shape_str(shape)
-                    ),
+                    misfit.headline,
                     &[origin(graph, value, shape, nodes)],
-                    Some(format!(
-                        "bring the value to {} first (Reshape, Flatten, or a layer that \
-                         makes it), or change {model}'s input",
-                        shape_str(&nested.input)
-                    )),
+                    misfit.help,
                 ),
             );
             false
@@ -703,29 +778,51 @@ fn returned_sequence(
 }
 
 /// Places every parameter tensor in the flat buffer, in layer order. A tensor is trainable
-/// when its layer is and it is not state (BatchNormalization's moving statistics).
+/// when its layer is and it is not state (BatchNormalization's moving statistics). A
+/// model of another block takes one range, as many as its own parameter count.
 fn lay_out_params(
     layers: &mut [CheckedLayer],
     nodes: &[Box<dyn Layer>],
-) -> (Vec<Param>, usize, usize) {
+) -> (Vec<Param>, Size, Size) {
     let mut params = Vec::new();
-    let (mut offset, mut trainable_count) = (0, 0);
+    let (mut offset, mut trainable_count) = (Size::default(), Size::default());
     for layer in layers {
         let first = params.len();
-        for spec in nodes[layer.first_use].params() {
-            let len: usize = spec.shape.iter().product();
+        let node = &nodes[layer.first_use];
+        let tensors = node.params().into_iter().map(|spec| {
+            let len = Size::from(spec.shape.iter().product::<usize>());
             let trainable = layer.trainable && spec.trainable;
-            if trainable {
-                trainable_count += len;
+            let name = format!("{}/{}", layer.name, spec.suffix);
+            (
+                name,
+                Weights::Tensor(spec),
+                len.clone(),
+                trainable.then_some(len),
+            )
+        });
+        let model = node.foreign_model().map(|model| {
+            let len = Size::constant(model.constant("PARAM_COUNT"));
+            let trainable = Size::constant(model.constant("TRAINABLE_PARAM_COUNT"));
+            let weights = Weights::Model(model.clone());
+            (
+                layer.name.clone(),
+                weights,
+                len,
+                layer.trainable.then_some(trainable),
+            )
+        });
+        for (name, weights, len, trainable) in tensors.chain(model) {
+            if let Some(trainable) = &trainable {
+                trainable_count += trainable;
             }
             params.push(Param {
-                name: format!("{}/{}", layer.name, spec.suffix),
-                spec,
-                offset,
-                len,
-                trainable,
+                name,
+                weights,
+                offset: offset.clone(),
+                len: len.clone(),
+                trainable: trainable.is_some(),
             });
-            offset += len;
+            offset += &len;
         }
         layer.params = first..params.len();
     }

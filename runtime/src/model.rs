@@ -178,6 +178,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// is larger than any batch it has seen.
     fn prepare(workspace: &mut Self::Workspace, batch: usize);
 
+    /// Draws every parameter of a new model from its initializer, in layer order, from
+    /// `rng`. `params` has [`Model::PARAM_COUNT`] values.
+    fn initialize(params: &mut [Self::Float], rng: &mut Rng);
+
     /// Inference: `input` holds `batch` samples of [`Model::INPUT_SIZE`] values; returns
     /// `batch` outputs of [`Model::OUTPUT_SIZE`] values. Call [`Model::prepare`] first.
     fn forward<'w>(
@@ -185,7 +189,9 @@ pub trait Model: Sized + Send + Sync + 'static {
         workspace: &'w mut Self::Workspace,
         input: &[Self::Float],
         batch: usize,
-    ) -> &'w [Self::Float];
+    ) -> &'w [Self::Float] {
+        Self::forward_with(self.params(), workspace, input, batch)
+    }
 
     /// The training forward pass (dropout active), keeping in `workspace` what
     /// [`Model::backward`] needs.
@@ -195,7 +201,9 @@ pub trait Model: Sized + Send + Sync + 'static {
         input: &[Self::Float],
         batch: usize,
         rng: &mut Rng,
-    ) -> &'w [Self::Float];
+    ) -> &'w [Self::Float] {
+        Self::forward_train_with(self.params(), workspace, input, batch, rng)
+    }
 
     /// Back-propagates `output_grad` (the loss's gradient with respect to the outputs of
     /// the last [`Model::forward_train`] on the same `input`), overwriting `grads` with the
@@ -207,6 +215,73 @@ pub trait Model: Sized + Send + Sync + 'static {
         batch: usize,
         output_grad: &[Self::Float],
         grads: &mut [Self::Float],
+    ) {
+        Self::backward_with(
+            self.params(),
+            workspace,
+            input,
+            batch,
+            output_grad,
+            grads,
+            None,
+        );
+    }
+
+    /// [`Model::forward`] on the parameters `params` (in the layout of
+    /// [`Model::params`]): what a model that uses this one as a layer calls, on its range
+    /// of its own buffer.
+    fn forward_with<'w>(
+        params: &[Self::Float],
+        workspace: &'w mut Self::Workspace,
+        input: &[Self::Float],
+        batch: usize,
+    ) -> &'w [Self::Float];
+
+    /// [`Model::forward_train`] on the parameters `params`.
+    fn forward_train_with<'w>(
+        params: &[Self::Float],
+        workspace: &'w mut Self::Workspace,
+        input: &[Self::Float],
+        batch: usize,
+        rng: &mut Rng,
+    ) -> &'w [Self::Float];
+
+    /// [`Model::backward`] on the parameters `params`, and, when `input_grad` is given,
+    /// the gradient with respect to `input` written there (`batch` samples of
+    /// [`Model::INPUT_SIZE`] values), for the layers before a model used as a layer.
+    /// `grads` may also receive the gradients of parameters that do not train; they mean
+    /// nothing.
+    ///
+    /// Only a model of one input and one output gives an input gradient; any other panics
+    /// when given `input_grad`.
+    ///
+    /// ```
+    /// # extern crate strata_runtime as strata;
+    /// # use strata_macros::model;
+    /// use strata::{Model, Seed};
+    ///
+    /// model! { pub struct Line: [2] -> [1] { Dense(1, use_bias = false) } }
+    ///
+    /// let model = Line::<f64>::seeded(Seed(1));
+    /// let mut ws = <Line<f64> as Model>::Workspace::default();
+    /// Line::<f64>::prepare(&mut ws, 1);
+    /// let x = [1.0, 2.0];
+    /// model.forward_train(&mut ws, &x, 1, &mut Seed(1).rng());
+    /// let (mut grads, mut input_grad) = ([0.0; 2], [0.0; 2]);
+    /// let params = model.params();
+    /// Line::<f64>::backward_with(params, &mut ws, &x, 1, &[1.0], &mut grads, Some(&mut input_grad));
+    /// // y = w · x: the kernel's gradient is x, the input's is w.
+    /// assert_eq!((grads, &input_grad[..]), (x, params));
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    fn backward_with(
+        params: &[Self::Float],
+        workspace: &mut Self::Workspace,
+        input: &[Self::Float],
+        batch: usize,
+        output_grad: &[Self::Float],
+        grads: &mut [Self::Float],
+        input_grad: Option<&mut [Self::Float]>,
     );
 
     /// The parameters of the layer or nested model `name` (`dense_1`, `encoder`,
@@ -253,7 +328,15 @@ pub trait Model: Sized + Send + Sync + 'static {
         &mut self,
         lanes: impl Iterator<Item = (&'w Self::Workspace, usize)> + Clone,
     ) {
-        let _ = lanes;
+        Self::update_state_with(self.params_mut(), lanes);
+    }
+
+    /// [`Model::update_state`] on the parameters `params`.
+    fn update_state_with<'w>(
+        params: &mut [Self::Float],
+        lanes: impl Iterator<Item = (&'w Self::Workspace, usize)> + Clone,
+    ) {
+        let _ = (params, lanes);
     }
 
     /// Configures the model for training, as Keras's `compile`.

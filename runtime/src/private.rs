@@ -1,6 +1,10 @@
 //! Helpers for the code `model!` generates. Not a public API.
 
+mod foreign;
+
 use std::sync::Mutex;
+
+pub use foreign::*;
 
 use crate::{Float, Model};
 

@@ -5,6 +5,7 @@ mod activated;
 mod args;
 mod convolutional;
 mod core;
+pub mod foreign;
 mod kernel;
 mod merging;
 mod nested;
@@ -27,11 +28,11 @@ use crate::suggest::did_you_mean;
 use syn::Ident;
 
 /// A kind of layer, as named in a model: `Dense`, `Dropout`, ...
-pub trait LayerKind: Sync {
+pub trait LayerKind {
     /// The name users write: `Dense`.
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> &str;
     /// Keras's default layer name: `dense` (then `dense_1`, `dense_2`, ...).
-    fn default_name(&self) -> &'static str;
+    fn default_name(&self) -> &str;
     /// The arguments, in positional order.
     fn keywords(&self) -> &'static [&'static str];
     /// Reads and checks the arguments; `None` when any is wrong (errors recorded).
@@ -97,6 +98,11 @@ pub trait Layer {
     /// The parameter tensors, in Keras's order and layout.
     fn params(&self) -> Vec<ParamSpec> {
         Vec::new()
+    }
+    /// For a model of another block used as a layer, its type: its parameters are all of
+    /// that model's, in its own layout, instead of [`Layer::params`].
+    fn foreign_model(&self) -> Option<&foreign::ModelType> {
+        None
     }
     /// Extra buffers the layer needs in the workspace, besides its output and gradient.
     fn buffers(&self) -> Vec<Buffer> {
@@ -170,10 +176,12 @@ pub struct ParamSpec {
 
 /// A buffer of a layer's own in the workspace, sized when the workspace is prepared for a
 /// batch size and reused by every step at that size or below.
-pub struct Buffer {
-    /// `u32` indices instead of the model's float type (max pooling's argmax).
-    pub indices: bool,
-    pub len: BufferLen,
+pub enum Buffer {
+    /// A `Vec` of the model's floats, or of `u32` indices (max pooling's argmax).
+    Values { indices: bool, len: BufferLen },
+    /// The workspace of a model of another block used as a layer, which that model's own
+    /// `prepare` sizes.
+    Workspace(foreign::ModelType),
 }
 
 /// How many values a [`Buffer`] holds.
@@ -189,7 +197,7 @@ pub enum BufferLen {
 impl Buffer {
     /// `len` floats per sample.
     pub fn floats(len: usize) -> Self {
-        Buffer {
+        Buffer::Values {
             indices: false,
             len: BufferLen::PerSample(len),
         }
@@ -197,7 +205,7 @@ impl Buffer {
 
     /// `len` `u32` indices per sample.
     pub fn indices(len: usize) -> Self {
-        Buffer {
+        Buffer::Values {
             indices: true,
             len: BufferLen::PerSample(len),
         }
@@ -205,7 +213,7 @@ impl Buffer {
 
     /// Floats of scratch space, as many as `len` (an expression of `batch`) says.
     pub fn scratch(len: TokenStream) -> Self {
-        Buffer {
+        Buffer::Values {
             indices: false,
             len: BufferLen::Batch(len),
         }
@@ -336,6 +344,20 @@ pub fn resolve(name: &Ident, errors: &mut Errors) -> Option<&'static dyn LayerKi
         ),
     );
     None
+}
+
+/// The error of a model used as a layer applied to a value of another shape than its
+/// input; `fix` ends the help (what else the user may change).
+pub fn model_misfit(model: &str, takes: &[usize], got: &[usize], fix: &str) -> ShapeError {
+    ShapeError::new(format!(
+        "{model} takes {}, but is applied to {}",
+        shape_str(takes),
+        shape_str(got)
+    ))
+    .help(format!(
+        "bring the value to {} first (Reshape, Flatten, or a layer that makes it), or {fix}",
+        shape_str(takes)
+    ))
 }
 
 /// `[a, b, c]`.

@@ -73,14 +73,15 @@ where
                 ),
             ));
         }
-        if trainable && let Some(&fixed) = owned.iter().find(|&&i| !M::PARAMS[i].trainable) {
+        // Declared frozen when none of its parameters trains: some never do, such as
+        // BatchNormalization's moving statistics, and do not freeze their layer.
+        if trainable && owned.iter().all(|&i| !M::PARAMS[i].trainable) {
             return Err(Error::invalid(
                 "trainable",
                 format!(
-                    "{} is declared `trainable = false` in the model, so its gradients are \
-                     never computed; declare it trainable and freeze it with \
+                    "{name} is declared `trainable = false` in the model, so its gradients \
+                     are never computed; declare it trainable and freeze it with \
                      set_trainable(\"{name}\", false) to unfreeze it later",
-                    M::PARAMS[fixed].name
                 ),
             ));
         }

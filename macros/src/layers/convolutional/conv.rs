@@ -29,9 +29,16 @@ struct Configured {
     output: [usize; 3],
 }
 
+impl Conv {
+    /// `Conv1D` or `Conv2D`.
+    fn name(&self) -> &'static str {
+        if self.rank == 1 { "Conv1D" } else { "Conv2D" }
+    }
+}
+
 impl LayerKind for Conv {
     fn kind(&self) -> &'static str {
-        if self.rank == 1 { "Conv1D" } else { "Conv2D" }
+        self.name()
     }
 
     fn default_name(&self) -> &'static str {
@@ -53,7 +60,7 @@ impl LayerKind for Conv {
     }
 
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let (kind, rank) = (self.kind(), self.rank);
+        let (kind, rank) = (self.name(), self.rank);
         let filters = args.positive("filters", errors);
         let kernel_size = spatial::dims(args, rank, "kernel_size", errors);
         let strides = spatial::dims(args, rank, "strides", errors);

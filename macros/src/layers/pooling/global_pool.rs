@@ -26,14 +26,21 @@ struct Configured {
     channels: usize,
 }
 
-impl LayerKind for GlobalPool {
-    fn kind(&self) -> &'static str {
+impl GlobalPool {
+    /// The kind's name: `GlobalMaxPooling2D`, ...
+    fn name(&self) -> &'static str {
         match (self.op, self.rank) {
             (PoolOp::Max, 1) => "GlobalMaxPooling1D",
             (PoolOp::Max, _) => "GlobalMaxPooling2D",
             (PoolOp::Average, 1) => "GlobalAveragePooling1D",
             (PoolOp::Average, _) => "GlobalAveragePooling2D",
         }
+    }
+}
+
+impl LayerKind for GlobalPool {
+    fn kind(&self) -> &'static str {
+        self.name()
     }
 
     fn default_name(&self) -> &'static str {
@@ -51,7 +58,7 @@ impl LayerKind for GlobalPool {
 
     fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Layer>> {
         Some(Box::new(Configured {
-            kind: self.kind(),
+            kind: self.name(),
             rank: self.rank,
             op: self.op,
             positions: 0,

@@ -26,14 +26,21 @@ struct Configured {
     output_len: usize,
 }
 
-impl LayerKind for Pool {
-    fn kind(&self) -> &'static str {
+impl Pool {
+    /// The kind's name: `MaxPooling2D`, ...
+    fn name(&self) -> &'static str {
         match (self.op, self.rank) {
             (PoolOp::Max, 1) => "MaxPooling1D",
             (PoolOp::Max, _) => "MaxPooling2D",
             (PoolOp::Average, 1) => "AveragePooling1D",
             (PoolOp::Average, _) => "AveragePooling2D",
         }
+    }
+}
+
+impl LayerKind for Pool {
+    fn kind(&self) -> &'static str {
+        self.name()
     }
 
     fn default_name(&self) -> &'static str {
@@ -65,7 +72,7 @@ impl LayerKind for Pool {
             padding?.unwrap_or("valid"),
         );
         Some(Box::new(Configured {
-            kind: self.kind(),
+            kind: self.name(),
             op: self.op,
             window,
             input: [0; 3],

@@ -54,6 +54,15 @@ struct Configured {
 }
 
 impl Recurrent {
+    /// `SimpleRNN`, `LSTM` or `GRU`.
+    fn name(self) -> &'static str {
+        match self {
+            Recurrent::SimpleRnn => "SimpleRNN",
+            Recurrent::Lstm => "LSTM",
+            Recurrent::Gru => "GRU",
+        }
+    }
+
     /// The states the cell keeps, by name: `h`, and `c` for an LSTM.
     fn states(self) -> &'static [&'static str] {
         match self {
@@ -86,11 +95,7 @@ impl LayerKind for Recurrent {
     }
 
     fn kind(&self) -> &'static str {
-        match self {
-            Recurrent::SimpleRnn => "SimpleRNN",
-            Recurrent::Lstm => "LSTM",
-            Recurrent::Gru => "GRU",
-        }
+        self.name()
     }
 
     fn default_name(&self) -> &'static str {
@@ -212,7 +217,7 @@ impl LayerKind for Recurrent {
 
 impl Configured {
     fn kind(&self) -> &'static str {
-        self.cell.kind()
+        self.cell.name()
     }
 
     /// The output's shape: every step's state, or the last one's.

@@ -105,15 +105,18 @@ impl Layer for Configured {
         self.layer
             .buffers()
             .into_iter()
-            .map(|buffer| Buffer {
-                len: match buffer.len {
-                    BufferLen::PerSample(len) => BufferLen::PerSample(len * time),
-                    BufferLen::Batch(len) => BufferLen::Batch(quote!({
-                        let batch = batch * #time;
-                        #len
-                    })),
+            .map(|buffer| match buffer {
+                Buffer::Values { indices, len } => Buffer::Values {
+                    indices,
+                    len: match len {
+                        BufferLen::PerSample(len) => BufferLen::PerSample(len * time),
+                        BufferLen::Batch(len) => BufferLen::Batch(quote!({
+                            let batch = batch * #time;
+                            #len
+                        })),
+                    },
                 },
-                ..buffer
+                workspace @ Buffer::Workspace(_) => workspace,
             })
             .collect()
     }
