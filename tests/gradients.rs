@@ -190,15 +190,26 @@ fn check_model_gradient_at<M: Model<Float = f64>>(mut model: M, input: &[f64]) {
     let mut grads = vec![f64::NAN; M::PARAM_COUNT];
     model.backward(&mut ws, input, batch, &weights, &mut grads);
 
-    // A frozen layer's parameters and BatchNormalization's moving statistics have no
-    // gradient.
+    assert_parameter_gradients(&mut model, &grads, |model| {
+        weighted_output(model, &mut ws, input, batch, &weights)
+    });
+}
+
+/// Checks `grads` against central finite differences of `objective` in every trainable
+/// parameter of `model` (a frozen layer's parameters and BatchNormalization's moving
+/// statistics have no gradient).
+fn assert_parameter_gradients<M: Model<Float = f64>>(
+    model: &mut M,
+    grads: &[f64],
+    mut objective: impl FnMut(&M) -> f64,
+) {
     for param in M::PARAMS.iter().filter(|p| p.trainable) {
         let range = param.offset..param.offset + param.len;
         for (i, &analytic) in range.clone().zip(&grads[range]) {
             let original = model.params()[i];
             let moved = |delta| {
                 model.params_mut()[i] = original + delta;
-                weighted_output(&model, &mut ws, input, batch, &weights)
+                objective(model)
             };
             assert_derivative(analytic, moved, || {
                 format!("{}: parameter {i} ({})", M::NAME, param.name)
@@ -606,4 +617,64 @@ fn returned_states_backward_matches_finite_differences() {
 fn initial_states_from_an_encoder_backward_matches_finite_differences() {
     check_model_gradient(Seq2Seq::<f64>::seeded(Seed(71)));
     check_model_gradient(Seq2SeqLast::<f64>::seeded(Seed(73)));
+}
+
+/// The loss a two-output model trains on, `1.0 · score_loss + 0.5 · embedding_loss`
+/// (Keras's `loss_weights`), and the gradient the trainer gets for it (the losses'
+/// gradient with respect to the packed outputs, back through the model), against central
+/// finite differences of that loss in every parameter.
+#[test]
+fn a_two_output_model_with_loss_weights_backward_matches_finite_differences() {
+    use rand::Rng as _;
+    use strata::loss::Loss;
+    type M = TwoTowers<f64>;
+    let mut model = M::seeded(Seed(43));
+    let mut losses = Losses::new()
+        .output("score", SparseCategoricalCrossentropy::from_logits(), 1.0)
+        .output("embedding", MeanSquaredError::new(), 0.5);
+    losses.bind_outputs(M::OUTPUTS);
+    let batch = 3;
+    let mut rng = Seed(14).rng();
+    let input: Vec<f64> = (0..batch * M::INPUT_SIZE)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    // Each target row: the score's class, then the embedding's three values.
+    let y_true: Vec<f64> = (0..batch)
+        .flat_map(|row| [(row % 2) as f64, 0.3, -0.2, 0.1])
+        .collect();
+    let mut ws = <M as Model>::Workspace::default();
+    M::prepare(&mut ws, batch);
+    let loss_and_grad = |model: &M, ws: &mut <M as Model>::Workspace| {
+        let out = model
+            .forward_train(ws, &input, batch, &mut Seed(7).rng())
+            .to_vec();
+        let mut output_grad = vec![0.0; out.len()];
+        let loss = losses.sum_and_grad(&out, &y_true, batch, 1.0, &mut output_grad);
+        (loss, output_grad)
+    };
+
+    let (loss, output_grad) = loss_and_grad(&model, &mut ws);
+    let by_hand = {
+        let out = model.forward_train(&mut ws, &input, batch, &mut Seed(7).rng());
+        let (score, embedding) = (
+            SparseCategoricalCrossentropy::from_logits(),
+            MeanSquaredError::new(),
+        );
+        let rows = |width, from, values: &[f64]| -> Vec<f64> {
+            values
+                .chunks(values.len() / batch)
+                .flat_map(|row| row[from..from + width].to_vec())
+                .collect()
+        };
+        let (s, e) = (rows(2, 0, out), rows(3, 2, out));
+        let (s_true, e_true) = (rows(1, 0, &y_true), rows(3, 1, &y_true));
+        let mut scratch = vec![0.0; 3 * batch];
+        score.sum_and_grad(&s, &s_true, batch, 1.0, &mut scratch[..2 * batch])
+            + 0.5 * embedding.sum_and_grad(&e, &e_true, batch, 1.0, &mut scratch)
+    };
+    assert!((loss - by_hand).abs() < 1e-12, "{loss} != {by_hand}");
+    let mut grads = vec![f64::NAN; M::PARAM_COUNT];
+    model.backward(&mut ws, &input, batch, &output_grad, &mut grads);
+
+    assert_parameter_gradients(&mut model, &grads, |model| loss_and_grad(model, &mut ws).0);
 }

@@ -40,6 +40,18 @@ model! {
         Classifier,
         Dense(3),
     }
+
+    pub struct NormalizedEncoder: [12] -> [4] {
+        Dense(8),
+        BatchNormalization(momentum = 0.5),
+        Dense(4),
+    }
+
+    /// A frozen model holding a BatchNormalization.
+    pub struct OnFrozenNormalized: [12] -> [3] {
+        NormalizedEncoder(trainable = false),
+        Dense(3),
+    }
 }
 
 fn data(rows: usize, inputs: usize, outputs: usize) -> Dataset<f32> {
@@ -131,6 +143,33 @@ fn frozen_parameters_stay_bit_identical_while_the_rest_train() {
     let encoder = 0..140;
     assert_eq!(after[encoder.clone()], before[encoder]);
     assert!(after[140..].iter().zip(&before[140..]).all(|(a, b)| a != b));
+}
+
+/// As Keras 3 freezes every layer of a frozen model, a BatchNormalization in one
+/// normalizes by its moving statistics in training too, and keeps them.
+#[test]
+fn a_frozen_models_batch_normalization_keeps_its_moving_statistics() {
+    let model = OnFrozenNormalized::new(Seed(5));
+    let before = model.layer_params("normalized_encoder").unwrap().to_vec();
+    let mut trainer = model.compile(Adam::new(1e-2), MeanSquaredError::new(), ());
+    assert_eq!(trainer.trainable_param_count(), 4 * 3 + 3);
+    fit(&mut trainer, 12, 3);
+    let model = trainer.model();
+    assert_eq!(
+        model.layer_params("normalized_encoder").unwrap(),
+        &before[..]
+    );
+
+    let x: Vec<f32> = (0..4 * 12).map(|i| (i % 5) as f32 / 5.0).collect();
+    let mut ws = <OnFrozenNormalized as Model>::Workspace::default();
+    OnFrozenNormalized::prepare(&mut ws, 4);
+    let inference = model.forward(&mut ws, &x, 4).to_vec();
+    let training = model.forward_train(&mut ws, &x, 4, &mut Seed(1).rng());
+    assert_eq!(
+        training,
+        &inference[..],
+        "normalized by the moving statistics"
+    );
 }
 
 #[test]

@@ -152,9 +152,12 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             Some(index) => Some(&foreign[index] as &dyn LayerKind),
             None => layers::resolve(&decl.call.kind, errors),
         };
-        match kind.and_then(|kind| configure(kind, decl, &mut scopes[scope], errors)) {
+        let in_frozen_model = decl.nested.is_some_and(|n| frozen[n]);
+        let configured = kind
+            .and_then(|kind| configure(kind, decl, in_frozen_model, &mut scopes[scope], errors));
+        match configured {
             Some((mut d, instance)) => {
-                d.trainable &= !decl.nested.is_some_and(|n| frozen[n]);
+                d.trainable &= !in_frozen_model;
                 declared.push(Some(d));
                 first_instances.push(Some(instance));
             }
@@ -173,7 +176,8 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             (_, Some(first)) => Some(first),
             (Some(d), None) => {
                 let mut quiet = Errors::default();
-                let args = Args::match_up(&decl.call, d.kind.keywords(), &mut quiet);
+                let args = Args::match_up(&decl.call, d.kind.keywords(), &mut quiet)
+                    .in_frozen_model(decl.nested.is_some_and(|n| frozen[n]));
                 d.kind.configure(&args, &mut quiet)
             }
             (None, None) => None,
@@ -467,11 +471,12 @@ fn check_shared_weights(
 fn configure<'k>(
     kind: &'k dyn LayerKind,
     decl: &LayerDecl,
+    in_frozen_model: bool,
     names: &mut Names,
     errors: &mut Errors,
 ) -> Option<(Declared<'k>, Box<dyn Layer>)> {
     let call = &decl.call;
-    let args = Args::match_up(call, kind.keywords(), errors);
+    let args = Args::match_up(call, kind.keywords(), errors).in_frozen_model(in_frozen_model);
     let name = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
     let layer = kind.configure(&args, errors);

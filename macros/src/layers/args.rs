@@ -17,6 +17,8 @@ pub struct Args<'a> {
     layer: &'a Ident,
     /// (keyword, value) for every argument that matched a known keyword.
     matched: Vec<(&'static str, &'a Value)>,
+    /// The layer is inside a nested model declared `trainable = false`.
+    in_frozen_model: bool,
 }
 
 impl<'a> Args<'a> {
@@ -76,7 +78,11 @@ impl<'a> Args<'a> {
             }
             matched.push((keyword, &arg.value));
         }
-        Args { layer, matched }
+        Args {
+            layer,
+            matched,
+            in_frozen_model: false,
+        }
     }
 
     /// The layer the arguments are given to, as written.
@@ -246,7 +252,18 @@ impl<'a> Args<'a> {
     /// The common argument `trainable`: `false` only when given as `false`. (The shapes
     /// stage reads it too, and reports a value of the wrong kind.)
     pub fn trainable(&self) -> bool {
-        !matches!(self.get("trainable"), Some(Value::Bool(false, _)))
+        !self.in_frozen_model && !matches!(self.get("trainable"), Some(Value::Bool(false, _)))
+    }
+
+    /// Marks the layer as inside a frozen nested model (`Encoder(trainable = false)`):
+    /// then [`Args::trainable`] is false whatever the layer's own argument says, as Keras 3
+    /// freezes every layer of a frozen model (a BatchNormalization among them then
+    /// normalizes by its moving statistics and keeps them).
+    pub fn in_frozen_model(self, frozen: bool) -> Self {
+        Args {
+            in_frozen_model: frozen,
+            ..self
+        }
     }
 
     /// A number (integer or float), or `None` with an error.
