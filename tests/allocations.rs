@@ -1,4 +1,5 @@
-//! A training step allocates nothing once its batch size has been seen.
+//! A training step allocates nothing once its batch size has been seen, nor does inference
+//! once its workspace is sized.
 
 use ndarray::Array2;
 use strata::loss::Loss;
@@ -158,6 +159,26 @@ fn recurrent_training_steps_allocate_nothing_once_the_batch_size_is_seen() {
         few_steps, many_steps,
         "an epoch of 40 steps allocated {many_steps} times, one of 4 steps {few_steps} times"
     );
+}
+
+/// Allocations of `model`'s inference on `batch` samples, on a workspace prepared for it,
+/// after a first inference (where the matrix product's packing buffer grows).
+fn allocations_of_inference<M: Model<Float = f32>>(model: M, batch: usize) -> u64 {
+    let input = vec![0.25f32; batch * M::INPUT_SIZE];
+    let mut ws = M::Workspace::default();
+    M::prepare(&mut ws, batch);
+    model.forward(&mut ws, &input, batch);
+    allocation_counter::measure(|| {
+        model.forward(&mut ws, &input, batch);
+    })
+    .count_total
+}
+
+#[test]
+fn recurrent_inference_allocates_nothing_once_the_workspace_is_sized() {
+    // Inference keeps its steps in the first blocks of the workspace's caches.
+    assert_eq!(allocations_of_inference(Rows::new(Seed(1)), 64), 0);
+    assert_eq!(allocations_of_inference(Seq2Seq::new(Seed(1)), 37), 0);
 }
 
 /// Allocations of one epoch of `fit` with one-hot targets and the confusion-based

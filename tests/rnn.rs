@@ -1,7 +1,8 @@
 //! The recurrent layers: Keras's names, shapes, parameter counts, initial weights and
 //! config; forward values against a step-by-step reference of Keras's equations, from
-//! given initial states and with the final states returned; a weights round trip; training
-//! on real Fashion-MNIST, and a sequence-to-sequence model on a copy task.
+//! given initial states and with the final states returned; inference against the training
+//! forward pass; a weights round trip; training on real Fashion-MNIST, and a
+//! sequence-to-sequence model on a copy task.
 
 mod common;
 
@@ -495,6 +496,60 @@ fn bidirectional_concatenates_forward_and_time_reversed_backward_runs() {
             })
             .collect()
     });
+}
+
+model! {
+    /// Every cell in every mode: each in Bidirectional, forwards and backwards, with and
+    /// without sequences, from given initial states, returning its final states.
+    struct EveryMode: (x: [11, 3], h0: [6], c0: [6]) -> (seq: [11, 6], last: [6], h: [6], c: [6]) {
+        let lstms = Bidirectional(LSTM(5, return_sequences = true))(x);
+        let grus = Bidirectional(GRU(3, reset_after = false, return_sequences = true), merge_mode = sum)(lstms);
+        let rnns = Bidirectional(SimpleRNN(3, return_sequences = true))(grus);
+        let (seq, g) = GRU(6, go_backwards = true, return_sequences = true, return_state = true)(rnns, initial_state = [h0]);
+        let s = SimpleRNN(6, go_backwards = true)(seq, initial_state = [g]);
+        let (last, h, c) = LSTM(6, return_state = true)(seq, initial_state = [s, c0]);
+        (seq, last, h, c)
+    }
+}
+
+/// `Model::forward` (inference, which keeps no step's values) and `Model::forward_train`
+/// (which keeps every step's for the backward pass) of `batch` random samples, each on a
+/// fresh workspace, and inference again on the workspace training left.
+fn inference_and_training<F: Float>(batch: usize) -> [Vec<u64>; 3]
+where
+    EveryMode<F>: Model<Float = F>,
+{
+    type M<F> = EveryMode<F>;
+    let model = M::<F>::seeded(Seed(9));
+    let mut rng = Seed(10).rng();
+    let input: Vec<F> = (0..batch * M::<F>::INPUT_SIZE)
+        .map(|_| F::of(rng.random_range(-1.0..1.0)))
+        .collect();
+    let workspace = || {
+        let mut ws = <M<F> as Model>::Workspace::default();
+        M::<F>::prepare(&mut ws, batch);
+        ws
+    };
+    let bits = |values: &[F]| values.iter().map(|v| v.as_f64().to_bits()).collect();
+    let (mut fresh, mut trained) = (workspace(), workspace());
+    let inference = bits(model.forward(&mut fresh, &input, batch));
+    let training = bits(model.forward_train(&mut trained, &input, batch, &mut Seed(11).rng()));
+    let after_training = bits(model.forward(&mut trained, &input, batch));
+    [inference, training, after_training]
+}
+
+#[test]
+fn inference_equals_the_training_forward_pass_bit_for_bit() {
+    for batch in [37, 1] {
+        let [inference, training, after_training] = inference_and_training::<f32>(batch);
+        assert_eq!(inference, training, "f32, batch {batch}");
+        assert_eq!(
+            after_training, training,
+            "f32, batch {batch}, after training"
+        );
+    }
+    let [inference, training, _] = inference_and_training::<f64>(37);
+    assert_eq!(inference, training, "f64");
 }
 
 #[test]

@@ -521,6 +521,8 @@ impl Layer for Configured {
         let (n, x, cache) = (&io.n, &io.xs[0], &io.bufs[0]);
         let weights = self.weights(io);
         let rng = &io.rng;
+        // Training keeps every step's values for the backward pass; inference (no
+        // generator) only what the next step reads.
         let training = if training {
             quote!(::core::option::Option::Some(&mut *#rng))
         } else {

@@ -17,10 +17,10 @@
 
 use super::super::conv::column_sums;
 use super::{
-    Activation, Float, Grads, Recurrence, RecurrentGrads, RecurrentWeights, RunStates,
-    SEQUENCE_PARTS, Sequence, activation_backward, activation_forward, add, add_bias,
-    dense_forward, finish_backward, gates_backward, gates_forward, matmul, multiply,
-    sequence_parts, split_mut, write_initial_grads,
+    Activation, Float, Grads, Keep, Recurrence, RecurrentGrads, RecurrentWeights, Run,
+    SEQUENCE_PARTS, Sequence, activation_backward, activation_forward, add, add_bias, block_mut,
+    finish_backward, gates_backward, gates_forward, matmul, multiply, sequence_parts, split_mut,
+    write_initial_grads,
 };
 
 /// The cell's activations and variant.
@@ -94,7 +94,7 @@ struct Cache<'a, F> {
     blocks: &'a mut [F],
 }
 
-fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'a, F> {
+fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F], keep: Keep) -> Cache<'a, F> {
     let [
         xs,
         h,
@@ -115,7 +115,10 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         blocks,
     ] = split_mut(buffer, parts(r, n));
     Cache {
-        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
+        seq: Sequence::new(
+            [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t],
+            keep,
+        ),
         z,
         a,
         rec,
@@ -141,48 +144,53 @@ fn split_bias<F>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn forward<F: Float>(
     r: &Recurrence,
     g: Gru,
     n: usize,
-    x: &[F],
-    weights: RecurrentWeights<F>,
-    y: &mut [F],
-    states: RunStates<F>,
+    run: Run<F>,
     buffer: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
-    let mut c = cache(r, n, buffer);
-    let is_training = training.is_some();
-    c.seq
-        .start(r, n, (x, states.initial.map(|s| s.h)), training);
-    let (units, gates) = (r.units, r.gates());
-    let (input_bias, recurrent_bias) = split_bias(weights.bias, g.reset_after, gates);
-    dense_forward(
-        c.seq.xs,
-        weights.kernel,
-        input_bias,
-        c.z,
-        r.time * n,
-        r.inputs,
-        gates,
-    );
+    let (x, weights) = (run.x, run.weights);
+    let mut c = cache(r, n, buffer, Keep::when_training(training.is_some()));
+    c.seq.start(r, n, run.states.initial.map(|s| s.h), training);
+    let units = r.units;
+    let (input_bias, recurrent_bias) = split_bias(weights.bias, g.reset_after, r.gates());
     if !g.reset_after {
         split_kernel(weights.recurrent_kernel, c.blocks, units);
     }
-    let (step, gate_step) = (n * units, n * gates);
     for s in 0..r.time {
-        let fed = c.seq.fed_to_step(r, n, s, is_training);
-        let z = &mut c.z[s * gate_step..][..gate_step];
-        let a = &mut c.a[s * gate_step..][..gate_step];
+        c.seq
+            .project(r, n, (s, x), (weights.kernel, input_bias), c.z);
+        c.step(r, g, n, s, (weights.recurrent_kernel, recurrent_bias));
+        c.seq.finish_step(r, n, s, run.y);
+    }
+    c.seq.finish(r, n, run.y, run.states.last.map(|s| s.h));
+}
+
+impl<F: Float> Cache<'_, F> {
+    /// Step `s`, its inputs' projection in its block of `z`: the gates from the recurrent
+    /// products (the recurrent kernel and the recurrent half of a `reset_after` bias),
+    /// then the state.
+    fn step(
+        &mut self,
+        r: &Recurrence,
+        g: Gru,
+        n: usize,
+        s: usize,
+        (recurrent, recurrent_bias): (&[F], Option<&[F]>),
+    ) {
+        let (units, gates) = (r.units, r.gates());
+        let (step, gate_step) = (n * units, n * gates);
+        let at = self.seq.step_slot(s);
+        let z = block_mut(self.z, at, gate_step);
+        let a = block_mut(self.a, at, gate_step);
+        let (fed, previous, h) = self.seq.step_states(r, n, s);
         if g.reset_after {
-            let rec = &mut c.rec[s * gate_step..][..gate_step];
+            let rec = block_mut(self.rec, at, gate_step);
             match fed {
-                Some(fed) => {
-                    let recurrent = weights.recurrent_kernel;
-                    matmul(n, units, gates, fed, false, recurrent, false, rec, false);
-                }
+                Some(fed) => matmul(n, units, gates, fed, false, recurrent, false, rec, false),
                 None => rec.fill(F::zero()),
             }
             if let Some(bias) = recurrent_bias {
@@ -193,15 +201,11 @@ pub(super) fn forward<F: Float>(
                 g.gates_after(z, a, rec, units);
             }
         } else {
-            let reset = &mut c.rec[s * step..][..step];
-            g.gates_before(Step { z, a, fed }, reset, c.blocks, c.scratch, units);
+            let reset = block_mut(self.rec, at, step);
+            g.gates_before(Step { z, a, fed }, reset, self.blocks, self.scratch, units);
         }
-        let (before, now) = c.seq.h.split_at_mut((s + 1) * step);
-        let previous = r.reads_state(s).then(|| &before[s * step..]);
-        mix(&mut now[..step], a, previous, units);
-        c.seq.feed_back_step(r, n, s, is_training);
+        mix(h, a, previous, units);
     }
-    c.seq.finish(r, n, y, states.last.map(|s| s.h));
 }
 
 /// One step's pre-activations and gates (`[n, gates]`) and the state fed back to it
@@ -467,7 +471,7 @@ pub(super) fn backward<F: Float>(
     grads: Grads<F>,
     buffer: &mut [F],
 ) {
-    let mut c = cache(r, n, buffer);
+    let mut c = cache(r, n, buffer, Keep::EveryStep);
     let (units, gates) = (r.units, r.gates());
     let (step, gate_step) = (n * units, n * gates);
     if g.reset_after {

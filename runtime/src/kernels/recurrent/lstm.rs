@@ -10,10 +10,10 @@
 //! the activation.
 
 use super::{
-    Activation, Float, Grads, Recurrence, RecurrentWeights, RunStates, SEQUENCE_PARTS, Sequence,
-    activation_backward, activation_forward, add, block, dense_forward, finish_backward,
-    gates_backward, gates_forward, matmul, multiply, sequence_parts, split_mut, states_len,
-    write_initial_grads,
+    Activation, Float, Grads, Keep, Recurrence, RecurrentWeights, Run, SEQUENCE_PARTS, Sequence,
+    activation_backward, activation_forward, add, block, block_mut, finish_backward,
+    gates_backward, gates_forward, matmul, multiply, previous_and_next, sequence_parts, split_mut,
+    states_len, write_initial_grads,
 };
 
 const PARTS: usize = SEQUENCE_PARTS + 11;
@@ -63,7 +63,7 @@ struct Cache<'a, F> {
     da: &'a mut [F],
 }
 
-fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'a, F> {
+fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F], keep: Keep) -> Cache<'a, F> {
     let [
         xs,
         h,
@@ -85,7 +85,10 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         da,
     ] = split_mut(buffer, parts(r, n));
     Cache {
-        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
+        seq: Sequence::new(
+            [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t],
+            keep,
+        ),
         z,
         a,
         c,
@@ -105,49 +108,59 @@ fn gate_activations([activation, recurrent]: [Activation; 2]) -> [Activation; 4]
     [recurrent, recurrent, activation, recurrent]
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn forward<F: Float>(
     r: &Recurrence,
     activations: [Activation; 2],
     n: usize,
-    x: &[F],
-    weights: RecurrentWeights<F>,
-    y: &mut [F],
-    states: RunStates<F>,
+    run: Run<F>,
     buffer: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
-    let c = cache(r, n, buffer);
-    let is_training = training.is_some();
-    let mut seq = c.seq;
-    let initial = states.initial;
-    seq.start(r, n, (x, initial.map(|s| s.h)), training);
+    let (x, weights) = (run.x, run.weights);
+    let mut c = cache(r, n, buffer, Keep::when_training(training.is_some()));
+    let initial = run.states.initial;
+    c.seq.start(r, n, initial.map(|s| s.h), training);
     if let Some(c0) = initial.and_then(|s| s.c) {
         c.c[..c0.len()].copy_from_slice(c0);
     }
-    let (units, gates) = (r.units, r.gates());
-    let (step, gate_step) = (n * units, n * gates);
-    dense_forward(
-        seq.xs,
-        weights.kernel,
-        weights.bias,
-        c.z,
-        r.time * n,
-        r.inputs,
-        gates,
-    );
-    let blocks = gate_activations(activations);
     for s in 0..r.time {
-        let z = &mut c.z[s * gate_step..][..gate_step];
-        if let Some(fed) = seq.fed_to_step(r, n, s, is_training) {
-            let recurrent = weights.recurrent_kernel;
+        c.seq
+            .project(r, n, (s, x), (weights.kernel, weights.bias), c.z);
+        c.step(r, activations, n, s, weights.recurrent_kernel);
+        c.seq.finish_step(r, n, s, run.y);
+    }
+    let last = run.states.last.map(|s| (s.h, s.c));
+    let (h_last, c_last) = last.map_or((None, None), |(h, c)| (Some(h), c));
+    c.seq.finish(r, n, run.y, h_last);
+    if let Some(c_last) = c_last {
+        c_last.copy_from_slice(block(c.c, r, n, c.seq.state_slot(r.time)));
+    }
+}
+
+impl<F: Float> Cache<'_, F> {
+    /// Step `s`, its inputs' projection in its block of `z`: adds the recurrent product,
+    /// then computes the gates, the cell and the state.
+    fn step(
+        &mut self,
+        r: &Recurrence,
+        activations: [Activation; 2],
+        n: usize,
+        s: usize,
+        recurrent: &[F],
+    ) {
+        let (units, gates) = (r.units, r.gates());
+        let (step, gate_step) = (n * units, n * gates);
+        let at = self.seq.step_slot(s);
+        let (slot, next) = (self.seq.state_slot(s), self.seq.state_slot(s + 1));
+        let z = block_mut(self.z, at, gate_step);
+        let (fed, _, h) = self.seq.step_states(r, n, s);
+        if let Some(fed) = fed {
             matmul(n, units, gates, fed, false, recurrent, false, z, true);
         }
-        let a = &mut c.a[s * gate_step..][..gate_step];
-        gates_forward(&blocks, z, a, units);
-        let (before, now) = c.c.split_at_mut((s + 1) * step);
-        let cell = &mut now[..step];
-        let previous = r.reads_state(s).then(|| &before[s * step..]);
+        let a = block_mut(self.a, at, gate_step);
+        gates_forward(&gate_activations(activations), z, a, units);
+        let (previous, cell) = previous_and_next(self.c, slot, next, step);
+        let previous = r.reads_state(s).then_some(previous);
         for (b, (cell, gate)) in cell
             .chunks_exact_mut(units)
             .zip(a.chunks_exact(gates))
@@ -166,9 +179,8 @@ pub(super) fn forward<F: Float>(
                 None => multiply(cell, i, g),
             }
         }
-        let tanh_c = &mut c.tanh_c[s * step..][..step];
-        activation_forward(activations[0], block(c.c, r, n, s + 1), tanh_c, units);
-        let h = seq.state_mut(r, n, s);
+        let tanh_c = block_mut(self.tanh_c, at, step);
+        activation_forward(activations[0], cell, tanh_c, units);
         for ((h, tanh_c), gate) in h
             .chunks_exact_mut(units)
             .zip(tanh_c.chunks_exact(units))
@@ -176,13 +188,6 @@ pub(super) fn forward<F: Float>(
         {
             multiply(h, &gate[3 * units..], tanh_c);
         }
-        seq.feed_back_step(r, n, s, is_training);
-    }
-    let last = states.last.map(|s| (s.h, s.c));
-    let (h_last, c_last) = last.map_or((None, None), |(h, c)| (Some(h), c));
-    seq.finish(r, n, y, h_last);
-    if let Some(c_last) = c_last {
-        c_last.copy_from_slice(block(c.c, r, n, r.time));
     }
 }
 
@@ -196,7 +201,7 @@ pub(super) fn backward<F: Float>(
     grads: Grads<F>,
     buffer: &mut [F],
 ) {
-    let c = cache(r, n, buffer);
+    let c = cache(r, n, buffer, Keep::EveryStep);
     let mut seq = c.seq;
     let (units, gates) = (r.units, r.gates());
     let gate_step = n * gates;

@@ -2,9 +2,9 @@
 //! or the initial state.
 
 use super::{
-    Activation, Float, Grads, Recurrence, RecurrentWeights, RunStates, SEQUENCE_PARTS, Sequence,
-    activation_backward, activation_forward, dense_forward, finish_backward, matmul,
-    sequence_parts, split_mut, write_initial_grads,
+    Activation, Float, Grads, Keep, Recurrence, RecurrentWeights, Run, SEQUENCE_PARTS, Sequence,
+    activation_backward, activation_forward, block_mut, finish_backward, matmul, sequence_parts,
+    split_mut, write_initial_grads,
 };
 
 const PARTS: usize = SEQUENCE_PARTS + 4;
@@ -37,7 +37,7 @@ struct Cache<'a, F> {
     carry: &'a mut [F],
 }
 
-fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'a, F> {
+fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F], keep: Keep) -> Cache<'a, F> {
     let [
         xs,
         h,
@@ -52,7 +52,10 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
         carry,
     ] = split_mut(buffer, parts(r, n));
     Cache {
-        seq: Sequence::new([xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t]),
+        seq: Sequence::new(
+            [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t],
+            keep,
+        ),
         z,
         dz,
         dh,
@@ -60,42 +63,31 @@ fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F]) -> Cache<'
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn forward<F: Float>(
     r: &Recurrence,
     activation: Activation,
     n: usize,
-    x: &[F],
-    weights: RecurrentWeights<F>,
-    y: &mut [F],
-    states: RunStates<F>,
+    run: Run<F>,
     buffer: &mut [F],
     training: Option<&mut crate::Rng>,
 ) {
-    let c = cache(r, n, buffer);
-    let is_training = training.is_some();
+    let (x, weights) = (run.x, run.weights);
+    let c = cache(r, n, buffer, Keep::when_training(training.is_some()));
     let mut seq = c.seq;
-    seq.start(r, n, (x, states.initial.map(|s| s.h)), training);
+    seq.start(r, n, run.states.initial.map(|s| s.h), training);
     let (units, step) = (r.units, n * r.units);
-    dense_forward(
-        seq.xs,
-        weights.kernel,
-        weights.bias,
-        c.z,
-        r.time * n,
-        r.inputs,
-        units,
-    );
     for s in 0..r.time {
-        let z = &mut c.z[s * step..][..step];
-        if let Some(fed) = seq.fed_to_step(r, n, s, is_training) {
+        seq.project(r, n, (s, x), (weights.kernel, weights.bias), c.z);
+        let z = block_mut(c.z, seq.step_slot(s), step);
+        let (fed, _, h) = seq.step_states(r, n, s);
+        if let Some(fed) = fed {
             let recurrent = weights.recurrent_kernel;
             matmul(n, units, units, fed, false, recurrent, false, z, true);
         }
-        activation_forward(activation, z, seq.state_mut(r, n, s), units);
-        seq.feed_back_step(r, n, s, is_training);
+        activation_forward(activation, z, h, units);
+        seq.finish_step(r, n, s, run.y);
     }
-    seq.finish(r, n, y, states.last.map(|s| s.h));
+    seq.finish(r, n, run.y, run.states.last.map(|s| s.h));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -108,7 +100,7 @@ pub(super) fn backward<F: Float>(
     grads: Grads<F>,
     buffer: &mut [F],
 ) {
-    let c = cache(r, n, buffer);
+    let c = cache(r, n, buffer, Keep::EveryStep);
     let mut seq = c.seq;
     let (units, step) = (r.units, n * r.units);
     seq.transpose_recurrent(r, weights.recurrent_kernel);

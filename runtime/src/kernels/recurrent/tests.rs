@@ -356,3 +356,131 @@ fn dropout_is_training_only_and_masks_whole_features_across_steps() {
         "some feature is dropped"
     );
 }
+
+/// The output and final states `[h, c]` of a run over `x`, and the cache it leaves (NaN
+/// where it wrote nothing), in training (without dropout, keeping every step) or in
+/// inference.
+#[allow(clippy::type_complexity)]
+fn run_both<F: Float>(
+    r: &Recurrence,
+    n: usize,
+    inputs: [&[F]; 6],
+    training: bool,
+) -> (Vec<F>, [Vec<F>; 2], Vec<F>) {
+    let [x, kernel, recurrent, bias, h0, c0] = inputs;
+    let weights = RecurrentWeights {
+        kernel,
+        recurrent_kernel: recurrent,
+        bias: Some(bias),
+    };
+    let state = n * r.units;
+    let mut y = vec![F::nan(); n * r.output_len()];
+    let (mut h, mut c) = (vec![F::nan(); state], vec![F::nan(); state]);
+    let states = RunStates {
+        initial: r.initial_state.then_some(States {
+            h: h0,
+            c: r.has_cell().then_some(c0),
+        }),
+        last: Some(StatesMut {
+            h: &mut h,
+            c: r.has_cell().then_some(&mut c[..]),
+        }),
+    };
+    // Longer than the batch needs, and dirty: nothing may depend on either.
+    let mut cache = vec![F::nan(); r.cache_len(n + 1)];
+    if training {
+        let mut rng = crate::Rng::seed_from_u64(7);
+        recurrent_forward(r, n, x, weights, &mut y, states, &mut cache, Some(&mut rng));
+    } else {
+        recurrent_forward(r, n, x, weights, &mut y, states, &mut cache, None);
+    }
+    (y, [h, c], cache)
+}
+
+/// Asserts that inference gives what the training forward pass gives, bit for bit, in
+/// `F`, for `n` sequences of `r`.
+fn assert_inference_equals_training<F: Float>(r: &Recurrence, n: usize, seed: u64) {
+    let mut rng = crate::Rng::seed_from_u64(seed);
+    let mut draw = |len: usize| -> Vec<F> {
+        random_away_from_zero(len, &mut rng)
+            .into_iter()
+            .map(|v| F::of(v * 0.5))
+            .collect()
+    };
+    let state = n * r.units;
+    let values = [
+        draw(n * r.time * r.inputs),
+        draw(r.inputs * r.gates()),
+        draw(r.units * r.gates()),
+        draw(bias_len(r)),
+        draw(state),
+        draw(state),
+    ];
+    let inputs = [0, 1, 2, 3, 4, 5].map(|i| &values[i][..]);
+    let (y, last, _) = run_both(r, n, inputs, true);
+    let (y_inference, last_inference, _) = run_both(r, n, inputs, false);
+    let bits = |v: &[F]| v.iter().map(|v| v.as_f64().to_bits()).collect::<Vec<_>>();
+    assert!(
+        y.iter().all(|v| v.is_finite()),
+        "{r:?}: the output is written"
+    );
+    assert_eq!(bits(&y_inference), bits(&y), "{r:?}: output");
+    let cells = if r.has_cell() { 2 } else { 1 };
+    for (k, (got, want)) in last_inference.iter().zip(&last).take(cells).enumerate() {
+        assert_eq!(bits(got), bits(want), "{r:?}: final state {k}");
+    }
+}
+
+#[test]
+fn inference_equals_the_training_forward_pass_bit_for_bit() {
+    // Odd sizes: 37 sequences of 11 steps, one sequence, one step.
+    let (n, time) = (37, 11);
+    for (seed, cell) in cells().into_iter().enumerate() {
+        for return_sequences in [false, true] {
+            for go_backwards in [false, true] {
+                for initial_state in [false, true] {
+                    let r = Recurrence {
+                        time,
+                        initial_state,
+                        ..recurrence(cell, return_sequences, go_backwards)
+                    };
+                    assert_inference_equals_training::<f32>(&r, n, seed as u64);
+                    assert_inference_equals_training::<f64>(&r, n, seed as u64);
+                    // One sequence: its products are a row times a matrix.
+                    assert_inference_equals_training::<f32>(&r, 1, seed as u64);
+                    let r = Recurrence { time: 1, ..r };
+                    assert_inference_equals_training::<f32>(&r, 1, seed as u64);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn inference_writes_as_much_of_the_cache_whatever_the_sequence_length() {
+    // What inference keeps is the states and one step's values: as many values for 9
+    // steps as for 27, where training keeps every step's.
+    let written = |cache: &[f32]| cache.iter().filter(|v| !v.is_nan()).count();
+    for cell in cells() {
+        let n = 5;
+        let counts = [9, 27].map(|time| {
+            let r = Recurrence {
+                time,
+                initial_state: true,
+                ..recurrence(cell, true, false)
+            };
+            let x = vec![0.5f32; n * time * r.inputs];
+            let (kernel, recurrent) = (
+                vec![0.1; r.inputs * r.gates()],
+                vec![0.2; r.units * r.gates()],
+            );
+            let (bias, state) = (vec![0.3; bias_len(&r)], vec![0.4; n * r.units]);
+            let inputs = [&x[..], &kernel, &recurrent, &bias, &state, &state];
+            [false, true].map(|training| written(&run_both(&r, n, inputs, training).2))
+        });
+        let [[inference_9, training_9], [inference_27, training_27]] = counts;
+        assert_eq!(inference_9, inference_27, "{cell:?} {counts:?}");
+        assert!(training_27 > 2 * training_9, "{cell:?}");
+        assert!(5 * inference_27 < training_27, "{cell:?} {counts:?}");
+    }
+}
