@@ -87,6 +87,34 @@ impl Activated {
     }
 }
 
+/// What a layer that applies its activation itself, chunk by chunk while each chunk is
+/// in the cache, hands the kernel: the activation and the pre-activation's buffers.
+pub struct Fused {
+    /// The runtime's `Activation`, as code.
+    pub activation: TokenStream,
+    /// The pre-activation, `&mut [F]` and `&[F]`.
+    pub z: TokenStream,
+    pub z_ref: TokenStream,
+    /// Its gradient, `&mut [F]`.
+    pub dz: TokenStream,
+}
+
+impl Activated {
+    /// The activation and buffers for a layer that applies it itself; `None` without an
+    /// activation (the layer then writes its output directly).
+    pub fn fused(&self, io: &Io) -> Option<Fused> {
+        if self.is_linear() {
+            return None;
+        }
+        Some(Fused {
+            activation: self.variant(),
+            z: io.bufs[self.first_buffer].clone(),
+            z_ref: io.bufs_ref[self.first_buffer].clone(),
+            dz: io.bufs[self.first_buffer + 1].clone(),
+        })
+    }
+}
+
 /// The runtime's `Activation` called `name`, as code.
 pub fn activation_tokens(name: &str) -> TokenStream {
     let k = krate();

@@ -11,7 +11,7 @@
 //! multiplied: [`Conv2dGeometry::columns_len`] says how much scratch space that takes.
 
 use super::window::{Padding, Window2d};
-use super::{dense_forward, matmul};
+use super::{Activation, activation_backward, activation_forward, dense_forward, matmul};
 use crate::Float;
 
 /// How many values a chunk of samples may span in its im2col columns and its output
@@ -156,14 +156,116 @@ pub fn conv2d_forward<F: Float>(
     y: &mut [F],
     columns: &mut [F],
 ) {
-    let g = geometry;
-    check_sizes(g, batch, x.len(), y.len(), kernel.len(), columns.len());
+    forward_chunks(geometry, batch, x, kernel, bias, y, None, columns);
+}
+
+/// [`conv2d_forward`] into `z`, then `y = activation(z)`, a chunk of samples at a time:
+/// each chunk of `z` is activated just after the product wrote it, while it is in the
+/// cache, rather than in a pass of its own over the whole batch's maps.
+///
+/// ```
+/// use strata_runtime::kernels::{Activation, Conv2dGeometry, Padding, conv2d_forward_activated};
+/// let conv = Conv2dGeometry::new([2, 2, 1], 1, [1, 1], [1, 1], [1, 1], Padding::Valid);
+/// let (mut z, mut y) = ([0.0f32; 4], [0.0f32; 4]);
+/// let mut columns = vec![0.0; conv.columns_len(1)];
+/// let x = [1.0, -2.0, 3.0, -4.0];
+/// conv2d_forward_activated(&conv, 1, &x, &[1.0], None, (Activation::Relu, &mut z, &mut y), &mut columns);
+/// assert_eq!((z, y), (x, [1.0, 0.0, 3.0, 0.0]));
+/// ```
+pub fn conv2d_forward_activated<F: Float>(
+    geometry: &Conv2dGeometry,
+    batch: usize,
+    x: &[F],
+    kernel: &[F],
+    bias: Option<&[F]>,
+    (activation, z, y): (Activation, &mut [F], &mut [F]),
+    columns: &mut [F],
+) {
+    assert_eq!(z.len(), y.len(), "conv2d: z and y differ in length");
+    forward_chunks(
+        geometry,
+        batch,
+        x,
+        kernel,
+        bias,
+        z,
+        Some((activation, y)),
+        columns,
+    );
+}
+
+#[allow(clippy::too_many_arguments)] // the two passes' operands
+fn forward_chunks<F: Float>(
+    g: &Conv2dGeometry,
+    batch: usize,
+    x: &[F],
+    kernel: &[F],
+    bias: Option<&[F]>,
+    z: &mut [F],
+    mut activated: Option<(Activation, &mut [F])>,
+    columns: &mut [F],
+) {
+    check_sizes(g, batch, x.len(), z.len(), kernel.len(), columns.len());
     for_each_chunk(g, batch, columns.len(), |samples, range_x, range_y| {
         let rows = samples * g.window.positions();
-        let (patches, y) = (patches(g, &x[range_x], columns, rows), &mut y[range_y]);
+        let patches = patches(g, &x[range_x], columns, rows);
+        let z = &mut z[range_y.clone()];
         let patch_len = g.window.patch_len();
-        dense_forward(patches, kernel, bias, y, rows, patch_len, g.filters);
+        dense_forward(patches, kernel, bias, z, rows, patch_len, g.filters);
+        if let Some((activation, y)) = activated.as_mut() {
+            activation_forward(*activation, z, &mut y[range_y], g.filters);
+        }
     });
+}
+
+/// The gradient of a convolution's output that [`conv2d_backward_with`] starts from.
+pub enum ConvOutputGrad<'a, F> {
+    /// The gradient of the linear output itself.
+    Linear(&'a [F]),
+    /// The gradient `dy` of `y = activation(z)`: each chunk of `z`'s gradient is written
+    /// to `dz` just before the chunk's products read it, while it is in the cache.
+    Activated {
+        activation: Activation,
+        z: &'a [F],
+        y: &'a [F],
+        dy: &'a [F],
+        dz: &'a mut [F],
+    },
+}
+
+impl<F: Float> ConvOutputGrad<'_, F> {
+    fn len(&self) -> usize {
+        match self {
+            ConvOutputGrad::Linear(dy) => dy.len(),
+            ConvOutputGrad::Activated { dy, .. } => dy.len(),
+        }
+    }
+
+    /// The linear output's gradient over `range` (computed first when activated).
+    fn chunk(&mut self, range: std::ops::Range<usize>, row_len: usize) -> &[F] {
+        match self {
+            ConvOutputGrad::Linear(dy) => &dy[range],
+            ConvOutputGrad::Activated {
+                activation,
+                z,
+                y,
+                dy,
+                dz,
+            } => {
+                let r = range;
+                let dz = &mut dz[r.clone()];
+                activation_backward(
+                    *activation,
+                    &z[r.clone()],
+                    &y[r.clone()],
+                    &dy[r],
+                    dz,
+                    row_len,
+                );
+                dz
+            }
+        }
+    }
 }
 
 /// The gradients of [`conv2d_forward`] given `dy`, each computed only when asked for and
@@ -189,13 +291,37 @@ pub fn conv2d_backward<F: Float>(
     x: &[F],
     kernel: &[F],
     dy: &[F],
+    dx: Option<&mut [F]>,
+    dkernel: Option<&mut [F]>,
+    dbias: Option<&mut [F]>,
+    columns: &mut [F],
+) {
+    let dy = ConvOutputGrad::Linear(dy);
+    conv2d_backward_with(geometry, batch, x, kernel, dy, dx, dkernel, dbias, columns);
+}
+
+/// [`conv2d_backward`] from the gradient of the output, or of an activation of it.
+#[allow(clippy::too_many_arguments)] // geometry, operands, three optional gradients, scratch
+pub fn conv2d_backward_with<F: Float>(
+    geometry: &Conv2dGeometry,
+    batch: usize,
+    x: &[F],
+    kernel: &[F],
+    mut output_grad: ConvOutputGrad<'_, F>,
     mut dx: Option<&mut [F]>,
     mut dkernel: Option<&mut [F]>,
     dbias: Option<&mut [F]>,
     columns: &mut [F],
 ) {
     let g = geometry;
-    check_sizes(g, batch, x.len(), dy.len(), kernel.len(), columns.len());
+    check_sizes(
+        g,
+        batch,
+        x.len(),
+        output_grad.len(),
+        kernel.len(),
+        columns.len(),
+    );
     let mut dbias = dbias;
     if let Some(dbias) = dbias.as_deref_mut() {
         assert_eq!(dbias.len(), g.filters, "conv2d: dbias is not filters long");
@@ -205,7 +331,7 @@ pub fn conv2d_backward<F: Float>(
     let mut first_chunk = true;
     for_each_chunk(g, batch, columns.len(), |samples, range_x, range_y| {
         let rows = samples * g.window.positions();
-        let dy = &dy[range_y];
+        let dy = output_grad.chunk(range_y, filters);
         if let Some(dbias) = dbias.as_deref_mut() {
             add_column_sums(dy, dbias);
         }
@@ -618,6 +744,87 @@ mod tests {
                     "{got} != {want}"
                 );
             }
+        }
+    }
+
+    /// With the activation applied chunk by chunk (chunks of 2, 2 and 1 samples), the
+    /// passes compute bit for bit what the convolution and a separate activation pass do.
+    #[test]
+    fn activated_passes_in_chunks_equal_separate_passes() {
+        let mut rng = crate::Rng::seed_from_u64(14);
+        let g = Conv2dGeometry::new([9, 8, 3], 4, [3, 3], [2, 1], [1, 1], Padding::Same);
+        let batch = 5;
+        let x = random_away_from_zero(batch * g.window.input_len(), &mut rng);
+        let kernel = random_away_from_zero(g.kernel_len(), &mut rng);
+        let bias = random_away_from_zero(g.filters, &mut rng);
+        let dy = random_away_from_zero(batch * g.output_len(), &mut rng);
+        let mut columns = vec![0.0; 2 * g.columns_per_sample()];
+        for activation in [Activation::Relu, Activation::Tanh, Activation::Softmax] {
+            let len = dy.len();
+            let (mut want_z, mut want_y) = (vec![0.0; len], vec![0.0; len]);
+            conv2d_forward(
+                &g,
+                batch,
+                &x,
+                &kernel,
+                Some(&bias),
+                &mut want_z,
+                &mut columns,
+            );
+            activation_forward(activation, &want_z, &mut want_y, g.filters);
+            let (mut z, mut y) = (vec![f64::NAN; len], vec![f64::NAN; len]);
+            let fused = (activation, &mut z[..], &mut y[..]);
+            conv2d_forward_activated(&g, batch, &x, &kernel, Some(&bias), fused, &mut columns);
+            assert_eq!((&z, &y), (&want_z, &want_y), "{activation:?} forward");
+
+            let mut want_dz = vec![0.0; len];
+            activation_backward(activation, &z, &y, &dy, &mut want_dz, g.filters);
+            let mut want = [
+                vec![0.0; x.len()],
+                vec![0.0; kernel.len()],
+                vec![0.0; g.filters],
+            ];
+            let [dx, dk, db] = &mut want;
+            let grads = (Some(&mut dx[..]), Some(&mut dk[..]), Some(&mut db[..]));
+            conv2d_backward(
+                &g,
+                batch,
+                &x,
+                &kernel,
+                &want_dz,
+                grads.0,
+                grads.1,
+                grads.2,
+                &mut columns,
+            );
+            let mut dz = vec![f64::NAN; len];
+            let mut got = [
+                vec![0.0; x.len()],
+                vec![0.0; kernel.len()],
+                vec![0.0; g.filters],
+            ];
+            let [dx, dk, db] = &mut got;
+            let output_grad = ConvOutputGrad::Activated {
+                activation,
+                z: &z,
+                y: &y,
+                dy: &dy,
+                dz: &mut dz,
+            };
+            let grads = (Some(&mut dx[..]), Some(&mut dk[..]), Some(&mut db[..]));
+            conv2d_backward_with(
+                &g,
+                batch,
+                &x,
+                &kernel,
+                output_grad,
+                grads.0,
+                grads.1,
+                grads.2,
+                &mut columns,
+            );
+            assert_eq!(dz, want_dz, "{activation:?} dz");
+            assert_eq!(got, want, "{activation:?} dx, dkernel, dbias");
         }
     }
 

@@ -18,7 +18,10 @@ mod reshaping;
 mod window;
 
 pub use activation::{Activation, activation_backward, activation_forward};
-pub use conv::{CHUNK_VALUES, Conv2dGeometry, conv2d_backward, conv2d_forward};
+pub use conv::{
+    CHUNK_VALUES, Conv2dGeometry, ConvOutputGrad, conv2d_backward, conv2d_backward_with,
+    conv2d_forward, conv2d_forward_activated,
+};
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use embedding::{embedding_backward, embedding_forward, token};

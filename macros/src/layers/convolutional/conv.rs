@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::activated::{Activated, option};
+use crate::layers::activated::{Activated, Fused, option};
 use crate::layers::kernel::KernelArgs;
 use crate::layers::spatial::{self, PADDINGS, Window};
 use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, json_list, krate};
@@ -185,11 +185,20 @@ impl Layer for Configured {
         let kernel = &io.params[0];
         let bias = option(io.params.get(1));
         let output_len = self.output_len();
-        self.activated().forward(io, |z| {
-            self.with_geometry(quote! {
-                const _: () = ::core::assert!(GEOMETRY.output_len() == #output_len);
-                #k::kernels::conv2d_forward(&GEOMETRY, #n, #x, #kernel, #bias, #z, #columns);
-            })
+        let y = &io.y;
+        let call = match self.activated().fused(io) {
+            None => quote! {
+                #k::kernels::conv2d_forward(&GEOMETRY, #n, #x, #kernel, #bias, #y, #columns);
+            },
+            Some(Fused { activation, z, .. }) => quote! {
+                #k::kernels::conv2d_forward_activated(
+                    &GEOMETRY, #n, #x, #kernel, #bias, (#activation, #z, #y), #columns,
+                );
+            },
+        };
+        self.with_geometry(quote! {
+            const _: () = ::core::assert!(GEOMETRY.output_len() == #output_len);
+            #call
         })
     }
 
@@ -200,10 +209,27 @@ impl Layer for Configured {
         let dx = option(io.dx.as_ref());
         let dkernel = option(io.grads[0].as_ref());
         let dbias = option(io.grads.get(1).and_then(Option::as_ref));
-        self.activated().backward(io, |dz| {
-            self.with_geometry(quote! {
-                #k::kernels::conv2d_backward(&GEOMETRY, #n, #x, #kernel, #dz, #dx, #dkernel, #dbias, #columns);
-            })
+        let dy = &io.dy;
+        let output_grad = match self.activated().fused(io) {
+            None => quote!(#k::kernels::ConvOutputGrad::Linear(#dy)),
+            Some(Fused {
+                activation,
+                z_ref,
+                dz,
+                ..
+            }) => {
+                let y = &io.y_ref;
+                quote! {
+                    #k::kernels::ConvOutputGrad::Activated {
+                        activation: #activation, z: #z_ref, y: #y, dy: #dy, dz: #dz,
+                    }
+                }
+            }
+        };
+        self.with_geometry(quote! {
+            #k::kernels::conv2d_backward_with(
+                &GEOMETRY, #n, #x, #kernel, #output_grad, #dx, #dkernel, #dbias, #columns,
+            );
         })
     }
 }
