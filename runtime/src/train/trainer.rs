@@ -20,9 +20,10 @@ use crate::{Error, Float, Model, ParamInfo, Result, Seed};
 /// A model compiled with an optimizer, a loss and metrics, as Keras's compiled model: it
 /// fits, evaluates and predicts.
 ///
-/// The batch is split across `threads` lanes, each with its own workspace and gradient
-/// buffer; the lanes' gradients are summed in a fixed order, so that a run is
-/// deterministic for a given seed and thread count. After each step the model's state
+/// With [`Parallelism::Batch`] the batch is split across `threads` lanes, each with its
+/// own workspace and gradient buffer; the lanes' gradients are summed in a fixed order, so
+/// that a run is deterministic for a given seed and thread count. With
+/// [`Parallelism::Products`] one lane takes the whole batch and its products are split. After each step the model's state
 /// (BatchNormalization's moving statistics) is updated from every lane's statistics,
 /// combined into the whole batch's.
 pub struct Trainer<M: Model, O, L> {
@@ -33,6 +34,7 @@ pub struct Trainer<M: Model, O, L> {
     /// One per thread.
     lanes: Vec<Lane<M>>,
     pool: Option<rayon::ThreadPool>,
+    /// How a training step uses the threads.
     parallelism: Parallelism,
     /// The sum of the lanes' gradients.
     grads: Vec<M::Float>,
