@@ -6,6 +6,9 @@
 //! Run with `cargo run --release --example fashion_mnist_cnn`, optionally followed by the
 //! number of epochs (15 by default) and `keras`.
 
+mod common;
+
+use common::train_and_report;
 use strata::optim::CosineDecay;
 use strata::prelude::*;
 
@@ -55,45 +58,10 @@ fn main() -> Result<(), strata::Error> {
     }
     let data = strata::datasets::fashion_mnist::load()?;
     if keras {
-        train(ConvNet::new(Seed(42)), Adam::new(1e-3), epochs, &data)
+        train_and_report(ConvNet::new(Seed(42)), Adam::new(1e-3), epochs, &data)
     } else {
         let steps = epochs * data.0.len().div_ceil(64);
         let decay = CosineDecay::new(1e-3, steps as u64);
-        train(ConvNetBn::new(Seed(42)), Adam::new(decay), epochs, &data)
+        train_and_report(ConvNetBn::new(Seed(42)), Adam::new(decay), epochs, &data)
     }
-}
-
-/// Trains `model` with `optimizer` for `epochs` in batches of 64, validating on the test
-/// set after each.
-fn train<M: Model<Float = f32>>(
-    model: M,
-    optimizer: Adam,
-    epochs: usize,
-    (train, test): &(Dataset<f32>, Dataset<f32>),
-) -> Result<(), strata::Error> {
-    model.summary();
-    let mut trainer = model.compile(
-        optimizer,
-        SparseCategoricalCrossentropy::from_logits(),
-        [Accuracy],
-    );
-    let started = std::time::Instant::now();
-    let history = trainer.fit(
-        train,
-        Fit::epochs(epochs).batch_size(64).validation_data(test),
-    )?;
-    let seconds = started.elapsed().as_secs_f64();
-    let scores = trainer.evaluate(test)?;
-    let accuracy = scores.get("accuracy").unwrap_or(f64::NAN);
-    println!(
-        "{} epochs in {seconds:.0} s ({:.0} samples/s with validation, {} threads)",
-        history.epoch.len(),
-        (history.epoch.len() * train.len()) as f64 / seconds,
-        trainer.threads()
-    );
-    println!(
-        "test loss: {:.4} - test accuracy: {accuracy:.4}",
-        scores.get("loss").unwrap_or(f64::NAN)
-    );
-    Ok(())
 }

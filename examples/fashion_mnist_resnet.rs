@@ -5,6 +5,8 @@
 //! Run with `cargo run --release --example fashion_mnist_resnet` (optionally followed by
 //! the number of epochs, 5 by default).
 
+mod common;
+
 use strata::prelude::*;
 
 model! {
@@ -28,37 +30,7 @@ model! {
 }
 
 fn main() -> Result<(), strata::Error> {
-    let epochs = match std::env::args().nth(1) {
-        Some(arg) => arg.parse().unwrap_or_else(|_| {
-            eprintln!("usage: fashion_mnist_resnet [epochs]");
-            std::process::exit(2)
-        }),
-        None => 5,
-    };
-    let (train, test) = strata::datasets::fashion_mnist::load()?;
-    let model = ResNet::new(Seed(42));
-    model.summary();
-    let mut trainer = model.compile(
-        Adam::new(1e-3),
-        SparseCategoricalCrossentropy::from_logits(),
-        [Accuracy],
-    );
-    let started = std::time::Instant::now();
-    let history = trainer.fit(
-        &train,
-        Fit::epochs(epochs).batch_size(64).validation_data(&test),
-    )?;
-    let seconds = started.elapsed().as_secs_f64();
-    let scores = trainer.evaluate(&test)?;
-    println!(
-        "{} epochs in {seconds:.0} s ({} threads)",
-        history.epoch.len(),
-        trainer.threads()
-    );
-    println!(
-        "test loss: {:.4} - test accuracy: {:.4}",
-        scores.get("loss").unwrap_or(f64::NAN),
-        scores.get("accuracy").unwrap_or(f64::NAN)
-    );
-    Ok(())
+    let epochs = common::epochs_from_args(5, "fashion_mnist_resnet [epochs]");
+    let data = strata::datasets::fashion_mnist::load()?;
+    common::train_and_report(ResNet::new(Seed(42)), Adam::new(1e-3), epochs, &data)
 }
