@@ -237,7 +237,7 @@ fn declarations(def: &ModelDef, fields: &[(Ident, TokenStream)]) -> TokenStream 
     quote! {
         #(#attrs)*
         #vis struct #name<F: #k::Float = f32> {
-            params: ::std::vec::Vec<F>,
+            params: #k::AlignedVec<F>,
             scratch: ::std::sync::Mutex<#workspace<F>>,
         }
 
@@ -288,7 +288,7 @@ fn constructors(def: &ModelDef) -> TokenStream {
             /// A new model in the float type `F`, its weights drawn with `seed`.
             #vis fn seeded(seed: impl ::core::convert::Into<#k::Seed>) -> Self {
                 let mut rng = ::core::convert::Into::<#k::Seed>::into(seed).rng();
-                let mut params = ::std::vec![F::default(); <Self as #k::Model>::PARAM_COUNT];
+                let mut params = #k::AlignedVec::from_elem(F::default(), <Self as #k::Model>::PARAM_COUNT);
                 <Self as #k::Model>::initialize(&mut params, &mut rng);
                 Self {
                     params,
@@ -850,12 +850,13 @@ impl Plan<'_, '_> {
 
     /// Each workspace field and its type.
     fn workspace_fields(&self) -> Vec<(Ident, TokenStream)> {
+        let k = krate();
         self.buffers()
             .into_iter()
             .map(|(field, buffer)| {
                 let ty = match buffer {
-                    Buffer::Values { indices: true, .. } => quote!(::std::vec::Vec<u32>),
-                    Buffer::Values { indices: false, .. } => quote!(::std::vec::Vec<F>),
+                    Buffer::Values { indices: true, .. } => quote!(#k::AlignedVec<u32>),
+                    Buffer::Values { indices: false, .. } => quote!(#k::AlignedVec<F>),
                     Buffer::Workspace(model) => {
                         let model = model.in_f();
                         quote!(#model::Workspace)

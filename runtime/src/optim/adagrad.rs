@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::parallel::update_trainable;
 use super::{Common, LearningRate, Optimizer, check_non_negative, decayed, ensure_state};
-use crate::Float;
+use crate::{AlignedVec, Float};
 
 /// The Adagrad optimizer, as Keras's `Adagrad`: `acc += g²`, then
 /// `p −= lr · g / √(acc + ε)`, with `acc` starting at `initial_accumulator_value`.
@@ -23,7 +23,7 @@ pub struct Adagrad<F = f32> {
     initial_accumulator_value: f64,
     epsilon: f64,
     /// The accumulated squared gradients, one per parameter; empty until the first step.
-    accumulators: Vec<F>,
+    accumulators: AlignedVec<F>,
 }
 
 impl<F: Float> Adagrad<F> {
@@ -39,7 +39,7 @@ impl<F: Float> Adagrad<F> {
             common: Common::new(learning_rate),
             initial_accumulator_value: 0.1,
             epsilon: 1e-7,
-            accumulators: Vec::new(),
+            accumulators: AlignedVec::new(),
         }
     }
 
@@ -92,7 +92,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
 
     common_optimizer_methods!(common, "Adagrad");
 
-    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         vec![("accumulator", &mut self.accumulators)]
     }
 

@@ -6,7 +6,7 @@ use super::parallel::update_trainable;
 use super::{
     Common, LearningRate, Optimizer, check_fraction, check_non_negative, decayed, ensure_state,
 };
-use crate::Float;
+use crate::{AlignedVec, Float};
 
 /// The Adam optimizer, as Keras's `Adam`.
 ///
@@ -31,11 +31,11 @@ pub struct Adam<F = f32> {
     epsilon: f64,
     amsgrad: bool,
     /// First moments `m`, one per parameter; empty until the first step.
-    momentums: Vec<F>,
+    momentums: AlignedVec<F>,
     /// Second moments `v`, one per parameter; empty until the first step.
-    velocities: Vec<F>,
+    velocities: AlignedVec<F>,
     /// The running maxima `v̂` of `v`; empty unless AMSGrad is on.
-    velocity_hats: Vec<F>,
+    velocity_hats: AlignedVec<F>,
 }
 
 impl<F: Float> Adam<F> {
@@ -53,9 +53,9 @@ impl<F: Float> Adam<F> {
             beta_2: 0.999,
             epsilon: 1e-7,
             amsgrad: false,
-            momentums: Vec::new(),
-            velocities: Vec::new(),
-            velocity_hats: Vec::new(),
+            momentums: AlignedVec::new(),
+            velocities: AlignedVec::new(),
+            velocity_hats: AlignedVec::new(),
         }
     }
 
@@ -142,7 +142,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 
     common_optimizer_methods!(common, "Adam");
 
-    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         let mut vectors = vec![
             ("momentum", &mut self.momentums),
             ("velocity", &mut self.velocities),
@@ -271,7 +271,7 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
 
     common_optimizer_methods!(0.common, "AdamW");
 
-    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         self.0.state_vectors()
     }
 

@@ -24,7 +24,7 @@
 
 use std::ops::Range;
 
-use crate::{Error, Float, Result};
+use crate::{AlignedVec, Error, Float, Result};
 
 /// The builder methods every optimizer shares: Keras's base-optimizer arguments. Invoked
 /// inside each optimizer's `impl` block; `$($common).+` is the path to its [`Common`].
@@ -203,7 +203,7 @@ pub trait Optimizer<F: Float>: Send {
     /// The per-parameter state by name (Adam's `momentum` and `velocity`, ...), each vector
     /// with the parameter buffer's layout, or empty before the first step: what a training
     /// checkpoint saves and restores.
-    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)>;
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)>;
 
     /// Sets the number of steps taken, when a training checkpoint is restored.
     fn set_iterations(&mut self, iterations: u64);
@@ -342,7 +342,7 @@ fn check_fraction(
 
 /// Allocates an optimizer state vector at the first step, filled with `init`, with one
 /// value per parameter; later, only checks that the model has not changed.
-fn ensure_state<F: Float>(state: &mut Vec<F>, len: usize, init: F, name: &str) {
+fn ensure_state<F: Float>(state: &mut AlignedVec<F>, len: usize, init: F, name: &str) {
     if state.is_empty() {
         state.resize(len, init);
     } else {

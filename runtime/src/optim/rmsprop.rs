@@ -6,7 +6,7 @@ use super::parallel::update_trainable;
 use super::{
     Common, LearningRate, Optimizer, check_fraction, check_positive, decayed, ensure_state,
 };
-use crate::Float;
+use crate::{AlignedVec, Float};
 
 /// The RMSprop optimizer, as Keras's `RMSprop`.
 ///
@@ -31,11 +31,11 @@ pub struct RMSprop<F = f32> {
     epsilon: f64,
     centered: bool,
     /// The running mean squares `v`, one per parameter; empty until the first step.
-    velocities: Vec<F>,
+    velocities: AlignedVec<F>,
     /// The momentum accumulators `s`; empty unless `momentum > 0`.
-    momentums: Vec<F>,
+    momentums: AlignedVec<F>,
     /// The running mean gradients `a`; empty unless centered.
-    average_gradients: Vec<F>,
+    average_gradients: AlignedVec<F>,
 }
 
 impl<F: Float> RMSprop<F> {
@@ -53,9 +53,9 @@ impl<F: Float> RMSprop<F> {
             momentum: 0.0,
             epsilon: 1e-7,
             centered: false,
-            velocities: Vec::new(),
-            momentums: Vec::new(),
-            average_gradients: Vec::new(),
+            velocities: AlignedVec::new(),
+            momentums: AlignedVec::new(),
+            average_gradients: AlignedVec::new(),
         }
     }
 
@@ -134,7 +134,7 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
 
     common_optimizer_methods!(common, "RMSprop");
 
-    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         let mut vectors = vec![("velocity", &mut self.velocities)];
         if self.momentum > 0.0 {
             vectors.push(("momentum", &mut self.momentums));

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::parallel::update_trainable;
 use super::{Common, LearningRate, Optimizer, check_fraction, decayed, ensure_state};
-use crate::Float;
+use crate::{AlignedVec, Float};
 
 /// Gradient descent with optional momentum, as Keras's `SGD`.
 ///
@@ -27,7 +27,7 @@ pub struct SGD<F = f32> {
     momentum: f64,
     nesterov: bool,
     /// The velocities, one per parameter; empty until the first step, and without momentum.
-    velocities: Vec<F>,
+    velocities: AlignedVec<F>,
 }
 
 impl<F: Float> SGD<F> {
@@ -42,7 +42,7 @@ impl<F: Float> SGD<F> {
             common: Common::new(learning_rate),
             momentum: 0.0,
             nesterov: false,
-            velocities: Vec::new(),
+            velocities: AlignedVec::new(),
         }
     }
 
@@ -90,7 +90,7 @@ impl<F: Float> Optimizer<F> for SGD<F> {
 
     common_optimizer_methods!(common, "SGD");
 
-    fn state_vectors(&mut self) -> Vec<(&'static str, &mut Vec<F>)> {
+    fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         if self.momentum == 0.0 {
             Vec::new()
         } else {

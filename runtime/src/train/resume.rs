@@ -6,7 +6,7 @@ use super::Trainer;
 use crate::checkpoint::{ModelIdentity, RunState, train_state};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{Error, Model, Result, Seed};
+use crate::{AlignedVec, Error, Model, Result, Seed};
 
 impl<M, O, L> Trainer<M, O, L>
 where
@@ -32,7 +32,7 @@ where
         let name = self.optimizer.name();
         let vectors = self.optimizer.state_vectors();
         let vectors: Vec<(&'static str, &[M::Float])> =
-            vectors.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+            vectors.iter().map(|(n, v)| (*n, &v[..])).collect();
         train_state::save(
             path.as_ref(),
             identity::<M>(),
@@ -68,7 +68,7 @@ where
             .into_iter()
             .zip(checkpoint.optimizer_vectors)
         {
-            *target = saved;
+            *target = AlignedVec::from_slice(&saved);
         }
         self.steps = run.steps;
         self.epochs_done = run.epochs_done;

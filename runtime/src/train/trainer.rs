@@ -15,7 +15,7 @@ use crate::loss::Loss;
 use crate::metrics::{Mean, Metric};
 use crate::optim::Optimizer;
 use crate::optim::parallel::for_each_part;
-use crate::{Error, Float, Model, ParamInfo, Result, Seed};
+use crate::{AlignedVec, Error, Float, Model, ParamInfo, Result, Seed};
 
 /// A model compiled with an optimizer, a loss and metrics, as Keras's compiled model: it
 /// fits, evaluates and predicts.
@@ -37,13 +37,13 @@ pub struct Trainer<M: Model, O, L> {
     /// How a training step uses the threads.
     parallelism: Parallelism,
     /// The sum of the lanes' gradients.
-    grads: Vec<M::Float>,
+    grads: AlignedVec<M::Float>,
     /// The ranges of the parameter tensors the optimizer updates.
     pub(super) trainable: Vec<Range<usize>>,
     /// Whether each of `M::PARAMS` is frozen by [`Trainer::set_trainable`].
     pub(super) frozen: Vec<bool>,
     /// The current batch, gathered from the dataset.
-    batch_x: Vec<M::Float>,
+    batch_x: AlignedVec<M::Float>,
     batch_y: Vec<M::Float>,
     /// The current batch's sample weights, when there are weights.
     batch_weights: Vec<M::Float>,
@@ -67,10 +67,10 @@ pub struct Trainer<M: Model, O, L> {
 struct Lane<M: Model> {
     workspace: M::Workspace,
     rows: Range<usize>,
-    y_pred: Vec<M::Float>,
-    output_grad: Vec<M::Float>,
+    y_pred: AlignedVec<M::Float>,
+    output_grad: AlignedVec<M::Float>,
     per_sample: Vec<M::Float>,
-    grads: Vec<M::Float>,
+    grads: AlignedVec<M::Float>,
     loss_sum: M::Float,
 }
 
@@ -79,10 +79,10 @@ impl<M: Model> Lane<M> {
         Lane {
             workspace: M::Workspace::default(),
             rows: 0..0,
-            y_pred: Vec::new(),
-            output_grad: Vec::new(),
+            y_pred: AlignedVec::new(),
+            output_grad: AlignedVec::new(),
             per_sample: Vec::new(),
-            grads: vec![M::Float::default(); M::PARAM_COUNT],
+            grads: AlignedVec::from_elem(M::Float::default(), M::PARAM_COUNT),
             loss_sum: M::Float::default(),
         }
     }
@@ -141,10 +141,10 @@ where
             lanes: Vec::new(),
             pool: None,
             parallelism: Parallelism::for_model::<M>(),
-            grads: vec![M::Float::default(); M::PARAM_COUNT],
+            grads: AlignedVec::from_elem(M::Float::default(), M::PARAM_COUNT),
             trainable,
             frozen,
-            batch_x: Vec::new(),
+            batch_x: AlignedVec::new(),
             batch_y: Vec::new(),
             batch_weights: Vec::new(),
             steps: 0,

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use crate::Float;
+use crate::{AlignedVec, Float};
 use row::row_times_matrix;
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
@@ -180,7 +180,7 @@ trait Element: Float {
     type Avx2: Simd<F = Self>;
 
     /// Calls `f` with this thread's buffer for packed panels of `op(b)`.
-    fn with_packing_buffer<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+    fn with_packing_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R;
 }
 
 macro_rules! element {
@@ -191,9 +191,9 @@ macro_rules! element {
             #[cfg(target_arch = "x86_64")]
             type Avx2 = Avx2<$f>;
 
-            fn with_packing_buffer<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R {
+            fn with_packing_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R {
                 thread_local! {
-                    static BUFFER: RefCell<Vec<$f>> = const { RefCell::new(Vec::new()) };
+                    static BUFFER: RefCell<AlignedVec<$f>> = const { RefCell::new(AlignedVec::new()) };
                 }
                 BUFFER.with_borrow_mut(f)
             }
@@ -341,7 +341,13 @@ fn product<S: Simd>(x: &Product<S::F>, rows: Range<usize>, c: &mut [S::F], accum
 /// Copies the panels of `block` that are not read in place into `buffer`, the panel at
 /// column `j0 + j` from `j·depth` on, `depth` rows of its width rounded up to whole
 /// registers, zero-padded.
-fn pack<S: Simd>(simd: S, x: &Product<S::F>, plan: Plan, block: BlockOfB, buffer: &mut Vec<S::F>) {
+fn pack<S: Simd>(
+    simd: S,
+    x: &Product<S::F>,
+    plan: Plan,
+    block: BlockOfB,
+    buffer: &mut AlignedVec<S::F>,
+) {
     let panel_width = S::VECTORS * S::LANES;
     let needed = block.depth * block.cols.next_multiple_of(S::LANES);
     if buffer.len() < needed {

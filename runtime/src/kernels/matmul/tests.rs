@@ -275,8 +275,13 @@ fn matmul_single_row_fast_path_matches_triple_loop() {
         }
     }
     // Below one vector, one vector, a shifted last block, wide blocks and their tails.
-    check_row::<f32>(&[1, 7, 8, 10, 16, 63, 64, 65, 100, 128, 130], 1e-5);
-    check_row::<f64>(&[1, 3, 4, 5, 8, 31, 32, 33, 100], 1e-12);
+    check_row::<f32>(
+        &[
+            1, 7, 8, 10, 16, 17, 63, 64, 65, 100, 128, 130, 143, 144, 257,
+        ],
+        1e-5,
+    );
+    check_row::<f64>(&[1, 3, 4, 5, 8, 9, 31, 32, 33, 63, 64, 65, 100, 129], 1e-12);
 }
 
 #[test]
