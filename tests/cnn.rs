@@ -49,6 +49,82 @@ model! {
     }
 }
 
+model! {
+    /// Convolutions read only by a max pooling: each pools its own output a chunk at a
+    /// time, never writing the whole map.
+    pub struct Pooling: [12, 12, 2] -> [5] {
+        Conv2D(4, kernel_size = 3, activation = relu),
+        MaxPooling2D(2),
+        Conv2D(3, kernel_size = 2),
+        MaxPooling2D(2, strides = 1),
+        Flatten,
+        Dense(5),
+    }
+
+    /// The same network, with a layer between each convolution and its pooling that
+    /// changes nothing but keeps them apart.
+    pub struct PoolingApart: [12, 12, 2] -> [5] {
+        Conv2D(4, kernel_size = 3, activation = relu),
+        Activation(linear),
+        MaxPooling2D(2),
+        Conv2D(3, kernel_size = 2),
+        Activation(linear),
+        MaxPooling2D(2, strides = 1),
+        Flatten,
+        Dense(5),
+    }
+}
+
+#[test]
+fn a_convolution_pooling_its_own_output_computes_what_the_layers_apart_compute_bit_for_bit() {
+    use ndarray::Array2;
+    let samples = 40;
+    let x = Array2::from_shape_fn((samples, 12 * 12 * 2), |(i, j)| {
+        ((i * 31 + j * 17) % 23) as f32 / 11.0 - 1.0
+    })
+    .into_shape_with_order((samples, 12, 12, 2))
+    .unwrap()
+    .into_dyn();
+    let y = Array2::from_shape_fn((samples, 1), |(i, _)| (i % 5) as f32).into_dyn();
+    let (fused, apart) = (Pooling::new(Seed(3)), PoolingApart::new(Seed(3)));
+    assert_eq!(fused.params(), apart.params());
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let compile = |threads| {
+        let loss = SparseCategoricalCrossentropy::from_logits();
+        let mut fused = fused.clone().compile(Adam::new(1e-2), loss, ());
+        let mut apart = apart.clone().compile(Adam::new(1e-2), loss, ());
+        fused.set_threads(threads).unwrap();
+        apart.set_threads(threads).unwrap();
+        (fused, apart)
+    };
+    for threads in [1, 2] {
+        let (mut fused, mut apart) = compile(threads);
+        for _ in 0..5 {
+            let (a, b) = (
+                fused.train_on_batch(x.view(), y.view()).unwrap(),
+                apart.train_on_batch(x.view(), y.view()).unwrap(),
+            );
+            let loss = |logs: &strata::train::Logs| logs.get("loss").unwrap().to_bits();
+            assert_eq!(loss(&a), loss(&b), "loss at {threads} threads");
+        }
+        let (a, b) = (fused.model().params(), apart.model().params());
+        assert_eq!(bits(a), bits(b), "trained weights at {threads} threads");
+        let (a, b) = (
+            fused.predict(x.view()).unwrap(),
+            apart.predict(x.view()).unwrap(),
+        );
+        assert_eq!(bits(a.as_slice().unwrap()), bits(b.as_slice().unwrap()));
+    }
+    let layers =
+        |table: &[strata::LayerInfo]| table.iter().filter(|l| l.kind == "MaxPooling2D").count();
+    assert_eq!(
+        layers(<Pooling as Model>::LAYERS),
+        2,
+        "the poolings keep their summary rows"
+    );
+    assert_eq!(layers(<PoolingApart as Model>::LAYERS), 2);
+}
+
 #[test]
 fn a_convnet_splits_its_batch_across_threads() {
     assert_eq!(Parallelism::for_model::<ConvNet>(), Parallelism::Batch);

@@ -46,6 +46,25 @@ model! {
         Dense(3),
     }
 
+    /// Conv2D(relu) and Conv2D(linear) each read only by a max pooling, which they do
+    /// themselves a chunk at a time.
+    struct PooledImages: [9, 9, 2] -> [3] {
+        Conv2D(4, kernel_size = 3, activation = relu),
+        MaxPooling2D(2),
+        Conv2D(3, kernel_size = 2),
+        MaxPooling2D(2, strides = 1, padding = same),
+        Flatten,
+        Dense(3),
+    }
+
+    /// Conv1D(relu) pooling its own output.
+    struct PooledSequence: [12, 2] -> [2] {
+        Conv1D(3, kernel_size = 3, activation = relu),
+        MaxPooling1D(2),
+        Flatten,
+        Dense(2),
+    }
+
     /// Strided valid Conv2D, same-padded max pooling, GlobalMaxPooling2D.
     struct MaxImages: [8, 8, 1] -> [2] {
         Conv2D(4, kernel_size = 3, strides = 2, activation = tanh),
@@ -382,6 +401,13 @@ fn mlp_backward_matches_finite_differences() {
 fn conv2d_and_2d_pooling_backward_matches_finite_differences() {
     check_model_gradient(Images::<f64>::seeded(Seed(13)));
     check_model_gradient(MaxImages::<f64>::seeded(Seed(17)));
+}
+
+#[test]
+fn a_convolution_pooling_its_own_output_backward_matches_finite_differences() {
+    check_model_gradient(PooledImages::<f64>::seeded(Seed(29)));
+    check_model_gradient(PooledSequence::<f64>::seeded(Seed(31)));
+    check_input_gradient(PooledImages::<f64>::seeded(Seed(37)));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::graph::{INPUT, Node, UNPACK, ValueId};
-use crate::layers::{Buffer, BufferLen, Io, json_list, krate};
+use crate::layers::{Buffer, BufferLen, Io, MaxPooled, json_list, krate};
 use crate::names;
 use crate::parse::ModelDef;
 use crate::shapes::{Checked, CheckedLayer, Param, Size, Weights};
@@ -720,6 +720,11 @@ struct Plan<'c, 'a> {
     /// Whether the code being planned writes the gradient of the input to `input_grad`
     /// (`&mut [F]`), for the layers before a model used as a layer.
     input_grad: bool,
+    /// For every node, the node of the max pooling it does itself (a convolution whose
+    /// output only that pooling reads).
+    pools: Vec<Option<usize>>,
+    /// For every node, whether it is a max pooling done by the node before it.
+    pooled: Vec<bool>,
 }
 
 impl Plan<'_, '_> {
@@ -761,12 +766,43 @@ impl Plan<'_, '_> {
                 value_uses.insert(0, alias);
             }
         }
-        Plan {
+        let mut plan = Plan {
             checked,
             uses,
             aliased,
             input_grad: false,
+            pools: vec![None; graph.nodes.len()],
+            pooled: vec![false; graph.nodes.len()],
+        };
+        for index in 0..graph.nodes.len() {
+            if let Some(pool) = plan.pool_to_fuse(index) {
+                plan.pools[index] = Some(pool);
+                plan.pooled[pool] = true;
+            }
         }
+        plan
+    }
+
+    /// The max pooling that node `index` can do itself: the only reader of its output,
+    /// which is no output of the model, when its layer can pool its own output.
+    fn pool_to_fuse(&self, index: usize) -> Option<usize> {
+        let v = Node::value(index);
+        let &[(pool, 0)] = &self.uses[v][..] else {
+            return None;
+        };
+        if pool == OUTPUT_USE || self.outputs().contains(&v) || self.nodes()[pool].inputs.len() != 1
+        {
+            return None;
+        }
+        self.max_pooled(index, pool, true).map(|_| pool)
+    }
+
+    /// The passes of node `index` fused with the max pooling at node `pool`, if its layer
+    /// can do them.
+    fn max_pooled(&self, index: usize, pool: usize, training: bool) -> Option<MaxPooled> {
+        let window = self.checked.nodes[pool].max_pool_window()?;
+        let (io, pool_io) = (self.io(index, training), self.io(pool, training));
+        self.checked.nodes[index].max_pooled(&io, &window, &pool_io)
     }
 
     /// This plan, for code that writes the gradient of the input.
@@ -1078,7 +1114,11 @@ impl Plan<'_, '_> {
             .map(|i| {
                 let layer = &self.checked.nodes[i];
                 let io = self.io(i, training);
-                if layer.is_alias(training) && !self.aliased[i][usize::from(training)] {
+                if self.pooled[i] {
+                    TokenStream::new()
+                } else if let Some(pool) = self.pools[i] {
+                    self.fused_max_pool(i, pool, training).forward
+                } else if layer.is_alias(training) && !self.aliased[i][usize::from(training)] {
                     let (x, y) = (&io.x, &io.y);
                     quote!(<[F]>::copy_from_slice(#y, #x);)
                 } else {
@@ -1179,7 +1219,11 @@ impl Plan<'_, '_> {
         let mut code = self.sum_uses(v);
         let io = self.io(index, true);
         let layer = &self.checked.nodes[index];
-        if layer.is_alias(true) && !self.aliased[index][1] {
+        if self.pooled[index] {
+            // Its convolution takes the gradient back through it.
+        } else if let Some(pool) = self.pools[index] {
+            code.extend(self.fused_max_pool(index, pool, true).backward);
+        } else if layer.is_alias(true) && !self.aliased[index][1] {
             if let Some(dx) = &io.dx {
                 let dy = &io.dy;
                 code.extend(quote!(<[F]>::copy_from_slice(#dx, #dy);));
@@ -1194,6 +1238,12 @@ impl Plan<'_, '_> {
             }
         }
         code
+    }
+
+    /// The passes of node `index` fused with the max pooling at node `pool`.
+    fn fused_max_pool(&self, index: usize, pool: usize, training: bool) -> MaxPooled {
+        self.max_pooled(index, pool, training)
+            .expect("a node fused with its pooling could fuse it when planned")
     }
 
     /// Hands each of several outputs its part of `output_grad`.

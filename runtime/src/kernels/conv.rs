@@ -10,6 +10,7 @@
 //! holds, so that they stay in the core's cache between being written and being
 //! multiplied: [`Conv2dGeometry::columns_len`] says how much scratch space that takes.
 
+use super::pool::{max_pool2d_backward_passing, max_pool2d_forward};
 use super::window::{Padding, Window2d};
 use super::{Activation, activation_backward, activation_forward, dense_forward, matmul};
 use crate::Float;
@@ -156,7 +157,16 @@ pub fn conv2d_forward<F: Float>(
     y: &mut [F],
     columns: &mut [F],
 ) {
-    forward_chunks(geometry, batch, x, kernel, bias, y, None, columns);
+    forward_chunks(
+        geometry,
+        batch,
+        x,
+        kernel,
+        bias,
+        y,
+        ChunkOutput::Linear,
+        columns,
+    );
 }
 
 /// [`conv2d_forward`] into `z`, then `y = activation(z)`, a chunk of samples at a time:
@@ -182,16 +192,26 @@ pub fn conv2d_forward_activated<F: Float>(
     columns: &mut [F],
 ) {
     assert_eq!(z.len(), y.len(), "conv2d: z and y differ in length");
-    forward_chunks(
-        geometry,
-        batch,
-        x,
-        kernel,
-        bias,
-        z,
-        Some((activation, y)),
-        columns,
-    );
+    let output = ChunkOutput::Activated(activation, y);
+    forward_chunks(geometry, batch, x, kernel, bias, z, output, columns);
+}
+
+/// What a chunk of a convolution's linear output becomes after the product wrote it.
+enum ChunkOutput<'a, F> {
+    /// Nothing: the linear output is the layer's output.
+    Linear,
+    /// `y = activation(z)`.
+    Activated(Activation, &'a mut [F]),
+    /// Max pooled, then activated: see [`conv2d_max_pool_forward`].
+    MaxPooled(MaxPooled<'a, F>),
+}
+
+/// The max pooling that follows a convolution, and where its results go.
+struct MaxPooled<'a, F> {
+    window: &'a Window2d,
+    activation: Activation,
+    pooled: &'a mut [F],
+    argmax: &'a mut [u32],
 }
 
 #[allow(clippy::too_many_arguments)] // the two passes' operands
@@ -202,20 +222,127 @@ fn forward_chunks<F: Float>(
     kernel: &[F],
     bias: Option<&[F]>,
     z: &mut [F],
-    mut activated: Option<(Activation, &mut [F])>,
+    mut output: ChunkOutput<'_, F>,
     columns: &mut [F],
 ) {
-    check_sizes(g, batch, x.len(), z.len(), kernel.len(), columns.len());
+    let z_len = match output {
+        ChunkOutput::MaxPooled(_) => batch * g.output_len(),
+        _ => z.len(),
+    };
+    check_sizes(g, batch, x.len(), z_len, kernel.len(), columns.len());
     for_each_chunk(g, batch, columns.len(), |samples, range_x, range_y| {
         let rows = samples * g.window.positions();
         let patches = patches(g, &x[range_x], columns, rows);
-        let z = &mut z[range_y.clone()];
         let patch_len = g.window.patch_len();
-        dense_forward(patches, kernel, bias, z, rows, patch_len, g.filters);
-        if let Some((activation, y)) = activated.as_mut() {
-            activation_forward(*activation, z, &mut y[range_y], g.filters);
+        match &mut output {
+            ChunkOutput::Linear => {
+                let z = &mut z[range_y];
+                dense_forward(patches, kernel, bias, z, rows, patch_len, g.filters);
+            }
+            ChunkOutput::Activated(activation, y) => {
+                let z = &mut z[range_y.clone()];
+                dense_forward(patches, kernel, bias, z, rows, patch_len, g.filters);
+                activation_forward(*activation, z, &mut y[range_y], g.filters);
+            }
+            ChunkOutput::MaxPooled(pool) => {
+                let z = &mut z[..range_y.len()];
+                dense_forward(patches, kernel, bias, z, rows, patch_len, g.filters);
+                let pooled_len = pool.window.positions() * g.filters;
+                let first = range_y.start / g.output_len();
+                let range_p = first * pooled_len..(first + samples) * pooled_len;
+                let pooled = &mut pool.pooled[range_p.clone()];
+                max_pool2d_forward(pool.window, samples, z, pooled, &mut pool.argmax[range_p]);
+                activate_in_place(pool.activation, pooled);
+            }
         }
     });
+}
+
+/// A convolution, then max pooling of its output, then `activation` of the pooled maps,
+/// a chunk of samples at a time: the convolution's output exists only a chunk at a time,
+/// in `scratch`, while it is in the cache; `pooled` and `argmax` are as
+/// [`max_pool2d_forward`] leaves them, and [`ConvOutputGrad::MaxPooled`] takes the
+/// gradient back through all three.
+///
+/// For an activation that never decreases and is exact (relu, linear), pooling and then
+/// activating gives what activating and then pooling gives, bit for bit: this is
+/// `Conv2D(activation = relu)` followed by `MaxPooling2D` without the two passes over the
+/// convolution's whole output between them.
+///
+/// # Panics
+///
+/// If `activation` is neither relu nor linear, or if a slice's length does not fit the
+/// geometries; `scratch` must hold at least one chunk of the convolution's output (as
+/// many values as the whole output is always enough).
+///
+/// ```
+/// use strata_runtime::kernels::{Activation, Conv2dGeometry, Padding, Window2d, conv2d_max_pool_forward};
+/// let conv = Conv2dGeometry::new([2, 2, 1], 1, [1, 1], [1, 1], [1, 1], Padding::Valid);
+/// let pool = Window2d::pooling([2, 2, 1], [2, 2], [2, 2], Padding::Valid);
+/// let (mut scratch, mut pooled, mut argmax) = ([0.0f32; 4], [0.0f32; 1], [0u32; 1]);
+/// let mut columns = vec![0.0; conv.columns_len(1)];
+/// let x = [1.0, -2.0, 3.0, -4.0];
+/// conv2d_max_pool_forward(
+///     &conv, &pool, 1, &x, &[-1.0], None, Activation::Relu,
+///     (&mut scratch, &mut pooled, &mut argmax), &mut columns,
+/// );
+/// assert_eq!((pooled, argmax), ([4.0], [3]));
+/// ```
+#[allow(clippy::too_many_arguments)] // two geometries, operands, the pooled outputs, scratch
+pub fn conv2d_max_pool_forward<F: Float>(
+    geometry: &Conv2dGeometry,
+    window: &Window2d,
+    batch: usize,
+    x: &[F],
+    kernel: &[F],
+    bias: Option<&[F]>,
+    activation: Activation,
+    (scratch, pooled, argmax): (&mut [F], &mut [F], &mut [u32]),
+    columns: &mut [F],
+) {
+    check_pooling(geometry, window, activation, batch, pooled.len());
+    let pool = MaxPooled {
+        window,
+        activation,
+        pooled,
+        argmax,
+    };
+    let output = ChunkOutput::MaxPooled(pool);
+    forward_chunks(geometry, batch, x, kernel, bias, scratch, output, columns);
+}
+
+/// Panics unless `window` pools the output of `geometry` and `activation` commutes with
+/// taking a maximum exactly.
+fn check_pooling(
+    geometry: &Conv2dGeometry,
+    window: &Window2d,
+    activation: Activation,
+    batch: usize,
+    pooled: usize,
+) {
+    assert!(
+        matches!(activation, Activation::Relu | Activation::Linear),
+        "conv2d_max_pool: only relu and linear commute exactly with the maximum"
+    );
+    assert_eq!(
+        window.input,
+        geometry.output_shape(),
+        "conv2d_max_pool: the pooling window is not over the convolution's output"
+    );
+    assert_eq!(
+        pooled,
+        batch * window.positions() * geometry.filters,
+        "conv2d_max_pool: pooled is not [batch, ph, pw, filters]"
+    );
+}
+
+/// `values = activation(values)`, for the activations [`conv2d_max_pool_forward`] takes.
+fn activate_in_place<F: Float>(activation: Activation, values: &mut [F]) {
+    if activation == Activation::Relu {
+        for v in values {
+            *v = if *v > F::zero() { *v } else { F::zero() };
+        }
+    }
 }
 
 /// The gradient of a convolution's output that [`conv2d_backward_with`] starts from.
@@ -231,6 +358,20 @@ pub enum ConvOutputGrad<'a, F> {
         dy: &'a [F],
         dz: &'a mut [F],
     },
+    /// The gradient `dpooled` of what [`conv2d_max_pool_forward`] wrote to `pooled` and
+    /// `argmax` with `window` and `activation`: each chunk of the convolution's output
+    /// gradient is built in `scratch` (at least a chunk long) from the pooled values it
+    /// won, just before the chunk's products read it. `len` is the convolution's output
+    /// length, `batch · oh · ow · filters`.
+    MaxPooled {
+        window: &'a Window2d,
+        activation: Activation,
+        pooled: &'a [F],
+        argmax: &'a [u32],
+        dpooled: &'a [F],
+        scratch: &'a mut [F],
+        len: usize,
+    },
 }
 
 impl<F: Float> ConvOutputGrad<'_, F> {
@@ -238,6 +379,7 @@ impl<F: Float> ConvOutputGrad<'_, F> {
         match self {
             ConvOutputGrad::Linear(dy) => dy.len(),
             ConvOutputGrad::Activated { dy, .. } => dy.len(),
+            ConvOutputGrad::MaxPooled { len, .. } => *len,
         }
     }
 
@@ -261,6 +403,33 @@ impl<F: Float> ConvOutputGrad<'_, F> {
                     &dy[r],
                     dz,
                     row_len,
+                );
+                dz
+            }
+            ConvOutputGrad::MaxPooled {
+                window,
+                activation,
+                pooled,
+                argmax,
+                dpooled,
+                scratch,
+                len,
+            } => {
+                let (output_len, pooled_len) = (window.input_len(), window.positions() * row_len);
+                let samples = range.len() / output_len;
+                let first = range.start / output_len;
+                let range_p = first * pooled_len..(first + samples) * pooled_len;
+                let dz = &mut scratch[..range.len()];
+                debug_assert!(range.end <= *len);
+                // Relu passed on the gradient of the windows whose maximum was positive.
+                let passes = (*activation == Activation::Relu).then(|| &pooled[range_p.clone()]);
+                max_pool2d_backward_passing(
+                    window,
+                    samples,
+                    &dpooled[range_p.clone()],
+                    &argmax[range_p],
+                    passes,
+                    dz,
                 );
                 dz
             }
@@ -605,6 +774,118 @@ mod tests {
                 (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
                 "{what}[{i}]: {g} != {w}"
             );
+        }
+    }
+
+    /// Relu or linear after a convolution, then max pooling: fused, the same pooled maps
+    /// and gradients bit for bit as the three kernels one after the other, at several
+    /// chunk sizes and pooling windows (overlapping, with same padding, leaving a margin).
+    #[test]
+    fn conv_max_pool_fused_equals_the_kernels_in_turn() {
+        let mut rng = crate::Rng::seed_from_u64(21);
+        let conv = Conv2dGeometry::new([9, 8, 3], 4, [3, 3], [1, 1], [1, 1], Padding::Valid);
+        let map = conv.output_shape(); // 7×6×4
+        let pools = [
+            Window2d::pooling(map, [2, 2], [2, 2], Padding::Valid),
+            Window2d::pooling(map, [3, 2], [1, 2], Padding::Valid),
+            Window2d::pooling(map, [2, 2], [2, 2], Padding::Same),
+        ];
+        let batch = 5;
+        for (pool, activation, chunk) in pools.iter().flat_map(|pool| {
+            [Activation::Relu, Activation::Linear]
+                .into_iter()
+                .flat_map(move |act| [1, 2, batch].map(move |chunk| (pool, act, chunk)))
+        }) {
+            let what = format!("{pool:?} {activation:?} chunks of {chunk}");
+            let x = random_away_from_zero(batch * conv.window.input_len(), &mut rng);
+            let kernel = random_away_from_zero(conv.kernel_len(), &mut rng);
+            // A negative bias leaves some windows without a positive value.
+            let bias: Vec<f64> = random_away_from_zero(conv.filters, &mut rng)
+                .iter()
+                .map(|b| b - 1.0)
+                .collect();
+            let columns_len = conv.columns_per_sample() * chunk;
+            let (out_len, pooled_len) = (batch * conv.output_len(), batch * pool.positions() * 4);
+            let dpooled = random_away_from_zero(pooled_len, &mut rng);
+
+            // The kernels in turn.
+            let mut columns = vec![f64::NAN; columns_len];
+            let (mut z, mut y) = (vec![f64::NAN; out_len], vec![f64::NAN; out_len]);
+            let act = (activation, &mut z[..], &mut y[..]);
+            conv2d_forward_activated(&conv, batch, &x, &kernel, Some(&bias), act, &mut columns);
+            let (mut want_pooled, mut want_argmax) =
+                (vec![f64::NAN; pooled_len], vec![0; pooled_len]);
+            max_pool2d_forward(pool, batch, &y, &mut want_pooled, &mut want_argmax);
+            let mut dy = vec![f64::NAN; out_len];
+            super::super::max_pool2d_backward(pool, batch, &dpooled, &want_argmax, &mut dy);
+            let backward = |grad, columns: &mut [f64]| {
+                let (mut dx, mut dkernel, mut dbias) = (
+                    vec![f64::NAN; x.len()],
+                    vec![f64::NAN; kernel.len()],
+                    vec![f64::NAN; 4],
+                );
+                let grads = (
+                    Some(&mut dx[..]),
+                    Some(&mut dkernel[..]),
+                    Some(&mut dbias[..]),
+                );
+                let (x, kernel) = (&x[..], &kernel[..]);
+                conv2d_backward_with(
+                    &conv, batch, x, kernel, grad, grads.0, grads.1, grads.2, columns,
+                );
+                [dx, dkernel, dbias]
+            };
+            let mut dz = vec![f64::NAN; out_len];
+            let (z, y, dy, dz) = (&z[..], &y[..], &dy[..], &mut dz[..]);
+            let grad = ConvOutputGrad::Activated {
+                activation,
+                z,
+                y,
+                dy,
+                dz,
+            };
+            let want = backward(grad, &mut columns);
+
+            // Fused.
+            let mut scratch = vec![f64::NAN; conv.output_len() * chunk];
+            let (mut pooled, mut argmax) = (vec![f64::NAN; pooled_len], vec![0; pooled_len]);
+            let outputs = (&mut scratch[..], &mut pooled[..], &mut argmax[..]);
+            let bias = Some(&bias[..]);
+            conv2d_max_pool_forward(
+                &conv,
+                pool,
+                batch,
+                &x,
+                &kernel,
+                bias,
+                activation,
+                outputs,
+                &mut columns,
+            );
+            let grad = ConvOutputGrad::MaxPooled {
+                window: pool,
+                activation,
+                pooled: &pooled,
+                argmax: &argmax,
+                dpooled: &dpooled,
+                scratch: &mut scratch,
+                len: out_len,
+            };
+            let got = backward(grad, &mut columns);
+
+            let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&pooled), bits(&want_pooled), "{what}: pooled");
+            assert!(pooled.iter().any(|&p| p <= 0.0) || activation == Activation::Linear);
+            for (o, &p) in pooled.iter().enumerate() {
+                // Where relu left only zeros, either place is the maximum.
+                if p > 0.0 || activation == Activation::Linear {
+                    assert_eq!(argmax[o], want_argmax[o], "{what}: argmax {o}");
+                }
+            }
+            for (name, (got, want)) in ["dx", "dkernel", "dbias"].iter().zip(got.iter().zip(&want))
+            {
+                assert_eq!(bits(got), bits(want), "{what}: {name}");
+            }
         }
     }
 

@@ -20,7 +20,7 @@ mod window;
 pub use activation::{Activation, activation_backward, activation_forward};
 pub use conv::{
     CHUNK_VALUES, Conv2dGeometry, ConvOutputGrad, conv2d_backward, conv2d_backward_with,
-    conv2d_forward, conv2d_forward_activated,
+    conv2d_forward, conv2d_forward_activated, conv2d_max_pool_forward,
 };
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};

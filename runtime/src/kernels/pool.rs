@@ -77,6 +77,19 @@ pub fn max_pool2d_backward<F: Float>(
     argmax: &[u32],
     dx: &mut [F],
 ) {
+    max_pool2d_backward_passing(window, batch, dy, argmax, None, dx);
+}
+
+/// [`max_pool2d_backward`], where with `passes` only the outputs whose `passes` value is
+/// positive send their gradient back: the pooling of a relu, `passes` being its output.
+pub(super) fn max_pool2d_backward_passing<F: Float>(
+    window: &Window2d,
+    batch: usize,
+    dy: &[F],
+    argmax: &[u32],
+    passes: Option<&[F]>,
+    dx: &mut [F],
+) {
     check_sizes(window, batch, dx.len(), dy.len());
     let (input_len, output_len) = (window.input_len(), window.positions() * window.input[2]);
     if input_len == 0 || output_len == 0 {
@@ -85,11 +98,24 @@ pub fn max_pool2d_backward<F: Float>(
     }
     let samples = dx
         .chunks_exact_mut(input_len)
-        .zip(dy.chunks_exact(output_len));
-    for ((dx, dy), argmax) in samples.zip(argmax.chunks_exact(output_len)) {
+        .zip(dy.chunks_exact(output_len))
+        .zip(argmax.chunks_exact(output_len));
+    for (i, ((dx, dy), argmax)) in samples.enumerate() {
         dx.fill(F::zero());
-        for (&d, &i) in dy.iter().zip(argmax) {
-            dx[i as usize] += d;
+        match passes {
+            None => {
+                for (&d, &i) in dy.iter().zip(argmax) {
+                    dx[i as usize] += d;
+                }
+            }
+            Some(passes) => {
+                let passes = &passes[i * output_len..][..output_len];
+                for ((&d, &i), &p) in dy.iter().zip(argmax).zip(passes) {
+                    if p > F::zero() {
+                        dx[i as usize] += d;
+                    }
+                }
+            }
         }
     }
 }

@@ -8,10 +8,12 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::activated::{Activated, Fused, option};
+use crate::layers::activated::{Activated, Fused, activation_tokens, option};
 use crate::layers::kernel::KernelArgs;
 use crate::layers::spatial::{self, PADDINGS, Window};
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, json_list, krate};
+use crate::layers::{
+    Args, Buffer, Io, Layer, LayerKind, MaxPooled, ParamSpec, ShapeError, json_list, krate,
+};
 
 /// Conv1D (`rank` 1) or Conv2D (`rank` 2).
 pub struct Conv {
@@ -202,13 +204,43 @@ impl Layer for Configured {
         })
     }
 
+    fn max_pooled(&self, io: &Io, window: &TokenStream, pool: &Io) -> Option<MaxPooled> {
+        // Pooling then activating equals activating then pooling, bit for bit, only for an
+        // exact activation that never decreases.
+        let activation = match self.activated().activation {
+            "relu" => activation_tokens("relu"),
+            "linear" => activation_tokens("linear"),
+            _ => return None,
+        };
+        let k = krate();
+        let (n, x, columns, scratch) = (&io.n, &io.x, &io.bufs[0], &io.y);
+        let (kernel, bias) = (&io.params[0], option(io.params.get(1)));
+        let (pooled, argmax) = (&pool.y, &pool.bufs[0]);
+        let forward = self.with_geometry(quote! {
+            const WINDOW: #k::kernels::Window2d = #window;
+            #k::kernels::conv2d_max_pool_forward(
+                &GEOMETRY, &WINDOW, #n, #x, #kernel, #bias, #activation,
+                (#scratch, #pooled, #argmax), #columns,
+            );
+        });
+        let (pooled, argmax, dpooled) = (&pool.y_ref, &pool.bufs_ref[0], &pool.dy);
+        let output_len = self.output_len();
+        let output_grad = quote! {
+            #k::kernels::ConvOutputGrad::MaxPooled {
+                window: &WINDOW, activation: #activation, pooled: #pooled, argmax: #argmax,
+                dpooled: #dpooled, scratch: #scratch, len: #n * #output_len,
+            }
+        };
+        let backward = self.backward_from(
+            io,
+            quote!(const WINDOW: #k::kernels::Window2d = #window;),
+            output_grad,
+        );
+        Some(MaxPooled { forward, backward })
+    }
+
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
-        let (n, x, columns) = (&io.n, &io.x, &io.bufs[0]);
-        let kernel = &io.params[0];
-        let dx = option(io.dx.as_ref());
-        let dkernel = option(io.grads[0].as_ref());
-        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
         let dy = &io.dy;
         let output_grad = match self.activated().fused(io) {
             None => quote!(#k::kernels::ConvOutputGrad::Linear(#dy)),
@@ -226,7 +258,21 @@ impl Layer for Configured {
                 }
             }
         };
+        self.backward_from(io, TokenStream::new(), output_grad)
+    }
+}
+
+impl Configured {
+    /// The backward pass from `output_grad`, a `ConvOutputGrad` (after `setup`).
+    fn backward_from(&self, io: &Io, setup: TokenStream, output_grad: TokenStream) -> TokenStream {
+        let k = krate();
+        let (n, x, columns) = (&io.n, &io.x, &io.bufs[0]);
+        let kernel = &io.params[0];
+        let dx = option(io.dx.as_ref());
+        let dkernel = option(io.grads[0].as_ref());
+        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
         self.with_geometry(quote! {
+            #setup
             #k::kernels::conv2d_backward_with(
                 &GEOMETRY, #n, #x, #kernel, #output_grad, #dx, #dkernel, #dbias, #columns,
             );

@@ -130,6 +130,10 @@ impl Layer for Configured {
         )
     }
 
+    fn max_pool_window(&self) -> Option<TokenStream> {
+        (self.op == PoolOp::Max).then(|| self.window.tokens(self.input))
+    }
+
     fn forward(&self, io: &Io, _training: bool) -> TokenStream {
         let k = krate();
         let Io { n, x, y, .. } = io;
