@@ -921,13 +921,18 @@ impl Plan<'_, '_> {
         let mut buffers = Vec::new();
         for v in 1..=self.nodes().len() {
             let index = v - 1;
+            // A node that pools its own output keeps its output a chunk at a time in its
+            // value's buffer, and uses only its layer's first few buffers.
+            let fused = self.pools[index].map(|pool| self.fused_max_pool(index, pool, true));
             if self.has_buffer(v) {
                 buffers.push((format_ident!("a{}", v), Buffer::floats(self.size(v))));
-                if self.output_grad_storage() != Some(Storage::Own(v)) {
+                if self.output_grad_storage() != Some(Storage::Own(v)) && fused.is_none() {
                     buffers.push((format_ident!("g{}", v), Buffer::floats(self.size(v))));
                 }
             }
-            for (j, buffer) in self.checked.nodes[index].buffers().into_iter().enumerate() {
+            let layer_buffers = self.checked.nodes[index].buffers().into_iter().enumerate();
+            let used = fused.map_or(usize::MAX, |fused| fused.buffers);
+            for (j, buffer) in layer_buffers.take(used) {
                 buffers.push((format_ident!("l{}_{}", v, j), buffer));
             }
             if !self.is_last_use(index) {

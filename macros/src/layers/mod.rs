@@ -157,6 +157,9 @@ pub trait Layer {
 pub struct MaxPooled {
     pub forward: TokenStream,
     pub backward: TokenStream,
+    /// How many of the layer's buffers the passes use: the first ones; the others are
+    /// not allocated.
+    pub buffers: usize,
 }
 
 /// What is wrong with a layer's input.

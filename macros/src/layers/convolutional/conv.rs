@@ -236,7 +236,12 @@ impl Layer for Configured {
             quote!(const WINDOW: #k::kernels::Window2d = #window;),
             output_grad,
         );
-        Some(MaxPooled { forward, backward })
+        // The im2col columns; not the activation's pre-activation and its gradient.
+        Some(MaxPooled {
+            forward,
+            backward,
+            buffers: 1,
+        })
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
