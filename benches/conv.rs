@@ -10,8 +10,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use strata::Seed;
 use strata::kernels::{
-    Conv2dGeometry, Padding, Window2d, batch_norm_backward, batch_norm_forward_train,
-    batch_norm_update_moving, conv2d_backward, conv2d_forward, matmul, max_pool2d_backward,
+    Activation, Conv2dGeometry, ConvOutputGrad, Padding, Window2d, batch_norm_backward,
+    batch_norm_forward_train, batch_norm_update_moving, conv2d_backward, conv2d_backward_with,
+    conv2d_forward, conv2d_forward_activated, conv2d_max_pool_forward, matmul, max_pool2d_backward,
     max_pool2d_forward,
 };
 
@@ -186,6 +187,103 @@ fn bench_pool(c: &mut Criterion) {
     group.finish();
 }
 
+/// Conv2D(relu) then MaxPooling2D, forward and backward, as the layers apart (the
+/// convolution's whole output activated, pooled, its gradient scattered and activated back)
+/// and as the convolution pooling its own output a chunk at a time: what decided that a
+/// convolution read only by a max pooling pools its own output.
+fn bench_conv_relu_max_pool(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conv_relu_max_pool");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for (name, g, pool) in [("conv1", CONV1, POOL1), ("conv2", CONV2, POOL2)] {
+        let o = Operands::new(&g);
+        let out = BATCH * g.output_len();
+        let pooled_len = BATCH * pool.positions() * g.filters;
+        let mut columns = vec![0.0f32; g.columns_len(BATCH)];
+        let (mut z, mut y, mut dy, mut dz) = (
+            vec![0.0f32; out],
+            o.y.clone(),
+            vec![0.0; out],
+            vec![0.0; out],
+        );
+        let (mut pooled, mut argmax) = (vec![0.0f32; pooled_len], vec![0u32; pooled_len]);
+        let dpooled = values(pooled_len, 9);
+        let (mut dkernel, mut dbias) = (o.dkernel.clone(), o.dbias.clone());
+        group.bench_function(format!("{name}_apart"), |bench| {
+            bench.iter(|| {
+                let act = (Activation::Relu, &mut z[..], &mut y[..]);
+                conv2d_forward_activated(
+                    &g,
+                    BATCH,
+                    &o.x,
+                    &o.kernel,
+                    Some(&o.bias),
+                    act,
+                    &mut columns,
+                );
+                max_pool2d_forward(&pool, BATCH, &y, &mut pooled, &mut argmax);
+                max_pool2d_backward(&pool, BATCH, &dpooled, &argmax, &mut dy);
+                let grad = ConvOutputGrad::Activated {
+                    activation: Activation::Relu,
+                    z: &z,
+                    y: &y,
+                    dy: &dy,
+                    dz: &mut dz,
+                };
+                let grads = (Some(&mut dkernel[..]), Some(&mut dbias[..]));
+                conv2d_backward_with(
+                    &g,
+                    BATCH,
+                    &o.x,
+                    &o.kernel,
+                    grad,
+                    None,
+                    grads.0,
+                    grads.1,
+                    &mut columns,
+                );
+            })
+        });
+        group.bench_function(format!("{name}_pooling_its_own_output"), |bench| {
+            bench.iter(|| {
+                let outputs = (&mut z[..], &mut pooled[..], &mut argmax[..]);
+                conv2d_max_pool_forward(
+                    &g,
+                    &pool,
+                    BATCH,
+                    &o.x,
+                    &o.kernel,
+                    Some(&o.bias),
+                    Activation::Relu,
+                    outputs,
+                    &mut columns,
+                );
+                let grad = ConvOutputGrad::MaxPooled {
+                    window: &pool,
+                    activation: Activation::Relu,
+                    pooled: &pooled,
+                    argmax: &argmax,
+                    dpooled: &dpooled,
+                    scratch: &mut z,
+                    len: out,
+                };
+                let grads = (Some(&mut dkernel[..]), Some(&mut dbias[..]));
+                conv2d_backward_with(
+                    &g,
+                    BATCH,
+                    &o.x,
+                    &o.kernel,
+                    grad,
+                    None,
+                    grads.0,
+                    grads.1,
+                    &mut columns,
+                );
+            })
+        });
+    }
+    group.finish();
+}
+
 /// BatchNormalization in training on each convolution's output: the forward pass with its
 /// batch statistics, the backward pass, and the moving statistics' update.
 fn bench_batch_norm(c: &mut Criterion) {
@@ -249,6 +347,7 @@ criterion_group!(
     benches,
     bench_conv,
     bench_pool,
+    bench_conv_relu_max_pool,
     bench_batch_norm,
     bench_conv_chunk,
     bench_conv1_product
