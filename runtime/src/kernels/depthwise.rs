@@ -289,30 +289,22 @@ mod tests {
     use crate::kernels::window_axis;
     use rand::SeedableRng;
 
-    /// (input, depth multiplier, kernel, strides, dilation, padding): valid and same,
-    /// strides 1 and 2, dilation 2, multipliers 1, 2 and 3, square and non-square kernels.
-    const CASES: &[(
-        [usize; 3],
-        usize,
-        [usize; 2],
-        [usize; 2],
-        [usize; 2],
-        Padding,
-    )] = &[
-        ([5, 6, 3], 1, [3, 3], [1, 1], [1, 1], Padding::Valid),
-        ([5, 6, 3], 2, [3, 2], [1, 1], [1, 1], Padding::Same),
-        ([7, 7, 2], 1, [3, 3], [2, 2], [1, 1], Padding::Same),
-        ([7, 8, 2], 2, [2, 3], [2, 1], [1, 1], Padding::Valid),
-        ([7, 7, 3], 2, [3, 3], [1, 1], [2, 2], Padding::Same),
-        ([9, 8, 2], 1, [2, 3], [1, 2], [2, 1], Padding::Valid),
-        ([8, 7, 1], 3, [4, 2], [2, 2], [2, 1], Padding::Same),
-        ([4, 5, 3], 3, [1, 1], [1, 1], [1, 1], Padding::Valid),
-        ([1, 9, 4], 2, [1, 3], [1, 2], [1, 2], Padding::Same),
+    /// Valid and same, strides 1 and 2, dilation 2, multipliers 1, 2 and 3, square and
+    /// non-square kernels, a pointwise one and a 1-D one.
+    const CASES: &[DepthwiseGeometry] = &[
+        DepthwiseGeometry::new([5, 6, 3], 1, [3, 3], [1, 1], [1, 1], Padding::Valid),
+        DepthwiseGeometry::new([5, 6, 3], 2, [3, 2], [1, 1], [1, 1], Padding::Same),
+        DepthwiseGeometry::new([7, 7, 2], 1, [3, 3], [2, 2], [1, 1], Padding::Same),
+        DepthwiseGeometry::new([7, 8, 2], 2, [2, 3], [2, 1], [1, 1], Padding::Valid),
+        DepthwiseGeometry::new([7, 7, 3], 2, [3, 3], [1, 1], [2, 2], Padding::Same),
+        DepthwiseGeometry::new([9, 8, 2], 1, [2, 3], [1, 2], [2, 1], Padding::Valid),
+        DepthwiseGeometry::new([8, 7, 1], 3, [4, 2], [2, 2], [2, 1], Padding::Same),
+        DepthwiseGeometry::new([4, 5, 3], 3, [1, 1], [1, 1], [1, 1], Padding::Valid),
+        DepthwiseGeometry::new([1, 9, 4], 2, [1, 3], [1, 2], [1, 2], Padding::Same),
     ];
 
     fn geometry(case: usize) -> DepthwiseGeometry {
-        let (input, multiplier, kernel, strides, dilation, padding) = CASES[case];
-        DepthwiseGeometry::new(input, multiplier, kernel, strides, dilation, padding)
+        CASES[case]
     }
 
     /// The definition, one output value at a time, indices as signed integers.
