@@ -1,6 +1,7 @@
 //! The convolutional kernels at the shapes of the network, batch 64, one thread,
 //! f32: Conv2D(32, 3×3) on [28, 28, 1], MaxPooling2D(2), Conv2D(64, 3×3), MaxPooling2D(2),
-//! and BatchNormalization after each convolution.
+//! and BatchNormalization after each convolution; and a DepthwiseConv2D(3) on the
+//! [26, 26, 32] map.
 //!
 //! `cargo bench --bench conv -- --warm-up-time 1 --measurement-time 3`
 //! Convolutions report their throughput in flops (2 per multiply-add), so criterion's
@@ -10,9 +11,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use strata::Seed;
 use strata::kernels::{
-    Activation, Conv2dGeometry, ConvOutputGrad, Padding, Window2d, batch_norm_backward,
-    batch_norm_forward_train, batch_norm_update_moving, conv2d_backward, conv2d_backward_with,
-    conv2d_forward, conv2d_forward_activated, conv2d_max_pool_forward, matmul, max_pool2d_backward,
+    Activation, Conv2dGeometry, ConvOutputGrad, DepthwiseGeometry, Padding, Window2d,
+    batch_norm_backward, batch_norm_forward_train, batch_norm_update_moving, conv2d_backward,
+    conv2d_backward_with, conv2d_forward, conv2d_forward_activated, conv2d_max_pool_forward,
+    depthwise_conv2d_backward, depthwise_conv2d_forward, matmul, max_pool2d_backward,
     max_pool2d_forward,
 };
 
@@ -21,6 +23,9 @@ const CONV1: Conv2dGeometry =
     Conv2dGeometry::new([28, 28, 1], 32, [3, 3], [1, 1], [1, 1], Padding::Valid);
 const CONV2: Conv2dGeometry =
     Conv2dGeometry::new([13, 13, 32], 64, [3, 3], [1, 1], [1, 1], Padding::Valid);
+/// A DepthwiseConv2D(3) on the first pooling's input, the 26×26×32 map.
+const DEPTHWISE: DepthwiseGeometry =
+    DepthwiseGeometry::new([26, 26, 32], 1, [3, 3], [1, 1], [1, 1], Padding::Valid);
 const POOL1: Window2d = Window2d::pooling([26, 26, 32], [2, 2], [2, 2], Padding::Valid);
 const POOL2: Window2d = Window2d::pooling([11, 11, 64], [2, 2], [2, 2], Padding::Valid);
 
@@ -163,6 +168,43 @@ fn bench_conv1_product(c: &mut Criterion) {
                 false,
                 &mut dkernel,
                 false,
+            )
+        })
+    });
+    group.finish();
+}
+
+/// DepthwiseConv2D(3) on a [26, 26, 32] map, batch 64: the direct loops forward, and
+/// backward with all three gradients (two passes of multiply-adds).
+fn bench_depthwise(c: &mut Criterion) {
+    let mut group = c.benchmark_group("depthwise");
+    let g = DEPTHWISE;
+    let multiply_adds =
+        (2 * BATCH * g.output_len() * g.window.window[0] * g.window.window[1]) as u64;
+    let x = values(BATCH * g.window.input_len(), 13);
+    let (kernel, bias) = (values(g.kernel_len(), 14), values(g.channels(), 15));
+    let mut y = vec![0.0f32; BATCH * g.output_len()];
+    let dy = values(y.len(), 16);
+    let mut dx = vec![0.0f32; x.len()];
+    let (mut dkernel, mut dbias) = (vec![0.0f32; kernel.len()], vec![0.0f32; bias.len()]);
+    group.throughput(Throughput::Elements(multiply_adds));
+    group.bench_function("forward", |bench| {
+        bench.iter(|| {
+            depthwise_conv2d_forward(&g, BATCH, black_box(&x), &kernel, Some(&bias), &mut y)
+        })
+    });
+    group.throughput(Throughput::Elements(2 * multiply_adds));
+    group.bench_function("backward", |bench| {
+        bench.iter(|| {
+            depthwise_conv2d_backward(
+                &g,
+                BATCH,
+                black_box(&x),
+                &kernel,
+                &dy,
+                Some(&mut dx),
+                Some(&mut dkernel),
+                Some(&mut dbias),
             )
         })
     });
@@ -346,6 +388,7 @@ fn bench_batch_norm(c: &mut Criterion) {
 criterion_group!(
     benches,
     bench_conv,
+    bench_depthwise,
     bench_pool,
     bench_conv_relu_max_pool,
     bench_batch_norm,

@@ -128,6 +128,26 @@ model! {
         Dense(2),
     }
 
+    /// DepthwiseConv2D with depth_multiplier 2, same padding (non-square kernel) and an
+    /// activation; a strided, activated SeparableConv2D; a dilated DepthwiseConv2D
+    /// without bias; a SeparableConv2D with depth_multiplier 2 and no bias.
+    struct Separable: [7, 7, 2] -> [3] {
+        DepthwiseConv2D([3, 2], depth_multiplier = 2, padding = same, activation = tanh),
+        SeparableConv2D(3, kernel_size = 3, strides = 2, activation = elu),
+        DepthwiseConv2D(2, dilation_rate = 2, padding = same, use_bias = false),
+        SeparableConv2D(4, 2, depth_multiplier = 2, use_bias = false, activation = sigmoid),
+        Flatten,
+        Dense(3),
+    }
+
+    /// DepthwiseConv1D and SeparableConv1D.
+    struct SeparableSequence: [9, 2] -> [2] {
+        DepthwiseConv1D(3, depth_multiplier = 3, activation = softplus),
+        SeparableConv1D(3, kernel_size = 2, strides = 2, padding = same, activation = tanh),
+        GlobalAveragePooling1D,
+        Dense(2),
+    }
+
     /// Average pooling in 1-D, a pointwise Conv1D, GlobalAveragePooling1D.
     struct AverageSequence: [9, 2] -> [2] {
         Conv1D(3, kernel_size = 2, activation = softplus),
@@ -414,6 +434,13 @@ fn a_convolution_pooling_its_own_output_backward_matches_finite_differences() {
 fn conv1d_and_1d_pooling_backward_matches_finite_differences() {
     check_model_gradient(Sequence::<f64>::seeded(Seed(19)));
     check_model_gradient(AverageSequence::<f64>::seeded(Seed(23)));
+}
+
+#[test]
+fn depthwise_and_separable_conv_backward_matches_finite_differences() {
+    check_model_gradient(Separable::<f64>::seeded(Seed(41)));
+    check_input_gradient(Separable::<f64>::seeded(Seed(43)));
+    check_model_gradient(SeparableSequence::<f64>::seeded(Seed(47)));
 }
 
 #[test]

@@ -75,3 +75,17 @@ impl KernelArgs {
         )
     }
 }
+
+/// Keras's `compute_fans` of a kernel of `shape`: a matrix `[in, out]` as it is; a
+/// convolution's `[..window, in, out]` with each side times the window's taps (its
+/// receptive field).
+pub fn fans(shape: &[usize]) -> (usize, usize) {
+    match shape {
+        [] => (1, 1),
+        [n] => (*n, *n),
+        [window @ .., inputs, outputs] => {
+            let taps: usize = window.iter().product();
+            (taps.saturating_mul(*inputs), taps.saturating_mul(*outputs))
+        }
+    }
+}

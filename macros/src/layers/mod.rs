@@ -287,6 +287,10 @@ pub fn registry() -> &'static [&'static dyn LayerKind] {
         &core::activation::Softmax,
         &convolutional::conv::Conv { rank: 1 },
         &convolutional::conv::Conv { rank: 2 },
+        &convolutional::depthwise::Depthwise { rank: 1 },
+        &convolutional::depthwise::Depthwise { rank: 2 },
+        &convolutional::separable::Separable { rank: 1 },
+        &convolutional::separable::Separable { rank: 2 },
         &pooling::pool::Pool { rank: 1, op: Max },
         &pooling::pool::Pool { rank: 2, op: Max },
         &pooling::pool::Pool {

@@ -7,6 +7,7 @@
 mod activation;
 mod conv;
 mod dense;
+mod depthwise;
 mod dropout;
 mod embedding;
 mod matmul;
@@ -23,6 +24,7 @@ pub use conv::{
     conv2d_forward, conv2d_forward_activated, conv2d_max_pool_forward,
 };
 pub use dense::{dense_backward, dense_forward};
+pub use depthwise::{DepthwiseGeometry, depthwise_conv2d_backward, depthwise_conv2d_forward};
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use embedding::{embedding_backward, embedding_forward, token};
 pub use matmul::matmul;

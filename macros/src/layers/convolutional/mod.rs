@@ -1,1 +1,3 @@
 pub mod conv;
+pub mod depthwise;
+pub mod separable;
