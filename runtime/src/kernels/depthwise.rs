@@ -142,9 +142,14 @@ pub fn depthwise_conv2d_forward<F: Float>(
         g.window.for_each_run(|position, offset, input, len| {
             let Some(input) = input else { return };
             let y = &mut y[position * channels..][..channels];
+            let (x, kernel) = (&x[input..][..len], &kernel[offset * multiplier..]);
+            if multiplier == 1 {
+                multiply_add_taps(y, x, &kernel[..len]);
+                return;
+            }
             for tap in 0..len / inputs {
-                let x = &x[input + tap * inputs..][..inputs];
-                let kernel = &kernel[(offset + tap * inputs) * multiplier..][..channels];
+                let x = &x[tap * inputs..][..inputs];
+                let kernel = &kernel[tap * channels..][..channels];
                 multiply_add(y, x, kernel, multiplier);
             }
         });
@@ -205,6 +210,11 @@ pub fn depthwise_conv2d_backward<F: Float>(
             g.window.for_each_run(|position, offset, input, len| {
                 let Some(input) = input else { return };
                 let dy = &dy[position * channels..][..channels];
+                if multiplier == 1 {
+                    let dkernel = &mut dkernel[offset..][..len];
+                    multiply_add_scaled(dkernel, &x[input..][..len], dy);
+                    return;
+                }
                 for tap in 0..len / inputs {
                     let x = &x[input + tap * inputs..][..inputs];
                     let dkernel = &mut dkernel[(offset + tap * inputs) * multiplier..][..channels];
@@ -220,12 +230,69 @@ pub fn depthwise_conv2d_backward<F: Float>(
             g.window.for_each_run(|position, offset, input, len| {
                 let Some(input) = input else { return };
                 let dy = &dy[position * channels..][..channels];
+                if multiplier == 1 {
+                    let dx = &mut dx[input..][..len];
+                    multiply_add_scaled(dx, &kernel[offset..][..len], dy);
+                    return;
+                }
                 for tap in 0..len / inputs {
                     let dx = &mut dx[input + tap * inputs..][..inputs];
                     let kernel = &kernel[(offset + tap * inputs) * multiplier..][..channels];
                     add_products(dx, dy, kernel, multiplier);
                 }
             });
+        }
+    }
+}
+
+/// `y[c] += Σ_t x[t·C + c] · kernel[t·C + c]` over the taps `t` of a run, `C` being
+/// `y`'s length (a depth multiplier of 1): blocks of channels are summed over every tap in
+/// registers and written once, instead of `y` being read and written at every tap.
+#[inline(always)]
+fn multiply_add_taps<F: Float>(y: &mut [F], x: &[F], kernel: &[F]) {
+    const BLOCK: usize = 16;
+    let channels = y.len();
+    let taps = x.len() / channels;
+    let whole = channels - channels % BLOCK;
+    for c0 in (0..whole).step_by(BLOCK) {
+        let mut sum: [F; BLOCK] = y[c0..c0 + BLOCK].try_into().expect("a block");
+        for t in 0..taps {
+            let x: &[F; BLOCK] = x[t * channels + c0..][..BLOCK].try_into().expect("a block");
+            let k: &[F; BLOCK] = kernel[t * channels + c0..][..BLOCK]
+                .try_into()
+                .expect("a block");
+            for ((sum, &x), &k) in sum.iter_mut().zip(x).zip(k) {
+                *sum = x.mul_add(k, *sum);
+            }
+        }
+        y[c0..c0 + BLOCK].copy_from_slice(&sum);
+    }
+    for c in whole..channels {
+        for t in 0..taps {
+            y[c] = x[t * channels + c].mul_add(kernel[t * channels + c], y[c]);
+        }
+    }
+}
+
+/// `out[t·C + c] += a[t·C + c] · b[c]` over the taps `t` of a run, `C` being `b`'s length
+/// (a depth multiplier of 1): `b` is loaded once per block of channels for every tap.
+#[inline(always)]
+fn multiply_add_scaled<F: Float>(out: &mut [F], a: &[F], b: &[F]) {
+    const BLOCK: usize = 16;
+    let channels = b.len();
+    let whole = channels - channels % BLOCK;
+    for (out, a) in out.chunks_exact_mut(channels).zip(a.chunks_exact(channels)) {
+        for c0 in (0..whole).step_by(BLOCK) {
+            let mut sum: [F; BLOCK] = out[c0..c0 + BLOCK].try_into().expect("a block");
+            let a: &[F; BLOCK] = a[c0..c0 + BLOCK].try_into().expect("a block");
+            let b: &[F; BLOCK] = b[c0..c0 + BLOCK].try_into().expect("a block");
+            for ((sum, &a), &b) in sum.iter_mut().zip(a).zip(b) {
+                *sum = a.mul_add(b, *sum);
+            }
+            out[c0..c0 + BLOCK].copy_from_slice(&sum);
+        }
+        for c in whole..channels {
+            out[c] = a[c].mul_add(b[c], out[c]);
         }
     }
 }
