@@ -723,7 +723,7 @@ struct Plan<'c, 'a> {
     /// For every node, the node of the max pooling it does itself (a convolution whose
     /// output only that pooling reads).
     pools: Vec<Option<usize>>,
-    /// For every node, whether it is a max pooling done by the node before it.
+    /// For every node, whether it is a max pooling that the convolution it reads does.
     pooled: Vec<bool>,
 }
 
