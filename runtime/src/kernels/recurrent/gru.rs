@@ -17,10 +17,9 @@
 
 use super::super::conv::column_sums;
 use super::{
-    Activation, Float, Grads, Keep, Recurrence, RecurrentGrads, RecurrentWeights, Run,
-    SEQUENCE_PARTS, Sequence, activation_backward, activation_forward, add, add_bias, block_mut,
-    finish_backward, gates_backward, gates_forward, matmul, multiply, sequence_parts, split_mut,
-    write_initial_grads,
+    Activation, Float, Grads, Keep, Recurrence, RecurrentGrads, RecurrentWeights, Run, Sequence,
+    activation_backward, activation_forward, add, add_bias, block_mut, finish_backward,
+    gates_backward, gates_forward, matmul, multiply, write_initial_grads,
 };
 
 /// The cell's activations and variant.
@@ -31,15 +30,14 @@ pub(super) struct Gru {
     pub reset_after: bool,
 }
 
-const PARTS: usize = SEQUENCE_PARTS + 10;
+const PARTS: usize = 10;
 
-/// The cache's parts: the sequence's; every step's pre-activations, gates, recurrent
+/// The cell's own parts of the cache, after the sequence's: every step's pre-activations, gates, recurrent
 /// values (with `reset_after` the recurrent products `[time, n, gates]`, without it the
 /// reset states `r ⊙ hₛ₋₁`, `[time, n, units]`) and the gradients of the pre-activations
 /// and of the recurrent values; one step's state gradient, its carry, the gates' gradient
 /// and scratch; without `reset_after`, the recurrent kernel's blocks and their gradients.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
-    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
     let reset_after = matches!(
         r.cell,
         super::Cell::Gru {
@@ -54,13 +52,6 @@ pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
         (steps * units, 2 * units * gates)
     };
     [
-        xs,
-        h,
-        fed_back,
-        input_mask,
-        state_mask,
-        dxs,
-        recurrent_t,
         steps * gates,
         steps * gates,
         recurrent,
@@ -95,30 +86,10 @@ struct Cache<'a, F> {
 }
 
 fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F], keep: Keep) -> Cache<'a, F> {
-    let [
-        xs,
-        h,
-        fed_back,
-        input_mask,
-        state_mask,
-        dxs,
-        recurrent_t,
-        z,
-        a,
-        rec,
-        dz,
-        drec,
-        dh,
-        carry,
-        da,
-        scratch,
-        blocks,
-    ] = split_mut(buffer, parts(r, n));
+    let (seq, [z, a, rec, dz, drec, dh, carry, da, scratch, blocks]) =
+        Sequence::split(r, n, buffer, keep, parts(r, n));
     Cache {
-        seq: Sequence::new(
-            [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t],
-            keep,
-        ),
+        seq,
         z,
         a,
         rec,

@@ -10,30 +10,23 @@
 //! the activation.
 
 use super::{
-    Activation, Float, Grads, Keep, Recurrence, RecurrentWeights, Run, SEQUENCE_PARTS, Sequence,
+    Activation, Float, Grads, Keep, Recurrence, RecurrentWeights, Run, Sequence,
     activation_backward, activation_forward, add, block, block_mut, finish_backward,
-    gates_backward, gates_forward, matmul, multiply, previous_and_next, sequence_parts, split_mut,
-    states_len, write_initial_grads,
+    gates_backward, gates_forward, matmul, multiply, previous_and_next, states_len,
+    write_initial_grads,
 };
 
-const PARTS: usize = SEQUENCE_PARTS + 11;
+const PARTS: usize = 11;
 
-/// The cache's parts: the sequence's; every step's pre-activations `z` and gates `a`, the
-/// initial cell and every step's `c`, every step's `tanh(c)` and the gradient of `z`; one step's state gradient, the state's and the
-/// cell's gradients carried to the step before, the cell's gradient, a scratch row block,
-/// and the gates' gradient.
+/// The cell's own parts of the cache, after the sequence's: every step's pre-activations
+/// `z` and gates `a`, the initial cell and every step's `c`, every step's `tanh(c)` and
+/// the gradient of `z`; one step's state gradient, the state's and the cell's gradients
+/// carried to the step before, the cell's gradient, a scratch row block, and the gates'
+/// gradient.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
-    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
     let (gates, cells) = (r.time * n * r.gates(), r.time * n * r.units);
     let step = n * r.units;
     [
-        xs,
-        h,
-        fed_back,
-        input_mask,
-        state_mask,
-        dxs,
-        recurrent_t,
         gates,
         gates,
         states_len(r, n),
@@ -64,31 +57,10 @@ struct Cache<'a, F> {
 }
 
 fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F], keep: Keep) -> Cache<'a, F> {
-    let [
-        xs,
-        h,
-        fed_back,
-        input_mask,
-        state_mask,
-        dxs,
-        recurrent_t,
-        z,
-        a,
-        c,
-        tanh_c,
-        dz,
-        dh,
-        carry,
-        dc_carry,
-        dc,
-        scratch,
-        da,
-    ] = split_mut(buffer, parts(r, n));
+    let (seq, [z, a, c, tanh_c, dz, dh, carry, dc_carry, dc, scratch, da]) =
+        Sequence::split(r, n, buffer, keep, parts(r, n));
     Cache {
-        seq: Sequence::new(
-            [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t],
-            keep,
-        ),
+        seq,
         z,
         a,
         c,

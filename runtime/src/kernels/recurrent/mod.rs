@@ -142,9 +142,9 @@ impl Recurrence {
     /// and the backward pass's scratch.
     pub fn cache_len(&self, batch: usize) -> usize {
         match self.cell {
-            Cell::SimpleRnn { .. } => simple_rnn::parts(self, batch).iter().sum(),
-            Cell::Lstm { .. } => lstm::parts(self, batch).iter().sum(),
-            Cell::Gru { .. } => gru::parts(self, batch).iter().sum(),
+            Cell::SimpleRnn { .. } => cache_len(self, batch, simple_rnn::parts(self, batch)),
+            Cell::Lstm { .. } => cache_len(self, batch, lstm::parts(self, batch)),
+            Cell::Gru { .. } => cache_len(self, batch, gru::parts(self, batch)),
         }
     }
 
@@ -520,6 +520,12 @@ fn sequence_parts(r: &Recurrence, n: usize) -> [usize; SEQUENCE_PARTS] {
     ]
 }
 
+/// The length of a cell's cache for a batch of `n`: the [`Sequence`] parts, then the
+/// cell's own `parts`.
+fn cache_len<const N: usize>(r: &Recurrence, n: usize, parts: [usize; N]) -> usize {
+    sequence_parts(r, n).iter().sum::<usize>() + parts.iter().sum::<usize>()
+}
+
 /// The length of `[time + 1, n, units]`: a state of every step, after the state before
 /// the first (the initial state, or zeros that no step reads).
 fn states_len(r: &Recurrence, n: usize) -> usize {
@@ -557,6 +563,21 @@ struct Sequence<'a, F> {
 }
 
 impl<'a, F: Float> Sequence<'a, F> {
+    /// A cell's cache in `buffer`: the sequence's parts at its start, then the cell's own,
+    /// of the lengths `parts`.
+    fn split<const N: usize>(
+        r: &Recurrence,
+        n: usize,
+        buffer: &'a mut [F],
+        keep: Keep,
+        parts: [usize; N],
+    ) -> (Self, [&'a mut [F]; N]) {
+        let lens = sequence_parts(r, n);
+        let (sequence, rest) = buffer.split_at_mut(lens.iter().sum());
+        let sequence = Sequence::new(split_mut(sequence, lens), keep);
+        (sequence, split_mut(rest, parts))
+    }
+
     fn new(parts: [&'a mut [F]; SEQUENCE_PARTS], keep: Keep) -> Self {
         let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = parts;
         Sequence {

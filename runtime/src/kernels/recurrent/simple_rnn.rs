@@ -2,31 +2,18 @@
 //! or the initial state.
 
 use super::{
-    Activation, Float, Grads, Keep, Recurrence, RecurrentWeights, Run, SEQUENCE_PARTS, Sequence,
-    activation_backward, activation_forward, block_mut, finish_backward, matmul, sequence_parts,
-    split_mut, write_initial_grads,
+    Activation, Float, Grads, Keep, Recurrence, RecurrentWeights, Run, Sequence,
+    activation_backward, activation_forward, block_mut, finish_backward, matmul,
+    write_initial_grads,
 };
 
-const PARTS: usize = SEQUENCE_PARTS + 4;
+const PARTS: usize = 4;
 
-/// The cache's parts: the sequence's, then every step's pre-activation and its gradient,
+/// The cell's own parts of the cache, after the sequence's: every step's pre-activation and its gradient,
 /// and one step's state gradient and the gradient carried to the step before.
 pub(super) fn parts(r: &Recurrence, n: usize) -> [usize; PARTS] {
-    let [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t] = sequence_parts(r, n);
     let (steps, step) = (r.time * n * r.units, n * r.units);
-    [
-        xs,
-        h,
-        fed_back,
-        input_mask,
-        state_mask,
-        dxs,
-        recurrent_t,
-        steps,
-        steps,
-        step,
-        step,
-    ]
+    [steps, steps, step, step]
 }
 
 struct Cache<'a, F> {
@@ -38,24 +25,9 @@ struct Cache<'a, F> {
 }
 
 fn cache<'a, F: Float>(r: &Recurrence, n: usize, buffer: &'a mut [F], keep: Keep) -> Cache<'a, F> {
-    let [
-        xs,
-        h,
-        fed_back,
-        input_mask,
-        state_mask,
-        dxs,
-        recurrent_t,
-        z,
-        dz,
-        dh,
-        carry,
-    ] = split_mut(buffer, parts(r, n));
+    let (seq, [z, dz, dh, carry]) = Sequence::split(r, n, buffer, keep, parts(r, n));
     Cache {
-        seq: Sequence::new(
-            [xs, h, fed_back, input_mask, state_mask, dxs, recurrent_t],
-            keep,
-        ),
+        seq,
         z,
         dz,
         dh,
