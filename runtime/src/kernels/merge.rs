@@ -258,8 +258,8 @@ pub fn unpack_backward<F: Float>(dpart: &[F], offset: usize, dpacked: &mut [F]) 
     after.fill(F::zero());
 }
 
-/// One side of a [`Dot`]: a per-sample matrix `[rows, cols]` (a vector is `[len, 1]`),
-/// contracted along its rows (`transposed`) or its columns.
+/// One side of a `Dot` layer's product: a per-sample matrix `[rows, cols]` (a vector is
+/// `[len, 1]`), contracted along its rows (`transposed`) or its columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DotSide {
     pub rows: usize,

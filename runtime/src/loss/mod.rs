@@ -273,7 +273,7 @@ pub trait Loss<F: Float>: Send + Sync {
     /// a model with `outputs`: every output in turn, each as wide as
     /// [`Loss::target_shape`] says. [`Losses`] leaves out the outputs it gives no loss.
     /// The trainer hands this layout to the metrics
-    /// ([`Metric::bind_outputs`](crate::metrics::Metric::bind_outputs)), so that a metric
+    /// ([`crate::metrics::Metric::bind_outputs`]), so that a metric
     /// on one output finds its targets.
     ///
     /// ```

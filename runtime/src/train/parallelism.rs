@@ -2,7 +2,7 @@
 
 use crate::Model;
 
-/// How a training step uses the trainer's threads (see [`crate::Trainer::set_threads`]).
+/// How a training step uses the trainer's threads (see [`crate::train::Trainer::set_threads`]).
 ///
 /// Both are deterministic for a given seed and thread count; with
 /// [`Parallelism::Products`] a step computes exactly what it computes on one thread.
