@@ -75,8 +75,36 @@ model! {
     }
 }
 
-#[test]
-fn a_convolution_pooling_its_own_output_computes_what_the_layers_apart_compute_bit_for_bit() {
+model! {
+    /// BatchNormalization between a convolution and its pooling: the relu after it pools
+    /// its own output.
+    pub struct NormalizedPooling: [12, 12, 2] -> [5] {
+        Conv2D(4, kernel_size = 3, use_bias = false),
+        BatchNormalization,
+        Activation(relu),
+        MaxPooling2D(2),
+        Flatten,
+        Dense(5),
+    }
+
+    /// The same, with a Reshape that changes nothing keeping the relu and the pooling apart.
+    pub struct NormalizedPoolingApart: [12, 12, 2] -> [5] {
+        Conv2D(4, kernel_size = 3, use_bias = false),
+        BatchNormalization,
+        Activation(relu),
+        Reshape([10, 10, 4]),
+        MaxPooling2D(2),
+        Flatten,
+        Dense(5),
+    }
+}
+
+/// Losses, trained weights and predictions of two models, bit for bit, at 1 and 2 threads.
+fn assert_trained_alike<A, B>(a: A, b: B)
+where
+    A: Model<Float = f32> + Clone,
+    B: Model<Float = f32> + Clone,
+{
     use ndarray::Array2;
     let samples = 40;
     let x = Array2::from_shape_fn((samples, 12 * 12 * 2), |(i, j)| {
@@ -86,35 +114,40 @@ fn a_convolution_pooling_its_own_output_computes_what_the_layers_apart_compute_b
     .unwrap()
     .into_dyn();
     let y = Array2::from_shape_fn((samples, 1), |(i, _)| (i % 5) as f32).into_dyn();
-    let (fused, apart) = (Pooling::new(Seed(3)), PoolingApart::new(Seed(3)));
-    assert_eq!(fused.params(), apart.params());
+    assert_eq!(a.params(), b.params());
     let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-    let compile = |threads| {
-        let loss = SparseCategoricalCrossentropy::from_logits();
-        let mut fused = fused.clone().compile(Adam::new(1e-2), loss, ());
-        let mut apart = apart.clone().compile(Adam::new(1e-2), loss, ());
-        fused.set_threads(threads).unwrap();
-        apart.set_threads(threads).unwrap();
-        (fused, apart)
-    };
     for threads in [1, 2] {
-        let (mut fused, mut apart) = compile(threads);
+        let loss = SparseCategoricalCrossentropy::from_logits();
+        let mut a = a.clone().compile(Adam::new(1e-2), loss, ());
+        let mut b = b.clone().compile(Adam::new(1e-2), loss, ());
+        a.set_threads(threads).unwrap();
+        b.set_threads(threads).unwrap();
         for _ in 0..5 {
-            let (a, b) = (
-                fused.train_on_batch(x.view(), y.view()).unwrap(),
-                apart.train_on_batch(x.view(), y.view()).unwrap(),
-            );
             let loss = |logs: &strata::train::Logs| logs.get("loss").unwrap().to_bits();
-            assert_eq!(loss(&a), loss(&b), "loss at {threads} threads");
+            let (la, lb) = (
+                a.train_on_batch(x.view(), y.view()).unwrap(),
+                b.train_on_batch(x.view(), y.view()).unwrap(),
+            );
+            assert_eq!(loss(&la), loss(&lb), "loss at {threads} threads");
         }
-        let (a, b) = (fused.model().params(), apart.model().params());
-        assert_eq!(bits(a), bits(b), "trained weights at {threads} threads");
-        let (a, b) = (
-            fused.predict(x.view()).unwrap(),
-            apart.predict(x.view()).unwrap(),
-        );
-        assert_eq!(bits(a.as_slice().unwrap()), bits(b.as_slice().unwrap()));
+        let (pa, pb) = (a.model().params(), b.model().params());
+        assert_eq!(bits(pa), bits(pb), "trained weights at {threads} threads");
+        let (pa, pb) = (a.predict(x.view()).unwrap(), b.predict(x.view()).unwrap());
+        assert_eq!(bits(pa.as_slice().unwrap()), bits(pb.as_slice().unwrap()));
     }
+}
+
+#[test]
+fn a_relu_pooling_its_own_output_computes_what_the_layers_apart_compute_bit_for_bit() {
+    assert_trained_alike(
+        NormalizedPooling::new(Seed(5)),
+        NormalizedPoolingApart::new(Seed(5)),
+    );
+}
+
+#[test]
+fn a_convolution_pooling_its_own_output_computes_what_the_layers_apart_compute_bit_for_bit() {
+    assert_trained_alike(Pooling::new(Seed(3)), PoolingApart::new(Seed(3)));
     let layers =
         |table: &[strata::LayerInfo]| table.iter().filter(|l| l.kind == "MaxPooling2D").count();
     assert_eq!(

@@ -57,6 +57,17 @@ model! {
         Dense(3),
     }
 
+    /// A relu read only by a max pooling pools its own input (after BatchNormalization,
+    /// in training).
+    struct PooledRelu: [8, 8, 2] -> [3] {
+        Conv2D(3, kernel_size = 3, use_bias = false),
+        BatchNormalization,
+        Activation(relu),
+        MaxPooling2D(2, strides = 1),
+        Flatten,
+        Dense(3),
+    }
+
     /// Conv1D(relu) pooling its own output.
     struct PooledSequence: [12, 2] -> [2] {
         Conv1D(3, kernel_size = 3, activation = relu),
@@ -428,6 +439,8 @@ fn a_convolution_pooling_its_own_output_backward_matches_finite_differences() {
     check_model_gradient(PooledImages::<f64>::seeded(Seed(29)));
     check_model_gradient(PooledSequence::<f64>::seeded(Seed(31)));
     check_input_gradient(PooledImages::<f64>::seeded(Seed(37)));
+    check_model_gradient(PooledRelu::<f64>::seeded(Seed(41)));
+    check_input_gradient(PooledRelu::<f64>::seeded(Seed(43)));
 }
 
 #[test]

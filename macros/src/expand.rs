@@ -720,10 +720,10 @@ struct Plan<'c, 'a> {
     /// Whether the code being planned writes the gradient of the input to `input_grad`
     /// (`&mut [F]`), for the layers before a model used as a layer.
     input_grad: bool,
-    /// For every node, the node of the max pooling it does itself (a convolution whose
-    /// output only that pooling reads).
+    /// For every node, the node of the max pooling it does itself (a convolution or a relu
+    /// whose output only that pooling reads).
     pools: Vec<Option<usize>>,
-    /// For every node, whether it is a max pooling that the convolution it reads does.
+    /// For every node, whether it is a max pooling that the layer it reads does.
     pooled: Vec<bool>,
 }
 
@@ -1225,7 +1225,7 @@ impl Plan<'_, '_> {
         let io = self.io(index, true);
         let layer = &self.checked.nodes[index];
         if self.pooled[index] {
-            // Its convolution takes the gradient back through it.
+            // The layer it reads takes the gradient back through it.
         } else if let Some(pool) = self.pools[index] {
             code.extend(self.fused_max_pool(index, pool, true).backward);
         } else if layer.is_alias(true) && !self.aliased[index][1] {

@@ -139,21 +139,22 @@ pub trait Layer {
     fn update_state(&self, _io: &Io) -> TokenStream {
         TokenStream::new()
     }
-    /// For a max pooling layer, its window: a `Window2d` expression, so that the
-    /// convolution before it can pool its output itself (see [`Layer::max_pooled`]).
+    /// For a max pooling layer, its window: a `Window2d` expression, so that the layer
+    /// before it can pool its own output (see [`Layer::max_pooled`]).
     fn max_pool_window(&self) -> Option<TokenStream> {
         None
     }
-    /// For a convolution that can max pool its own output a chunk at a time, the forward
-    /// and backward passes that do so with `window`, writing the pooling layer's output
-    /// and argmax (`pool`'s `y` and first buffer) and reading its output's gradient, while
-    /// the convolution's own output buffer serves as a chunk's scratch and is never whole.
+    /// For a layer that can max pool its own output (a convolution a chunk at a time, relu
+    /// before its pooling), the forward and backward passes that do so with `window`,
+    /// writing the pooling layer's output and argmax (`pool`'s `y` and first buffer) and
+    /// reading its output's gradient; the layer's own output is never whole (a
+    /// convolution uses its buffer as a chunk's scratch).
     fn max_pooled(&self, _io: &Io, _window: &TokenStream, _pool: &Io) -> Option<MaxPooled> {
         None
     }
 }
 
-/// A convolution's passes fused with the max pooling after it (see [`Layer::max_pooled`]).
+/// A layer's passes fused with the max pooling after it (see [`Layer::max_pooled`]).
 pub struct MaxPooled {
     pub forward: TokenStream,
     pub backward: TokenStream,

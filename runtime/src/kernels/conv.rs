@@ -10,7 +10,7 @@
 //! holds, so that they stay in the core's cache between being written and being
 //! multiplied: [`Conv2dGeometry::columns_len`] says how much scratch space that takes.
 
-use super::pool::{max_pool2d_backward_passing, max_pool2d_forward};
+use super::pool::{max_pool2d_backward_activated, max_pool2d_forward_activated};
 use super::window::{Padding, Window2d};
 use super::{Activation, activation_backward, activation_forward, dense_forward, matmul};
 use crate::Float;
@@ -250,9 +250,10 @@ fn forward_chunks<F: Float>(
                 let pooled_len = pool.window.positions() * g.filters;
                 let first = range_y.start / g.output_len();
                 let range_p = first * pooled_len..(first + samples) * pooled_len;
-                let pooled = &mut pool.pooled[range_p.clone()];
-                max_pool2d_forward(pool.window, samples, z, pooled, &mut pool.argmax[range_p]);
-                activate_in_place(pool.activation, pooled);
+                let (pooled, argmax) =
+                    (&mut pool.pooled[range_p.clone()], &mut pool.argmax[range_p]);
+                let activation = pool.activation;
+                max_pool2d_forward_activated(pool.window, samples, z, pooled, argmax, activation);
             }
         }
     });
@@ -336,15 +337,6 @@ fn check_pooling(
     );
 }
 
-/// `values = activation(values)`, for the activations [`conv2d_max_pool_forward`] takes.
-fn activate_in_place<F: Float>(activation: Activation, values: &mut [F]) {
-    if activation == Activation::Relu {
-        for v in values {
-            *v = if *v > F::zero() { *v } else { F::zero() };
-        }
-    }
-}
-
 /// The gradient of a convolution's output that [`conv2d_backward_with`] starts from.
 pub enum ConvOutputGrad<'a, F> {
     /// The gradient of the linear output itself.
@@ -421,14 +413,15 @@ impl<F: Float> ConvOutputGrad<'_, F> {
                 let range_p = first * pooled_len..(first + samples) * pooled_len;
                 let dz = &mut scratch[..range.len()];
                 debug_assert!(range.end <= *len);
-                // Relu passed on the gradient of the windows whose maximum was positive.
-                let passes = (*activation == Activation::Relu).then(|| &pooled[range_p.clone()]);
-                max_pool2d_backward_passing(
+                let (dpooled, argmax) = (&dpooled[range_p.clone()], &argmax[range_p.clone()]);
+                let pooled = &pooled[range_p];
+                max_pool2d_backward_activated(
                     window,
                     samples,
-                    &dpooled[range_p.clone()],
-                    &argmax[range_p],
-                    passes,
+                    dpooled,
+                    argmax,
+                    pooled,
+                    *activation,
                     dz,
                 );
                 dz
@@ -815,7 +808,7 @@ mod tests {
             conv2d_forward_activated(&conv, batch, &x, &kernel, Some(&bias), act, &mut columns);
             let (mut want_pooled, mut want_argmax) =
                 (vec![f64::NAN; pooled_len], vec![0; pooled_len]);
-            max_pool2d_forward(pool, batch, &y, &mut want_pooled, &mut want_argmax);
+            super::super::max_pool2d_forward(pool, batch, &y, &mut want_pooled, &mut want_argmax);
             let mut dy = vec![f64::NAN; out_len];
             super::super::max_pool2d_backward(pool, batch, &dpooled, &want_argmax, &mut dy);
             let backward = |grad, columns: &mut [f64]| {

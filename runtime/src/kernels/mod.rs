@@ -40,7 +40,8 @@ pub use normalization::{
 pub use pool::{
     average_pool2d_backward, average_pool2d_forward, global_average_pool_backward,
     global_average_pool_forward, global_max_pool_backward, global_max_pool_forward, global_window,
-    max_pool2d_backward, max_pool2d_forward,
+    max_pool2d_backward, max_pool2d_backward_activated, max_pool2d_forward,
+    max_pool2d_forward_activated,
 };
 pub use recurrent::{
     Cell, Merge, Recurrence, RecurrentGrads, RecurrentWeights, RunStateGrads, RunStates, States,

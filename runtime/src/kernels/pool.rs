@@ -2,6 +2,7 @@
 //! global forms over every position. 1-D pooling is 2-D pooling of height 1
 //! ([`Window2d::along_steps`]).
 
+use super::Activation;
 use super::window::{Padding, Window2d};
 use crate::Float;
 
@@ -48,6 +49,68 @@ pub fn max_pool2d_forward<F: Float>(
     });
 }
 
+/// [`max_pool2d_forward`], then `activation` of the pooled values: what `activation`
+/// then max pooling computes, bit for bit, without a pass over the unpooled map, for an
+/// exact activation that never decreases (relu, linear). With relu, a window whose values
+/// are all negative keeps the place of its largest, where relu's pooling would keep the
+/// first of its zeros: no gradient goes back through either.
+///
+/// # Panics
+///
+/// If `activation` is neither relu nor linear, or as [`max_pool2d_forward`].
+///
+/// ```
+/// use strata_runtime::kernels::{Activation, Padding, Window2d, max_pool2d_forward_activated};
+/// let pool = Window2d::pooling([1, 4, 1], [1, 2], [1, 2], Padding::Valid);
+/// let (mut y, mut argmax) = ([0.0f32; 2], [0u32; 2]);
+/// max_pool2d_forward_activated(&pool, 1, &[-3.0, -1.0, 2.0, 5.0], &mut y, &mut argmax, Activation::Relu);
+/// assert_eq!((y, argmax), ([0.0, 5.0], [1, 3]));
+/// ```
+pub fn max_pool2d_forward_activated<F: Float>(
+    window: &Window2d,
+    batch: usize,
+    x: &[F],
+    y: &mut [F],
+    argmax: &mut [u32],
+    activation: Activation,
+) {
+    assert!(
+        matches!(activation, Activation::Relu | Activation::Linear),
+        "max_pool2d_forward_activated: only relu and linear commute exactly with the maximum"
+    );
+    max_pool2d_forward(window, batch, x, y, argmax);
+    if activation == Activation::Relu {
+        for v in y {
+            *v = if *v > F::zero() { *v } else { F::zero() };
+        }
+    }
+}
+
+/// The gradient of [`max_pool2d_forward_activated`]'s input: `dy` goes back to the place
+/// each window kept, through `activation` (with relu, only where the pooled value `y` is
+/// positive). `dx` is overwritten.
+///
+/// ```
+/// use strata_runtime::kernels::{Activation, Padding, Window2d, max_pool2d_backward_activated};
+/// let pool = Window2d::pooling([1, 4, 1], [1, 2], [1, 2], Padding::Valid);
+/// let mut dx = [9.0f32; 4];
+/// let (y, argmax) = ([0.0, 5.0], [1, 3]);
+/// max_pool2d_backward_activated(&pool, 1, &[1.0, 2.0], &argmax, &y, Activation::Relu, &mut dx);
+/// assert_eq!(dx, [0.0, 0.0, 0.0, 2.0]);
+/// ```
+pub fn max_pool2d_backward_activated<F: Float>(
+    window: &Window2d,
+    batch: usize,
+    dy: &[F],
+    argmax: &[u32],
+    y: &[F],
+    activation: Activation,
+    dx: &mut [F],
+) {
+    let passes = (activation == Activation::Relu).then_some(y);
+    max_pool2d_backward_passing(window, batch, dy, argmax, passes, dx);
+}
+
 /// `y = max(y, tap)` element by element, `argmax` following, where `tap[ch]` is input value
 /// `first + ch`. Written as selects, not branches, so that it vectorizes: the branch on
 /// random data is mispredicted half the time and made pooling ten times slower.
@@ -82,7 +145,7 @@ pub fn max_pool2d_backward<F: Float>(
 
 /// [`max_pool2d_backward`], where with `passes` only the outputs whose `passes` value is
 /// positive send their gradient back: the pooling of a relu, `passes` being its output.
-pub(super) fn max_pool2d_backward_passing<F: Float>(
+fn max_pool2d_backward_passing<F: Float>(
     window: &Window2d,
     batch: usize,
     dy: &[F],

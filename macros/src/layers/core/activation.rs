@@ -4,7 +4,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, krate};
+use crate::layers::{Args, Io, Layer, LayerKind, MaxPooled, ShapeError, krate};
 use crate::names;
 
 pub struct ActivationLayer;
@@ -106,6 +106,43 @@ impl Layer for Configured {
         quote! {
             #k::kernels::activation_forward(#k::kernels::Activation::#act, #x, #y, #row_len);
         }
+    }
+
+    /// Relu before a max pooling: the pooling of its input, then relu of the pooled values
+    /// (the same bit for bit), so that the activated map is never written.
+    fn max_pooled(&self, io: &Io, window: &TokenStream, pool: &Io) -> Option<MaxPooled> {
+        if self.activation != "relu" {
+            return None;
+        }
+        let k = krate();
+        let relu = quote!(#k::kernels::Activation::Relu);
+        let (n, x) = (&io.n, &io.x);
+        let (pooled, argmax) = (&pool.y, &pool.bufs[0]);
+        let forward = quote! {
+            {
+                const WINDOW: #k::kernels::Window2d = #window;
+                #k::kernels::max_pool2d_forward_activated(&WINDOW, #n, #x, #pooled, #argmax, #relu);
+            }
+        };
+        let backward = match &io.dx {
+            None => TokenStream::new(),
+            Some(dx) => {
+                let (pooled, argmax, dpooled) = (&pool.y_ref, &pool.bufs_ref[0], &pool.dy);
+                quote! {
+                    {
+                        const WINDOW: #k::kernels::Window2d = #window;
+                        #k::kernels::max_pool2d_backward_activated(
+                            &WINDOW, #n, #dpooled, #argmax, #pooled, #relu, #dx,
+                        );
+                    }
+                }
+            }
+        };
+        Some(MaxPooled {
+            forward,
+            backward,
+            buffers: 0,
+        })
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
