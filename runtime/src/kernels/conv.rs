@@ -262,8 +262,8 @@ fn forward_chunks<F: Float>(
 /// A convolution, then max pooling of its output, then `activation` of the pooled maps,
 /// a chunk of samples at a time: the convolution's output exists only a chunk at a time,
 /// in `scratch`, while it is in the cache; `pooled` and `argmax` are as
-/// [`max_pool2d_forward`] leaves them, and [`ConvOutputGrad::MaxPooled`] takes the
-/// gradient back through all three.
+/// [`max_pool2d_forward`](super::max_pool2d_forward) leaves them, and
+/// [`ConvOutputGrad::MaxPooled`] takes the gradient back through all three.
 ///
 /// For an activation that never decreases and is exact (relu, linear), pooling and then
 /// activating gives what activating and then pooling gives, bit for bit: this is
