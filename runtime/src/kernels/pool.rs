@@ -90,6 +90,11 @@ pub fn max_pool2d_forward_activated<F: Float>(
 /// each window kept, through `activation` (with relu, only where the pooled value `y` is
 /// positive). `dx` is overwritten.
 ///
+/// # Panics
+///
+/// If `activation` is neither relu nor linear, if `y` is not as long as `dy`, or as
+/// [`max_pool2d_backward`].
+///
 /// ```
 /// use strata_runtime::kernels::{Activation, Padding, Window2d, max_pool2d_backward_activated};
 /// let pool = Window2d::pooling([1, 4, 1], [1, 2], [1, 2], Padding::Valid);
@@ -107,6 +112,15 @@ pub fn max_pool2d_backward_activated<F: Float>(
     activation: Activation,
     dx: &mut [F],
 ) {
+    assert!(
+        matches!(activation, Activation::Relu | Activation::Linear),
+        "max_pool2d_backward_activated: only relu and linear commute exactly with the maximum"
+    );
+    assert_eq!(
+        y.len(),
+        dy.len(),
+        "max_pool2d_backward_activated: y is not as long as dy"
+    );
     let passes = (activation == Activation::Relu).then_some(y);
     max_pool2d_backward_passing(window, batch, dy, argmax, passes, dx);
 }
@@ -154,6 +168,11 @@ fn max_pool2d_backward_passing<F: Float>(
     dx: &mut [F],
 ) {
     check_sizes(window, batch, dx.len(), dy.len());
+    assert_eq!(
+        argmax.len(),
+        dy.len(),
+        "max_pool2d: argmax is not as long as dy"
+    );
     let (input_len, output_len) = (window.input_len(), window.positions() * window.input[2]);
     if input_len == 0 || output_len == 0 {
         dx.fill(F::zero());
@@ -374,6 +393,31 @@ mod tests {
     use super::*;
     use crate::kernels::gradcheck::{assert_gradient_matches, random_away_from_zero};
     use rand::SeedableRng;
+
+    const PAIRS: Window2d = Window2d::pooling([1, 4, 1], [1, 2], [1, 2], Padding::Valid);
+
+    #[test]
+    #[should_panic(expected = "only relu and linear")]
+    fn pooling_then_activating_refuses_an_activation_that_does_not_commute_with_the_max() {
+        let (mut y, mut argmax) = ([0.0f32; 2], [0u32; 2]);
+        let x = [1.0, 2.0, 3.0, 4.0];
+        max_pool2d_forward_activated(&PAIRS, 1, &x, &mut y, &mut argmax, Activation::Tanh);
+    }
+
+    #[test]
+    #[should_panic(expected = "y is not as long as dy")]
+    fn the_activated_pooling_gradient_needs_the_pooled_values_of_every_output() {
+        let mut dx = [0.0f32; 4];
+        let relu = Activation::Relu;
+        max_pool2d_backward_activated(&PAIRS, 1, &[1.0, 2.0], &[0, 2], &[1.0], relu, &mut dx);
+    }
+
+    #[test]
+    #[should_panic(expected = "argmax is not as long as dy")]
+    fn the_pooling_gradient_needs_the_place_of_every_output() {
+        let mut dx = [0.0f32; 4];
+        max_pool2d_backward(&PAIRS, 1, &[1.0, 2.0], &[0], &mut dx);
+    }
 
     /// Pooling as its definition: for every output, the real cells of its window.
     fn naive_pool(w: &Window2d, batch: usize, x: &[f64], max: bool) -> Vec<f64> {
