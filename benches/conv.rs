@@ -250,76 +250,56 @@ fn bench_conv_relu_max_pool(c: &mut Criterion) {
         let (mut pooled, mut argmax) = (vec![0.0f32; pooled_len], vec![0u32; pooled_len]);
         let dpooled = values(pooled_len, 9);
         let (mut dkernel, mut dbias) = (o.dkernel.clone(), o.dbias.clone());
+        // Both sides' backward pass from their output gradient: the kernel's and bias's.
+        let mut backward = |grad: ConvOutputGrad<'_, f32>, columns: &mut [f32]| {
+            let grads = (Some(&mut dkernel[..]), Some(&mut dbias[..]));
+            let (x, kernel) = (&o.x[..], &o.kernel[..]);
+            conv2d_backward_with(&g, BATCH, x, kernel, grad, None, grads.0, grads.1, columns);
+        };
         group.bench_function(format!("{name}_apart"), |bench| {
             bench.iter(|| {
                 let act = (Activation::Relu, &mut z[..], &mut y[..]);
-                conv2d_forward_activated(
-                    &g,
-                    BATCH,
-                    &o.x,
-                    &o.kernel,
-                    Some(&o.bias),
-                    act,
-                    &mut columns,
-                );
+                let bias = Some(&o.bias[..]);
+                conv2d_forward_activated(&g, BATCH, &o.x, &o.kernel, bias, act, &mut columns);
                 max_pool2d_forward(&pool, BATCH, &y, &mut pooled, &mut argmax);
                 max_pool2d_backward(&pool, BATCH, &dpooled, &argmax, &mut dy);
+                let (z, y, dy, dz) = (&z[..], &y[..], &dy[..], &mut dz[..]);
+                let activation = Activation::Relu;
                 let grad = ConvOutputGrad::Activated {
-                    activation: Activation::Relu,
-                    z: &z,
-                    y: &y,
-                    dy: &dy,
-                    dz: &mut dz,
+                    activation,
+                    z,
+                    y,
+                    dy,
+                    dz,
                 };
-                let grads = (Some(&mut dkernel[..]), Some(&mut dbias[..]));
-                conv2d_backward_with(
-                    &g,
-                    BATCH,
-                    &o.x,
-                    &o.kernel,
-                    grad,
-                    None,
-                    grads.0,
-                    grads.1,
-                    &mut columns,
-                );
+                backward(grad, &mut columns);
             })
         });
         group.bench_function(format!("{name}_pooling_its_own_output"), |bench| {
             bench.iter(|| {
                 let outputs = (&mut z[..], &mut pooled[..], &mut argmax[..]);
+                let (bias, activation) = (Some(&o.bias[..]), Activation::Relu);
                 conv2d_max_pool_forward(
                     &g,
                     &pool,
                     BATCH,
                     &o.x,
                     &o.kernel,
-                    Some(&o.bias),
-                    Activation::Relu,
+                    bias,
+                    activation,
                     outputs,
                     &mut columns,
                 );
                 let grad = ConvOutputGrad::MaxPooled {
                     window: &pool,
-                    activation: Activation::Relu,
+                    activation,
                     pooled: &pooled,
                     argmax: &argmax,
                     dpooled: &dpooled,
                     scratch: &mut z,
                     len: out,
                 };
-                let grads = (Some(&mut dkernel[..]), Some(&mut dbias[..]));
-                conv2d_backward_with(
-                    &g,
-                    BATCH,
-                    &o.x,
-                    &o.kernel,
-                    grad,
-                    None,
-                    grads.0,
-                    grads.1,
-                    &mut columns,
-                );
+                backward(grad, &mut columns);
             })
         });
     }
