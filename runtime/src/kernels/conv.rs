@@ -41,43 +41,61 @@ pub struct Conv2dGeometry {
     pub filters: usize,
 }
 
-impl Conv2dGeometry {
-    /// A Conv2D over `input = [height, width, channels]`.
-    pub const fn new(
-        input: [usize; 3],
-        filters: usize,
-        kernel_size: [usize; 2],
-        strides: [usize; 2],
-        dilation_rate: [usize; 2],
-        padding: Padding,
-    ) -> Self {
-        Self {
-            window: Window2d::new(input, kernel_size, strides, dilation_rate, padding),
-            filters,
+/// The two constructors of a convolution's geometry, a `window: Window2d` plus one count
+/// field (`filters`, `depth_multiplier`): `new`, the 2-D layer over `[height, width,
+/// channels]`, and `conv1d`, the 1-D one over `[steps, channels]` as a 2-D one of height 1.
+/// [`Conv2dGeometry`] and `DepthwiseGeometry` share them; each name comes after the doc
+/// comment it gets.
+macro_rules! window_constructors {
+    ($count:ident; $(#[$new:meta])* new; $(#[$conv1d:meta])* conv1d;) => {
+        $(#[$new])*
+        pub const fn new(
+            input: [usize; 3],
+            $count: usize,
+            kernel_size: [usize; 2],
+            strides: [usize; 2],
+            dilation_rate: [usize; 2],
+            padding: Padding,
+        ) -> Self {
+            Self {
+                window: Window2d::new(input, kernel_size, strides, dilation_rate, padding),
+                $count,
+            }
         }
-    }
 
-    /// A Conv1D over `input = [steps, channels]`: a Conv2D of height 1, whose kernel
-    /// `[kernel_size, in, filters]` has the same memory layout as `[1, kernel_size, in,
-    /// filters]`.
-    ///
-    /// ```
-    /// use strata_runtime::kernels::{Conv2dGeometry, Padding};
-    /// let conv = Conv2dGeometry::conv1d([100, 8], 16, 5, 1, 1, Padding::Valid);
-    /// assert_eq!(conv.output_shape(), [1, 96, 16]);
-    /// ```
-    pub const fn conv1d(
-        input: [usize; 2],
-        filters: usize,
-        kernel_size: usize,
-        stride: usize,
-        dilation_rate: usize,
-        padding: Padding,
-    ) -> Self {
-        Self {
-            window: Window2d::along_steps(input, kernel_size, stride, dilation_rate, padding),
-            filters,
+        $(#[$conv1d])*
+        pub const fn conv1d(
+            input: [usize; 2],
+            $count: usize,
+            kernel_size: usize,
+            stride: usize,
+            dilation_rate: usize,
+            padding: Padding,
+        ) -> Self {
+            Self {
+                window: Window2d::along_steps(input, kernel_size, stride, dilation_rate, padding),
+                $count,
+            }
         }
+    };
+}
+pub(super) use window_constructors;
+
+impl Conv2dGeometry {
+    window_constructors! {
+        filters;
+        /// A Conv2D over `input = [height, width, channels]`.
+        new;
+        /// A Conv1D over `input = [steps, channels]`: a Conv2D of height 1, whose kernel
+        /// `[kernel_size, in, filters]` has the same memory layout as `[1, kernel_size, in,
+        /// filters]`.
+        ///
+        /// ```
+        /// use strata_runtime::kernels::{Conv2dGeometry, Padding};
+        /// let conv = Conv2dGeometry::conv1d([100, 8], 16, 5, 1, 1, Padding::Valid);
+        /// assert_eq!(conv.output_shape(), [1, 96, 16]);
+        /// ```
+        conv1d;
     }
 
     /// `[output height, output width, filters]`.

@@ -8,7 +8,7 @@
 //! contiguous, so the innermost loop runs along the channel axis and vectorizes. The
 //! windows are [`Window2d`]'s walk, which im2col and pooling share. No scratch space.
 
-use super::conv::column_sums;
+use super::conv::{column_sums, window_constructors};
 use super::window::{Padding, Window2d};
 use crate::Float;
 
@@ -31,42 +31,20 @@ pub struct DepthwiseGeometry {
 }
 
 impl DepthwiseGeometry {
-    /// A DepthwiseConv2D over `input = [height, width, channels]`.
-    pub const fn new(
-        input: [usize; 3],
-        depth_multiplier: usize,
-        kernel_size: [usize; 2],
-        strides: [usize; 2],
-        dilation_rate: [usize; 2],
-        padding: Padding,
-    ) -> Self {
-        Self {
-            window: Window2d::new(input, kernel_size, strides, dilation_rate, padding),
-            depth_multiplier,
-        }
-    }
-
-    /// A DepthwiseConv1D over `input = [steps, channels]`: a DepthwiseConv2D of height 1,
-    /// whose kernel `[kernel_size, in, depth_multiplier]` has the memory layout of
-    /// `[1, kernel_size, in, depth_multiplier]`.
-    ///
-    /// ```
-    /// use strata_runtime::kernels::{DepthwiseGeometry, Padding};
-    /// let conv = DepthwiseGeometry::conv1d([100, 8], 2, 5, 1, 1, Padding::Same);
-    /// assert_eq!(conv.output_shape(), [1, 100, 16]);
-    /// ```
-    pub const fn conv1d(
-        input: [usize; 2],
-        depth_multiplier: usize,
-        kernel_size: usize,
-        stride: usize,
-        dilation_rate: usize,
-        padding: Padding,
-    ) -> Self {
-        Self {
-            window: Window2d::along_steps(input, kernel_size, stride, dilation_rate, padding),
-            depth_multiplier,
-        }
+    window_constructors! {
+        depth_multiplier;
+        /// A DepthwiseConv2D over `input = [height, width, channels]`.
+        new;
+        /// A DepthwiseConv1D over `input = [steps, channels]`: a DepthwiseConv2D of height
+        /// 1, whose kernel `[kernel_size, in, depth_multiplier]` has the memory layout of
+        /// `[1, kernel_size, in, depth_multiplier]`.
+        ///
+        /// ```
+        /// use strata_runtime::kernels::{DepthwiseGeometry, Padding};
+        /// let conv = DepthwiseGeometry::conv1d([100, 8], 2, 5, 1, 1, Padding::Same);
+        /// assert_eq!(conv.output_shape(), [1, 100, 16]);
+        /// ```
+        conv1d;
     }
 
     /// Output channels: input channels × depth multiplier.
@@ -187,11 +165,10 @@ pub fn depthwise_conv2d_backward<F: Float>(
     let g = geometry;
     check_sizes(g, batch, x.len(), dy.len(), kernel.len());
     let (input_len, output_len) = (g.window.input_len(), g.output_len());
-    let (inputs, channels, multiplier) = (g.window.input[2], g.channels(), g.depth_multiplier);
     if let Some(dbias) = dbias {
         assert_eq!(
             dbias.len(),
-            channels,
+            g.channels(),
             "depthwise_conv2d: dbias is not in·dm long"
         );
         column_sums(dy, dbias);
@@ -207,42 +184,61 @@ pub fn depthwise_conv2d_backward<F: Float>(
     if let Some(dkernel) = dkernel {
         dkernel.fill(F::zero());
         for (x, dy) in samples() {
-            g.window.for_each_run(|position, offset, input, len| {
-                let Some(input) = input else { return };
-                let dy = &dy[position * channels..][..channels];
-                if multiplier == 1 {
-                    let dkernel = &mut dkernel[offset..][..len];
-                    multiply_add_scaled(dkernel, &x[input..][..len], dy);
-                    return;
-                }
-                for tap in 0..len / inputs {
-                    let x = &x[input + tap * inputs..][..inputs];
-                    let dkernel = &mut dkernel[(offset + tap * inputs) * multiplier..][..channels];
-                    multiply_add(dkernel, x, dy, multiplier);
-                }
-            });
+            add_tap_products::<F, OF_KERNEL>(g, dkernel, x, dy);
         }
     }
     // dx[tap's input, c] = Σ_m dy[position, c·dm + m] · kernel[tap, c·dm + m]
     if let Some(dx) = dx {
         dx.fill(F::zero());
         for ((_, dy), dx) in samples().zip(dx.chunks_exact_mut(input_len.max(1))) {
-            g.window.for_each_run(|position, offset, input, len| {
-                let Some(input) = input else { return };
-                let dy = &dy[position * channels..][..channels];
-                if multiplier == 1 {
-                    let dx = &mut dx[input..][..len];
-                    multiply_add_scaled(dx, &kernel[offset..][..len], dy);
-                    return;
-                }
-                for tap in 0..len / inputs {
-                    let dx = &mut dx[input + tap * inputs..][..inputs];
-                    let kernel = &kernel[(offset + tap * inputs) * multiplier..][..channels];
-                    add_products(dx, dy, kernel, multiplier);
-                }
-            });
+            add_tap_products::<F, OF_INPUT>(g, dx, kernel, dy);
         }
     }
+}
+
+/// [`add_tap_products`]'s two gradients: the kernel's and the input's.
+const OF_KERNEL: bool = true;
+const OF_INPUT: bool = false;
+
+/// Adds into `gradient` the products of one sample's `dy` with `other`, tap by tap over
+/// [`Window2d`]'s walk: with [`OF_KERNEL`], `gradient` is the whole `dkernel` and `other`
+/// the sample's `x`; with [`OF_INPUT`], `gradient` is the sample's `dx` and `other` the
+/// whole `kernel`. The two backward products are the same walk with the operands swapped; which
+/// one is a constant, so that each is compiled on its own, with no branch on it inside.
+#[inline(always)]
+fn add_tap_products<F: Float, const GRADIENT: bool>(
+    g: &DepthwiseGeometry,
+    gradient: &mut [F],
+    other: &[F],
+    dy: &[F],
+) {
+    let (inputs, channels, multiplier) = (g.window.input[2], g.channels(), g.depth_multiplier);
+    g.window.for_each_run(|position, offset, input, len| {
+        let Some(input) = input else { return };
+        let dy = &dy[position * channels..][..channels];
+        if multiplier == 1 {
+            // The run is contiguous in the input and the kernel alike.
+            let (to, from) = match GRADIENT {
+                OF_KERNEL => (offset, input),
+                OF_INPUT => (input, offset),
+            };
+            multiply_add_scaled(&mut gradient[to..][..len], &other[from..][..len], dy);
+            return;
+        }
+        for tap in 0..len / inputs {
+            let (x_at, kernel_at) = (input + tap * inputs, (offset + tap * inputs) * multiplier);
+            match GRADIENT {
+                OF_KERNEL => {
+                    let dkernel = &mut gradient[kernel_at..][..channels];
+                    multiply_add(dkernel, &other[x_at..][..inputs], dy, multiplier);
+                }
+                OF_INPUT => {
+                    let dx = &mut gradient[x_at..][..inputs];
+                    add_products(dx, dy, &other[kernel_at..][..channels], multiplier);
+                }
+            }
+        }
+    });
 }
 
 /// `y[c] += Σ_t x[t·C + c] · kernel[t·C + c]` over the taps `t` of a run, `C` being
@@ -297,36 +293,26 @@ fn multiply_add_scaled<F: Float>(out: &mut [F], a: &[F], b: &[F]) {
     }
 }
 
-/// `y[c·dm + m] += x[c] · kernel[c·dm + m]`, with `dm = multiplier`.
+/// `y[c·dm + m] += x[c] · kernel[c·dm + m]`, with `dm = multiplier` above 1 (a
+/// multiplier of 1 takes [`multiply_add_taps`] or [`multiply_add_scaled`]).
 #[inline(always)]
 fn multiply_add<F: Float>(y: &mut [F], x: &[F], kernel: &[F], multiplier: usize) {
-    if multiplier == 1 {
-        for ((y, &x), &k) in y.iter_mut().zip(x).zip(kernel) {
+    let kernels = kernel.chunks_exact(multiplier);
+    for ((y, &x), kernel) in y.chunks_exact_mut(multiplier).zip(x).zip(kernels) {
+        for (y, &k) in y.iter_mut().zip(kernel) {
             *y += x * k;
-        }
-    } else {
-        let kernels = kernel.chunks_exact(multiplier);
-        for ((y, &x), kernel) in y.chunks_exact_mut(multiplier).zip(x).zip(kernels) {
-            for (y, &k) in y.iter_mut().zip(kernel) {
-                *y += x * k;
-            }
         }
     }
 }
 
-/// `dx[c] += Σ_m dy[c·dm + m] · kernel[c·dm + m]`, with `dm = multiplier`.
+/// `dx[c] += Σ_m dy[c·dm + m] · kernel[c·dm + m]`, with `dm = multiplier` above 1: the
+/// transpose of [`multiply_add`], summing over `m` where that one spreads over it.
 #[inline(always)]
 fn add_products<F: Float>(dx: &mut [F], dy: &[F], kernel: &[F], multiplier: usize) {
-    if multiplier == 1 {
-        for ((dx, &dy), &k) in dx.iter_mut().zip(dy).zip(kernel) {
+    let kernels = kernel.chunks_exact(multiplier);
+    for ((dx, dy), kernel) in dx.iter_mut().zip(dy.chunks_exact(multiplier)).zip(kernels) {
+        for (&dy, &k) in dy.iter().zip(kernel) {
             *dx += dy * k;
-        }
-    } else {
-        let kernels = kernel.chunks_exact(multiplier);
-        for ((dx, dy), kernel) in dx.iter_mut().zip(dy.chunks_exact(multiplier)).zip(kernels) {
-            for (&dy, &k) in dy.iter().zip(kernel) {
-                *dx += dy * k;
-            }
         }
     }
 }
