@@ -7,7 +7,7 @@
 //! clipped.
 
 use super::{
-    Loss, Reduction, check_each_target, check_label_smoothing, check_same_width, clip,
+    Loss, Reduction, check_each_target, check_label_smoothing, check_one_target_per_output, clip,
     mean_over_rows, mean_over_rows_and_grad,
 };
 use crate::{Float, Result};
@@ -122,17 +122,11 @@ impl<F: Float> Loss<F> for BinaryCrossentropy {
     fn check_targets(&self, y_true: &[F], target_width: usize, output_width: usize) -> Result<()> {
         let what = "binary_crossentropy";
         check_label_smoothing(self.label_smoothing)?;
-        let hint = if target_width == 1 && output_width > 1 {
-            "; for integer class labels use SparseCategoricalCrossentropy"
-        } else {
-            ""
-        };
-        check_same_width(
+        check_one_target_per_output(
             what,
             target_width,
             output_width,
             "binary crossentropy compares each output with the 0/1 label at the same position",
-            hint,
         )?;
         let in_range = |t: f64| (0.0..=1.0).contains(&t);
         check_each_target(what, y_true, target_width, in_range, |value, sample| {

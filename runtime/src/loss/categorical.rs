@@ -7,8 +7,9 @@
 //! zero where a probability was clipped.
 
 use super::{
-    Loss, Reduction, bad_targets, check_each_target, check_label_smoothing, check_same_width, clip,
-    same_widths, target_rows, values, widths,
+    Loss, Reduction, bad_targets, check_each_target, check_label_smoothing,
+    check_one_target_per_output, clip, same_widths, samples, samples_with_grad, target_rows,
+    values, widths,
 };
 use crate::{Error, Float, Result};
 
@@ -168,18 +169,12 @@ impl<F: Float> Loss<F> for CategoricalCrossentropy {
     fn check_targets(&self, y_true: &[F], target_width: usize, output_width: usize) -> Result<()> {
         let what = "categorical_crossentropy";
         check_label_smoothing(self.label_smoothing)?;
-        let hint = if target_width == 1 {
-            "; for integer class labels use SparseCategoricalCrossentropy"
-        } else {
-            ""
-        };
-        check_same_width(
+        check_one_target_per_output(
             what,
             target_width,
             output_width,
             "categorical crossentropy needs one-hot rows (or class probabilities) with one value \
              per output",
-            hint,
         )?;
         check_more_than_one_class(what, output_width)?;
         let in_range = |t: f64| (0.0..=1.0).contains(&t);
@@ -192,16 +187,10 @@ impl<F: Float> Loss<F> for CategoricalCrossentropy {
     }
 
     fn per_sample(&self, y_pred: &[F], y_true: &[F], rows: usize, out: &mut [F]) {
-        if rows == 0 {
-            return;
-        }
         let what = "categorical_crossentropy";
-        let classes = same_widths(what, y_pred.len(), y_true.len(), rows);
-        let smooth = self.smoothing(classes);
-        let rows_iter = y_pred
-            .chunks_exact(classes)
-            .zip(y_true.chunks_exact(classes));
-        for ((p, t), out) in rows_iter.zip(&mut out[..rows]) {
+        let samples = samples(what, y_pred, y_true, rows, same_widths);
+        for ((p, t), out) in samples.zip(&mut out[..rows]) {
+            let smooth = self.smoothing(p.len());
             *out = crossentropy_row(self.from_logits, p, |i| smooth(t[i]), None);
         }
     }
@@ -214,22 +203,10 @@ impl<F: Float> Loss<F> for CategoricalCrossentropy {
         grad_scale: F,
         grad: &mut [F],
     ) -> F {
-        if rows == 0 {
-            return F::zero();
-        }
         let what = "categorical_crossentropy";
-        let classes = same_widths(what, y_pred.len(), y_true.len(), rows);
-        assert_eq!(
-            grad.len(),
-            y_pred.len(),
-            "{what}: grad must have the shape of y_pred"
-        );
-        let smooth = self.smoothing(classes);
-        let rows_iter = y_pred
-            .chunks_exact(classes)
-            .zip(y_true.chunks_exact(classes));
         let mut total = F::zero();
-        for ((p, t), g) in rows_iter.zip(grad.chunks_exact_mut(classes)) {
+        for (p, t, g) in samples_with_grad(what, y_pred, y_true, rows, grad, same_widths) {
+            let smooth = self.smoothing(p.len());
             let target = |i| smooth(t[i]);
             total += crossentropy_row(self.from_logits, p, target, Some((g, grad_scale)));
         }
@@ -294,17 +271,17 @@ impl SparseCategoricalCrossentropy {
     pub const fn with_reduction(self, reduction: Reduction) -> Self {
         SparseCategoricalCrossentropy { reduction, ..self }
     }
+}
 
-    /// The number of classes of `rows` rows of predictions against class indices.
-    fn classes(y_pred_len: usize, y_true_len: usize, rows: usize) -> usize {
-        let what = "sparse_categorical_crossentropy";
-        let (classes, target_width) = widths(what, y_pred_len, y_true_len, rows);
-        assert_eq!(
-            target_width, 1,
-            "{what}: the targets must be one class index per sample"
-        );
-        classes
-    }
+/// The widths of `rows` rows of predictions against class indices: the number of classes,
+/// and 1.
+fn sparse_widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> (usize, usize) {
+    let (classes, target_width) = widths(what, y_pred_len, y_true_len, rows);
+    assert_eq!(
+        target_width, 1,
+        "{what}: the targets must be one class index per sample"
+    );
+    (classes, target_width)
 }
 
 /// `label` as a class index. Panics if it is none (`check_targets` rules this out).
@@ -399,13 +376,10 @@ impl<F: Float> Loss<F> for SparseCategoricalCrossentropy {
     }
 
     fn per_sample(&self, y_pred: &[F], y_true: &[F], rows: usize, out: &mut [F]) {
-        if rows == 0 {
-            return;
-        }
-        let classes = Self::classes(y_pred.len(), y_true.len(), rows);
-        let rows_iter = y_pred.chunks_exact(classes).zip(y_true);
-        for ((p, &label), out) in rows_iter.zip(&mut out[..rows]) {
-            let target = one_hot(class_index(label, classes));
+        let what = "sparse_categorical_crossentropy";
+        let samples = samples(what, y_pred, y_true, rows, sparse_widths);
+        for ((p, label), out) in samples.zip(&mut out[..rows]) {
+            let target = one_hot(class_index(label[0], p.len()));
             *out = crossentropy_row(self.from_logits, p, target, None);
         }
     }
@@ -418,20 +392,10 @@ impl<F: Float> Loss<F> for SparseCategoricalCrossentropy {
         grad_scale: F,
         grad: &mut [F],
     ) -> F {
-        if rows == 0 {
-            return F::zero();
-        }
-        let classes = Self::classes(y_pred.len(), y_true.len(), rows);
-        assert_eq!(
-            grad.len(),
-            y_pred.len(),
-            "{}: grad must have the shape of y_pred",
-            "sparse_categorical_crossentropy"
-        );
-        let rows_iter = y_pred.chunks_exact(classes).zip(y_true);
+        let what = "sparse_categorical_crossentropy";
         let mut total = F::zero();
-        for ((p, &label), g) in rows_iter.zip(grad.chunks_exact_mut(classes)) {
-            let target = one_hot(class_index(label, classes));
+        for (p, label, g) in samples_with_grad(what, y_pred, y_true, rows, grad, sparse_widths) {
+            let target = one_hot(class_index(label[0], p.len()));
             total += crossentropy_row(self.from_logits, p, target, Some((g, grad_scale)));
         }
         total

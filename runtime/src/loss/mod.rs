@@ -105,30 +105,10 @@ pub trait Loss<F: Float>: Send + Sync {
         let Some(weights) = sample_weight else {
             return self.sum_and_grad(y_pred, y_true, rows, grad_scale, grad);
         };
-        assert_eq!(
-            weights.len(),
-            rows,
-            "{}: {} sample weights for {rows} samples",
-            self.name(),
-            weights.len()
-        );
-        if rows == 0 {
-            return F::zero();
-        }
-        let (output_width, target_width) = widths(self.name(), y_pred.len(), y_true.len(), rows);
-        assert_eq!(
-            grad.len(),
-            y_pred.len(),
-            "{}: grad must have the shape of y_pred",
-            self.name()
-        );
-        let samples = y_pred
-            .chunks_exact(output_width)
-            .zip(y_true.chunks_exact(target_width))
-            .zip(grad.chunks_exact_mut(output_width))
-            .zip(weights);
+        check_sample_weights(self.name(), weights, rows);
+        let samples = samples_with_grad(self.name(), y_pred, y_true, rows, grad, widths);
         let mut total = F::zero();
-        for (((p, t), g), &weight) in samples {
+        for ((p, t, g), &weight) in samples.zip(weights) {
             total += weight * self.sum_and_grad(p, t, 1, grad_scale * weight, g);
         }
         total
@@ -150,21 +130,13 @@ pub trait Loss<F: Float>: Send + Sync {
     ///
     /// Panics if `sample_weight` does not hold `rows` weights.
     fn compute_weighted(&self, y_pred: &[F], y_true: &[F], rows: usize, sample_weight: &[F]) -> F {
-        assert_eq!(
-            sample_weight.len(),
-            rows,
-            "{}: {} sample weights for {rows} samples",
-            self.name(),
-            sample_weight.len()
-        );
+        check_sample_weights(self.name(), sample_weight, rows);
         let mut per_sample = vec![F::zero(); rows];
         self.per_sample(y_pred, y_true, rows, &mut per_sample);
-        let weighted: F = per_sample
-            .iter()
-            .zip(sample_weight)
-            .map(|(&l, &w)| w * l)
-            .sum();
-        weighted * self.reduction_scale(rows)
+        for (loss, &weight) in per_sample.iter_mut().zip(sample_weight) {
+            *loss = weight * *loss;
+        }
+        self.reduce(&per_sample)
     }
 
     /// The factor that turns the sum of `rows` per-sample losses into the reduced loss:
@@ -417,6 +389,33 @@ pub(crate) fn check_same_width(
     ))
 }
 
+/// [`check_same_width`] for a loss that reads one target per output; targets of one value
+/// per sample against several outputs are most likely class labels, and the error says
+/// which loss reads those.
+fn check_one_target_per_output(
+    what: &'static str,
+    target_width: usize,
+    output_width: usize,
+    purpose: &str,
+) -> Result<()> {
+    let hint = if target_width == 1 && output_width > 1 {
+        "; for integer class labels use SparseCategoricalCrossentropy"
+    } else {
+        ""
+    };
+    check_same_width(what, target_width, output_width, purpose, hint)
+}
+
+/// Panics, naming the loss `what`, if `sample_weight` does not hold one weight per sample.
+fn check_sample_weights<F>(what: &str, sample_weight: &[F], rows: usize) {
+    assert_eq!(
+        sample_weight.len(),
+        rows,
+        "{what}: {} sample weights for {rows} samples",
+        sample_weight.len()
+    );
+}
+
 /// The widths of `rows` rows of predictions and of targets. Panics, naming the loss, if
 /// the slices do not hold whole rows (`check_targets` rules this out before training).
 fn widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> (usize, usize) {
@@ -430,6 +429,68 @@ fn widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> (usi
     (y_pred_len / rows, y_true_len / rows)
 }
 
+/// The widths of `rows` rows of an elementwise loss, whose predictions and targets must be
+/// as wide.
+fn same_widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> (usize, usize) {
+    let (output_width, target_width) = widths(what, y_pred_len, y_true_len, rows);
+    assert_eq!(
+        output_width, target_width,
+        "{what}: the targets have {target_width} values per sample but the model gives \
+         {output_width}"
+    );
+    (output_width, target_width)
+}
+
+/// The `rows` samples of a batch, each as its row of predictions and its row of targets:
+/// none for an empty batch, whatever the slices hold. `row_widths(what, y_pred.len(),
+/// y_true.len(), rows)` gives the widths of a row of each (for `rows > 0`), and panics,
+/// naming the loss `what`, if the slices do not suit it.
+fn samples<'a, F: Float, W: FnOnce(&str, usize, usize, usize) -> (usize, usize)>(
+    what: &str,
+    y_pred: &'a [F],
+    y_true: &'a [F],
+    rows: usize,
+    row_widths: W,
+) -> impl Iterator<Item = (&'a [F], &'a [F])> + use<'a, F, W> {
+    let (output_width, target_width) = match rows {
+        // Any widths split the empty slices below into no rows.
+        0 => (1, 1),
+        _ => row_widths(what, y_pred.len(), y_true.len(), rows),
+    };
+    let y_pred = &y_pred[..rows * output_width];
+    let y_true = &y_true[..rows * target_width];
+    y_pred
+        .chunks_exact(output_width)
+        .zip(y_true.chunks_exact(target_width))
+}
+
+/// [`samples`] with each sample's row of `grad`, which must have the shape of `y_pred`.
+fn samples_with_grad<'a, F: Float, W: FnOnce(&str, usize, usize, usize) -> (usize, usize)>(
+    what: &str,
+    y_pred: &'a [F],
+    y_true: &'a [F],
+    rows: usize,
+    grad: &'a mut [F],
+    row_widths: W,
+) -> impl Iterator<Item = (&'a [F], &'a [F], &'a mut [F])> + use<'a, F, W> {
+    let output_width = match rows {
+        0 => 1,
+        _ => y_pred.len() / rows,
+    };
+    let samples = samples(what, y_pred, y_true, rows, row_widths);
+    if rows > 0 {
+        assert_eq!(
+            grad.len(),
+            y_pred.len(),
+            "{what}: grad must have the shape of y_pred"
+        );
+    }
+    let grad = &mut grad[..rows * output_width];
+    samples
+        .zip(grad.chunks_exact_mut(output_width))
+        .map(|((p, t), g)| (p, t, g))
+}
+
 /// Per-sample losses of a loss that is the mean over the last axis of an elementwise
 /// `term(prediction, target) -> (loss, derivative)`, as Keras's `mean(..., axis=-1)`.
 fn mean_over_rows<F: Float>(
@@ -440,13 +501,8 @@ fn mean_over_rows<F: Float>(
     out: &mut [F],
     term: impl Fn(F, F) -> (F, F),
 ) {
-    if rows == 0 {
-        return;
-    }
-    let width = same_widths(what, y_pred.len(), y_true.len(), rows);
-    let inv_width = F::one() / F::of(width as f64);
-    let rows_iter = y_pred.chunks_exact(width).zip(y_true.chunks_exact(width));
-    for ((p, t), out) in rows_iter.zip(&mut out[..rows]) {
+    for ((p, t), out) in samples(what, y_pred, y_true, rows, same_widths).zip(&mut out[..rows]) {
+        let inv_width = F::one() / F::of(p.len() as f64);
         *out = p.iter().zip(t).map(|(&p, &t)| term(p, t).0).sum::<F>() * inv_width;
     }
 }
@@ -462,22 +518,12 @@ fn mean_over_rows_and_grad<F: Float>(
     grad: &mut [F],
     term: impl Fn(F, F) -> (F, F),
 ) -> F {
-    if rows == 0 {
-        return F::zero();
-    }
-    let width = same_widths(what, y_pred.len(), y_true.len(), rows);
-    assert_eq!(
-        grad.len(),
-        y_pred.len(),
-        "{what}: grad must have the shape of y_pred"
-    );
-    let inv_width = F::one() / F::of(width as f64);
-    let grad_scale = grad_scale * inv_width;
     let mut total = F::zero();
-    let rows_iter = y_pred.chunks_exact(width).zip(y_true.chunks_exact(width));
     // Summed per sample, as the per-sample losses are, so that the sum over one sample at a
     // time (`Loss::weighted_sum_and_grad`) is the same number.
-    for ((p, t), g) in rows_iter.zip(grad.chunks_exact_mut(width)) {
+    for (p, t, g) in samples_with_grad(what, y_pred, y_true, rows, grad, same_widths) {
+        let inv_width = F::one() / F::of(p.len() as f64);
+        let grad_scale = grad_scale * inv_width;
         let mut sample = F::zero();
         for ((&p, &t), g) in p.iter().zip(t).zip(g) {
             let (loss, derivative) = term(p, t);
@@ -487,17 +533,6 @@ fn mean_over_rows_and_grad<F: Float>(
         total += sample * inv_width;
     }
     total
-}
-
-/// The common width of predictions and targets of an elementwise loss.
-fn same_widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) -> usize {
-    let (output_width, target_width) = widths(what, y_pred_len, y_true_len, rows);
-    assert_eq!(
-        output_width, target_width,
-        "{what}: the targets have {target_width} values per sample but the model gives \
-         {output_width}"
-    );
-    output_width
 }
 
 /// Helpers shared by the losses' tests.

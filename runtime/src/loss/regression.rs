@@ -1,7 +1,7 @@
 //! Regression losses: the mean over each sample's outputs of an elementwise error.
 
 use super::{
-    Loss, Reduction, check_finite_targets, check_same_width, mean_over_rows,
+    Loss, Reduction, check_finite_targets, check_one_target_per_output, mean_over_rows,
     mean_over_rows_and_grad,
 };
 use crate::{Error, Float, Result};
@@ -13,17 +13,11 @@ fn check_regression_targets<F: Float>(
     target_width: usize,
     output_width: usize,
 ) -> Result<()> {
-    let hint = if target_width == 1 && output_width > 1 {
-        "; for integer class labels use SparseCategoricalCrossentropy"
-    } else {
-        ""
-    };
-    check_same_width(
+    check_one_target_per_output(
         what,
         target_width,
         output_width,
         "a regression loss compares each output with the target at the same position",
-        hint,
     )?;
     check_finite_targets(what, y_true, target_width)
 }
