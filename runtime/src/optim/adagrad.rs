@@ -43,35 +43,29 @@ impl<F: Float> Adagrad<F> {
         }
     }
 
-    /// The starting value of every accumulator (Keras's default is 0.1).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit` and
-    /// `train_on_batch` call) refuses an `initial_accumulator_value` that is negative or
-    /// not finite.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::Adagrad;
-    /// let adagrad: Adagrad = Adagrad::new(0.01).initial_accumulator_value(0.3);
-    /// ```
-    #[must_use]
-    pub fn initial_accumulator_value(mut self, initial_accumulator_value: f64) -> Self {
-        self.initial_accumulator_value = initial_accumulator_value;
-        self
-    }
+    hyper_parameters! {
+        /// The starting value of every accumulator (Keras's default is 0.1).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit` and
+        /// `train_on_batch` call) refuses an `initial_accumulator_value` that is negative or
+        /// not finite.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::Adagrad;
+        /// let adagrad: Adagrad = Adagrad::new(0.01).initial_accumulator_value(0.3);
+        /// ```
+        initial_accumulator_value: f64,
 
-    /// The constant added under the square root (Keras's default is 1e-7).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses an `epsilon` that is negative or not finite.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::Adagrad;
-    /// let adagrad: Adagrad = Adagrad::new(0.01).epsilon(1e-6);
-    /// ```
-    #[must_use]
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
+        /// The constant added under the square root (Keras's default is 1e-7).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses an `epsilon` that is negative or not finite.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::Adagrad;
+        /// let adagrad: Adagrad = Adagrad::new(0.01).epsilon(1e-6);
+        /// ```
+        epsilon: f64,
     }
 
     common_builders!(Adagrad, common);
@@ -86,11 +80,7 @@ impl<F: Float> Default for Adagrad<F> {
 }
 
 impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn name(&self) -> &'static str {
-        "adagrad"
-    }
-
-    common_optimizer_methods!(common, "Adagrad");
+    common_optimizer_methods!(common, name = "adagrad", class = "Adagrad");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         vec![("accumulator", &mut self.accumulators)]
@@ -129,8 +119,8 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
 mod tests {
     use super::*;
     use crate::optim::testing::{
-        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
-        minimize_quadratic,
+        assert_common_settings_refused, assert_each_invalid, assert_frozen_untouched,
+        assert_golden, assert_keras_single_step, minimize_quadratic,
     };
 
     #[test]
@@ -154,12 +144,7 @@ mod tests {
 
     #[test]
     fn adagrad_matches_keras_single_step_test() {
-        // Keras's `test_single_step`, learning rate 0.5.
-        let mut params = vec![1.0_f32, 2.0, 3.0, 4.0];
-        Adagrad::new(0.5).step(&mut params, &mut [1.0, 6.0, 7.0, 2.0], &[0..4]);
-        for (p, e) in params.iter().zip([0.5233, 1.5007, 2.5005, 3.5061]) {
-            assert!((p - e).abs() < 1e-4, "{params:?}");
-        }
+        assert_keras_single_step(Adagrad::new(0.5), [0.5233, 1.5007, 2.5005, 3.5061]);
     }
 
     #[test]
@@ -244,9 +229,7 @@ mod tests {
                  1e-7",
             ),
         ];
-        for (adagrad, name, message) in &cases {
-            assert_invalid(adagrad, name, message);
-        }
+        assert_each_invalid(&cases);
         assert_common_settings_refused!(Adagrad, 0.01);
     }
 }

@@ -59,61 +59,47 @@ impl<F: Float> Adam<F> {
         }
     }
 
-    /// The decay rate of the first moments (Keras's default is 0.9).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses a `beta_1` outside `[0, 1)`.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::Adam;
-    /// let adam: Adam = Adam::new(1e-3).beta_1(0.8);
-    /// ```
-    #[must_use]
-    pub fn beta_1(mut self, beta_1: f64) -> Self {
-        self.beta_1 = beta_1;
-        self
-    }
+    hyper_parameters! {
+        /// The decay rate of the first moments (Keras's default is 0.9).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses a `beta_1` outside `[0, 1)`.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::Adam;
+        /// let adam: Adam = Adam::new(1e-3).beta_1(0.8);
+        /// ```
+        beta_1: f64,
 
-    /// The decay rate of the second moments (Keras's default is 0.999).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses a `beta_2` outside `[0, 1)`.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::Adam;
-    /// let adam: Adam = Adam::new(1e-3).beta_2(0.99);
-    /// ```
-    #[must_use]
-    pub fn beta_2(mut self, beta_2: f64) -> Self {
-        self.beta_2 = beta_2;
-        self
-    }
+        /// The decay rate of the second moments (Keras's default is 0.999).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses a `beta_2` outside `[0, 1)`.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::Adam;
+        /// let adam: Adam = Adam::new(1e-3).beta_2(0.99);
+        /// ```
+        beta_2: f64,
 
-    /// The constant added to `√v` (Keras's default is 1e-7).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses an `epsilon` that is negative or not finite.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::Adam;
-    /// let adam: Adam = Adam::new(1e-3).epsilon(1e-8);
-    /// ```
-    #[must_use]
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
+        /// The constant added to `√v` (Keras's default is 1e-7).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses an `epsilon` that is negative or not finite.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::Adam;
+        /// let adam: Adam = Adam::new(1e-3).epsilon(1e-8);
+        /// ```
+        epsilon: f64,
 
-    /// Whether to use the AMSGrad variant (Keras's default is `false`).
-    ///
-    /// ```
-    /// # use strata_runtime::optim::Adam;
-    /// let adam: Adam = Adam::new(1e-3).amsgrad(true);
-    /// ```
-    #[must_use]
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
+        /// Whether to use the AMSGrad variant (Keras's default is `false`).
+        ///
+        /// ```
+        /// # use strata_runtime::optim::Adam;
+        /// let adam: Adam = Adam::new(1e-3).amsgrad(true);
+        /// ```
+        amsgrad: bool,
     }
 
     common_builders!(Adam, common);
@@ -136,11 +122,7 @@ impl<F: Float> Default for Adam<F> {
 }
 
 impl<F: Float> Optimizer<F> for Adam<F> {
-    fn name(&self) -> &'static str {
-        "adam"
-    }
-
-    common_optimizer_methods!(common, "Adam");
+    common_optimizer_methods!(common, name = "adam", class = "Adam");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         let mut vectors = vec![
@@ -265,11 +247,7 @@ impl<F: Float> Default for AdamW<F> {
 }
 
 impl<F: Float> Optimizer<F> for AdamW<F> {
-    fn name(&self) -> &'static str {
-        "adamw"
-    }
-
-    common_optimizer_methods!(0.common, "AdamW");
+    common_optimizer_methods!(0.common, name = "adamw", class = "AdamW");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         self.0.state_vectors()
@@ -289,6 +267,11 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
+    use crate::optim::testing::{
+        GRADS, P0, assert_close, assert_common_settings_refused, assert_each_invalid,
+        assert_frozen_untouched, assert_golden, assert_keras_single_step,
+        assert_keras_weight_decay, minimize_quadratic, trajectory,
+    };
 
     /// Moments that decay towards zero become exactly zero, never subnormal (arithmetic on
     /// subnormals is up to a hundred times slower on many CPUs).
@@ -320,37 +303,6 @@ mod tests {
             );
         }
     }
-    use crate::optim::testing::{
-        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
-        minimize_quadratic,
-    };
-
-    const P0: [f64; 3] = [1.0, -2.0, 0.5];
-    const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
-
-    fn run<O: Optimizer<f64>>(mut opt: O, grads: &[[f64; 3]]) -> Vec<[f64; 3]> {
-        let mut params = P0.to_vec();
-        grads
-            .iter()
-            .map(|g| {
-                opt.step(&mut params, &mut g.to_vec(), &[0..3]);
-                [params[0], params[1], params[2]]
-            })
-            .collect()
-    }
-
-    fn assert_close(got: &[[f64; 3]], expected: &[[f64; 3]]) {
-        assert_eq!(got.len(), expected.len());
-        for (step, (got, expected)) in got.iter().zip(expected).enumerate() {
-            for (g, e) in got.iter().zip(expected) {
-                assert!(
-                    (g - e).abs() < 1e-12,
-                    "step {}: {got:?} != {expected:?}",
-                    step + 1
-                );
-            }
-        }
-    }
 
     /// Keras's Adam written out on one scalar, in f64: the reference for the tests below.
     /// `decay` is `weight_decay * lr`, applied to `p` before each update.
@@ -378,7 +330,7 @@ mod tests {
     fn adam_first_step_moves_each_parameter_by_about_the_learning_rate() {
         // m = 0.1 g, v = 0.001 g², α = lr √0.001 / 0.1, so
         // p₁ = p₀ − lr · g / (|g| + ε / √0.001).
-        let got = run(Adam::new(0.01), &GRADS[..1]);
+        let got = trajectory(Adam::new(0.01), &GRADS[..1]);
         let e = 1e-7 / 0.001_f64.sqrt();
         let expected = [
             1.0 - 0.01 * 0.5 / (0.5 + e),
@@ -391,7 +343,7 @@ mod tests {
     #[test]
     fn adam_first_steps_match_keras_formula() {
         assert_close(
-            &run(Adam::new(0.01), &GRADS),
+            &trajectory(Adam::new(0.01), &GRADS),
             &keras_adam(0.01, 0.0, false, &GRADS),
         );
     }
@@ -400,7 +352,7 @@ mod tests {
     fn amsgrad_first_steps_match_keras_formula() {
         // A large gradient, then small ones: v falls below its running maximum.
         let grads = [[10.0, -4.0, 1.0], [0.1, 0.05, -0.01], [0.2, -0.1, 0.02]];
-        let got = run(Adam::new(0.01).amsgrad(true), &grads);
+        let got = trajectory(Adam::new(0.01).amsgrad(true), &grads);
         assert_close(&got, &keras_adam(0.01, 0.0, true, &grads));
         let plain = keras_adam(0.01, 0.0, false, &grads);
         assert!(
@@ -411,40 +363,19 @@ mod tests {
 
     #[test]
     fn adamw_first_steps_match_keras_formula() {
-        let got = run(AdamW::new(0.01).weight_decay(0.1), &GRADS);
+        let got = trajectory(AdamW::new(0.01).weight_decay(0.1), &GRADS);
         assert_close(&got, &keras_adam(0.01, 0.1 * 0.01, false, &GRADS));
     }
 
     #[test]
     fn adam_and_adamw_match_keras_single_step_test() {
-        // Keras's `test_single_step`, learning rate 0.5.
-        for (adamw, expected) in [
-            (false, [0.5, 1.5, 2.5, 3.5]),
-            (true, [0.4980, 1.4960, 2.494, 3.492]),
-        ] {
-            let mut params = vec![1.0_f32, 2.0, 3.0, 4.0];
-            let mut grads = vec![1.0, 6.0, 7.0, 2.0];
-            if adamw {
-                AdamW::new(0.5).step(&mut params, &mut grads, &[0..4]);
-            } else {
-                Adam::new(0.5).step(&mut params, &mut grads, &[0..4]);
-            }
-            for (p, e) in params.iter().zip(expected) {
-                assert!((p - e).abs() < 1e-4, "{params:?} != {expected:?}");
-            }
-        }
+        assert_keras_single_step(Adam::new(0.5), [0.5, 1.5, 2.5, 3.5]);
+        assert_keras_single_step(AdamW::new(0.5), [0.4980, 1.4960, 2.494, 3.492]);
     }
 
     #[test]
     fn adam_weight_decay_matches_keras_test() {
-        // Keras's `test_weight_decay`: three fresh optimizers (lr 1, weight_decay 0.004)
-        // each step p = 2 once with a zero gradient: p = 2 · 0.996³.
-        let mut params = vec![2.0_f32];
-        for _ in 0..3 {
-            let mut adam: Adam = Adam::new(1.0).weight_decay(0.004);
-            adam.step(&mut params, &mut [0.0], &[0..1]);
-        }
-        assert!((params[0] - 1.976_095_9).abs() < 1e-6, "{}", params[0]);
+        assert_keras_weight_decay(|| Adam::new(1.0).weight_decay(0.004));
     }
 
     #[test]
@@ -603,9 +534,7 @@ mod tests {
                  clipping (Keras's default)",
             ),
         ];
-        for (adam, name, message) in &cases {
-            assert_invalid(adam, name, message);
-        }
+        assert_each_invalid(&cases);
         assert_common_settings_refused!(Adam, 1e-3);
     }
 
@@ -658,8 +587,6 @@ mod tests {
                  clipping (Keras's default)",
             ),
         ];
-        for (adamw, name, message) in &cases {
-            assert_invalid(adamw, name, message);
-        }
+        assert_each_invalid(&cases);
     }
 }

@@ -105,16 +105,39 @@ macro_rules! common_builders {
     };
 }
 
-/// The [`Optimizer`] methods every optimizer answers from its `Common` (at the field path
-/// given): the learning rate, setting it, and the step count.
+/// The builder methods of an optimizer's own hyper-parameters, each storing its value as
+/// given in the field of the same name ([`Optimizer::validate`] checks it later). Invoked
+/// inside the optimizer's `impl` block, with each method's documentation before its
+/// `name: type`.
+macro_rules! hyper_parameters {
+    ($($(#[$attr:meta])* $field:ident: $ty:ty),+ $(,)?) => {
+        $(
+            $(#[$attr])*
+            #[must_use]
+            pub fn $field(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )+
+    };
+}
+
+/// The [`Optimizer`] methods that differ between optimizers only by their names: `name`
+/// (Keras's name, `$name`) and those answered from its `Common` (at the field path given):
+/// the learning rate, setting it (refusals name the optimizer `$class`), and the step
+/// count.
 macro_rules! common_optimizer_methods {
-    ($($common:tt).+, $name:literal) => {
+    ($($common:tt).+, name = $name:literal, class = $class:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
         fn learning_rate(&self) -> f64 {
             self.$($common).+.rate()
         }
 
         fn set_learning_rate(&mut self, learning_rate: f64) -> crate::Result<()> {
-            self.$($common).+.set_rate($name, learning_rate)
+            self.$($common).+.set_rate($class, learning_rate)
         }
 
         fn iterations(&self) -> u64 {
@@ -412,6 +435,68 @@ mod testing {
         }};
     }
     pub(crate) use assert_common_settings_refused;
+
+    /// The starting parameters of [`trajectory`].
+    pub const P0: [f64; 3] = [1.0, -2.0, 0.5];
+
+    /// Three steps' gradients for [`trajectory`].
+    pub const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
+
+    /// Steps `opt` from the parameters [`P0`] (one trainable tensor) with each of `grads`
+    /// in turn, and returns the parameters after each step.
+    pub fn trajectory<O: Optimizer<f64>>(mut opt: O, grads: &[[f64; 3]]) -> Vec<[f64; 3]> {
+        let mut params = P0.to_vec();
+        grads
+            .iter()
+            .map(|g| {
+                opt.step(&mut params, &mut g.to_vec(), &[0..3]);
+                [params[0], params[1], params[2]]
+            })
+            .collect()
+    }
+
+    /// Asserts that two trajectories have as many steps and agree to 1e-12.
+    pub fn assert_close(got: &[[f64; 3]], expected: &[[f64; 3]]) {
+        assert_eq!(got.len(), expected.len());
+        for (step, (got, expected)) in got.iter().zip(expected).enumerate() {
+            for (g, e) in got.iter().zip(expected) {
+                assert!(
+                    (g - e).abs() < 1e-12,
+                    "step {}: {got:?} != {expected:?}",
+                    step + 1
+                );
+            }
+        }
+    }
+
+    /// Replays Keras's `test_single_step`: parameters `[1, 2, 3, 4]`, gradients
+    /// `[1, 6, 7, 2]`, one step of `opt` (built with Keras's learning rate 0.5); the
+    /// parameters must be `expected` to 1e-4.
+    pub fn assert_keras_single_step<O: Optimizer<f32>>(mut opt: O, expected: [f32; 4]) {
+        let mut params = vec![1.0_f32, 2.0, 3.0, 4.0];
+        opt.step(&mut params, &mut [1.0, 6.0, 7.0, 2.0], &[0..4]);
+        for (p, e) in params.iter().zip(expected) {
+            assert!((p - e).abs() < 1e-4, "{params:?} != {expected:?}");
+        }
+    }
+
+    /// Replays Keras's `test_weight_decay`: three fresh optimizers from `new` (learning rate
+    /// 1, weight decay 0.004) each step `p = 2` once with a zero gradient, which leaves
+    /// `p = 2 · 0.996³`.
+    pub fn assert_keras_weight_decay<O: Optimizer<f32>>(new: impl Fn() -> O) {
+        let mut params = vec![2.0_f32];
+        for _ in 0..3 {
+            new().step(&mut params, &mut [0.0], &[0..1]);
+        }
+        assert!((params[0] - 1.976_095_9).abs() < 1e-6, "{}", params[0]);
+    }
+
+    /// [`assert_invalid`] for each `(optimizer, name, message)`.
+    pub fn assert_each_invalid<O: Optimizer<f32>>(cases: &[(O, &str, &str)]) {
+        for (opt, name, message) in cases {
+            assert_invalid(opt, name, message);
+        }
+    }
 
     /// Asserts that `opt.validate()` refuses it with [`crate::Error::InvalidArgument`]
     /// naming `name`, with exactly `message`.

@@ -59,62 +59,48 @@ impl<F: Float> RMSprop<F> {
         }
     }
 
-    /// The decay rate of the running averages (Keras's default is 0.9).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses a `rho` outside `[0, 1]`.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::RMSprop;
-    /// let rmsprop: RMSprop = RMSprop::new(1e-3).rho(0.95);
-    /// ```
-    #[must_use]
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.rho = rho;
-        self
-    }
+    hyper_parameters! {
+        /// The decay rate of the running averages (Keras's default is 0.9).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses a `rho` outside `[0, 1]`.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::RMSprop;
+        /// let rmsprop: RMSprop = RMSprop::new(1e-3).rho(0.95);
+        /// ```
+        rho: f64,
 
-    /// The momentum (Keras's default is 0: no momentum).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses a `momentum` outside `[0, 1]`.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::RMSprop;
-    /// let rmsprop: RMSprop = RMSprop::new(1e-3).momentum(0.9);
-    /// ```
-    #[must_use]
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
+        /// The momentum (Keras's default is 0: no momentum).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses a `momentum` outside `[0, 1]`.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::RMSprop;
+        /// let rmsprop: RMSprop = RMSprop::new(1e-3).momentum(0.9);
+        /// ```
+        momentum: f64,
 
-    /// The constant added under the square root (Keras's default is 1e-7).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses an `epsilon` that is not a finite number > 0.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::RMSprop;
-    /// let rmsprop: RMSprop = RMSprop::new(1e-3).epsilon(1e-6);
-    /// ```
-    #[must_use]
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
+        /// The constant added under the square root (Keras's default is 1e-7).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses an `epsilon` that is not a finite number > 0.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::RMSprop;
+        /// let rmsprop: RMSprop = RMSprop::new(1e-3).epsilon(1e-6);
+        /// ```
+        epsilon: f64,
 
-    /// Whether to divide by the estimated variance of the gradient rather than its
-    /// uncentered second moment (Keras's default is `false`).
-    ///
-    /// ```
-    /// # use strata_runtime::optim::RMSprop;
-    /// let rmsprop: RMSprop = RMSprop::new(1e-3).centered(true);
-    /// ```
-    #[must_use]
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.centered = centered;
-        self
+        /// Whether to divide by the estimated variance of the gradient rather than its
+        /// uncentered second moment (Keras's default is `false`).
+        ///
+        /// ```
+        /// # use strata_runtime::optim::RMSprop;
+        /// let rmsprop: RMSprop = RMSprop::new(1e-3).centered(true);
+        /// ```
+        centered: bool,
     }
 
     common_builders!(RMSprop, common);
@@ -128,11 +114,7 @@ impl<F: Float> Default for RMSprop<F> {
 }
 
 impl<F: Float> Optimizer<F> for RMSprop<F> {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-
-    common_optimizer_methods!(common, "RMSprop");
+    common_optimizer_methods!(common, name = "rmsprop", class = "RMSprop");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         let mut vectors = vec![("velocity", &mut self.velocities)];
@@ -222,35 +204,10 @@ impl<F: Float> Optimizer<F> for RMSprop<F> {
 mod tests {
     use super::*;
     use crate::optim::testing::{
-        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
-        minimize_quadratic,
+        GRADS, P0, assert_close, assert_common_settings_refused, assert_each_invalid,
+        assert_frozen_untouched, assert_golden, assert_keras_weight_decay, minimize_quadratic,
+        trajectory,
     };
-
-    const P0: [f64; 3] = [1.0, -2.0, 0.5];
-    const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
-
-    fn run(mut rmsprop: RMSprop<f64>) -> Vec<[f64; 3]> {
-        let mut params = P0.to_vec();
-        GRADS
-            .iter()
-            .map(|g| {
-                rmsprop.step(&mut params, &mut g.to_vec(), &[0..3]);
-                [params[0], params[1], params[2]]
-            })
-            .collect()
-    }
-
-    fn assert_close(got: &[[f64; 3]], expected: &[[f64; 3]]) {
-        for (step, (got, expected)) in got.iter().zip(expected).enumerate() {
-            for (g, e) in got.iter().zip(expected) {
-                assert!(
-                    (g - e).abs() < 1e-12,
-                    "step {}: {got:?} != {expected:?}",
-                    step + 1
-                );
-            }
-        }
-    }
 
     /// Keras's RMSprop written out on scalars, in f64 (lr 0.01, rho 0.9, eps 1e-7).
     fn keras_rmsprop(momentum: f64, centered: bool) -> Vec<[f64; 3]> {
@@ -274,7 +231,7 @@ mod tests {
     #[test]
     fn rmsprop_first_step_divides_by_root_mean_square() {
         // v = 0.1 g², so p₁ = p₀ − lr · g / √(0.1 g² + ε).
-        let got = run(RMSprop::new(0.01));
+        let got = trajectory(RMSprop::new(0.01), &GRADS);
         let expected = [
             1.0 - 0.01 * 0.5 / (0.1 * 0.25 + 1e-7_f64).sqrt(),
             -2.0 + 0.01 * 1.0 / (0.1 * 1.0 + 1e-7_f64).sqrt(),
@@ -285,13 +242,16 @@ mod tests {
 
     #[test]
     fn rmsprop_first_steps_match_keras_formula() {
-        assert_close(&run(RMSprop::new(0.01)), &keras_rmsprop(0.0, false));
+        assert_close(
+            &trajectory(RMSprop::new(0.01), &GRADS),
+            &keras_rmsprop(0.0, false),
+        );
     }
 
     #[test]
     fn rmsprop_momentum_first_steps_match_keras_formula() {
         assert_close(
-            &run(RMSprop::new(0.01).momentum(0.8)),
+            &trajectory(RMSprop::new(0.01).momentum(0.8), &GRADS),
             &keras_rmsprop(0.8, false),
         );
     }
@@ -299,11 +259,11 @@ mod tests {
     #[test]
     fn rmsprop_centered_first_steps_match_keras_formula() {
         assert_close(
-            &run(RMSprop::new(0.01).centered(true)),
+            &trajectory(RMSprop::new(0.01).centered(true), &GRADS),
             &keras_rmsprop(0.0, true),
         );
         let both = RMSprop::new(0.01).centered(true).momentum(0.8);
-        assert_close(&run(both), &keras_rmsprop(0.8, true));
+        assert_close(&trajectory(both, &GRADS), &keras_rmsprop(0.8, true));
     }
 
     #[test]
@@ -314,14 +274,7 @@ mod tests {
 
     #[test]
     fn rmsprop_weight_decay_matches_keras_test() {
-        // Keras's `test_weight_decay`: p = 2, zero gradient, three fresh optimizers with
-        // lr 1 and weight_decay 0.004: p = 2 · 0.996³.
-        let mut params = vec![2.0_f32];
-        for _ in 0..3 {
-            let mut rmsprop: RMSprop = RMSprop::new(1.0).weight_decay(0.004);
-            rmsprop.step(&mut params, &mut [0.0], &[0..1]);
-        }
-        assert!((params[0] - 1.976_095_9).abs() < 1e-6, "{}", params[0]);
+        assert_keras_weight_decay(|| RMSprop::new(1.0).weight_decay(0.004));
     }
 
     #[test]
@@ -396,9 +349,7 @@ mod tests {
                 "RMSprop epsilon must be a finite number > 0, got NaN; Keras's default is 1e-7",
             ),
         ];
-        for (rmsprop, name, message) in &cases {
-            assert_invalid(rmsprop, name, message);
-        }
+        assert_each_invalid(&cases);
         assert_common_settings_refused!(RMSprop, 0.01);
     }
 }

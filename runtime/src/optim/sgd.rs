@@ -46,31 +46,25 @@ impl<F: Float> SGD<F> {
         }
     }
 
-    /// The momentum, in `[0, 1]` (Keras's default is 0: plain gradient descent).
-    ///
-    /// The value is stored as given: [`Optimizer::validate`] (which `fit`
-    /// and `train_on_batch` call) refuses a `momentum` outside `[0, 1]`.
-    ///
-    /// ```
-    /// # use strata_runtime::optim::SGD;
-    /// let sgd: SGD = SGD::new(0.1).momentum(0.9);
-    /// ```
-    #[must_use]
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
+    hyper_parameters! {
+        /// The momentum, in `[0, 1]` (Keras's default is 0: plain gradient descent).
+        ///
+        /// The value is stored as given: [`Optimizer::validate`] (which `fit`
+        /// and `train_on_batch` call) refuses a `momentum` outside `[0, 1]`.
+        ///
+        /// ```
+        /// # use strata_runtime::optim::SGD;
+        /// let sgd: SGD = SGD::new(0.1).momentum(0.9);
+        /// ```
+        momentum: f64,
 
-    /// Whether to use Nesterov momentum (Keras's default is `false`).
-    ///
-    /// ```
-    /// # use strata_runtime::optim::SGD;
-    /// let sgd: SGD = SGD::new(0.1).momentum(0.9).nesterov(true);
-    /// ```
-    #[must_use]
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
-        self
+        /// Whether to use Nesterov momentum (Keras's default is `false`).
+        ///
+        /// ```
+        /// # use strata_runtime::optim::SGD;
+        /// let sgd: SGD = SGD::new(0.1).momentum(0.9).nesterov(true);
+        /// ```
+        nesterov: bool,
     }
 
     common_builders!(SGD, common);
@@ -84,11 +78,7 @@ impl<F: Float> Default for SGD<F> {
 }
 
 impl<F: Float> Optimizer<F> for SGD<F> {
-    fn name(&self) -> &'static str {
-        "SGD"
-    }
-
-    common_optimizer_methods!(common, "SGD");
+    common_optimizer_methods!(common, name = "SGD", class = "SGD");
 
     fn state_vectors(&mut self) -> Vec<(&'static str, &mut AlignedVec<F>)> {
         if self.momentum == 0.0 {
@@ -143,35 +133,9 @@ impl<F: Float> Optimizer<F> for SGD<F> {
 mod tests {
     use super::*;
     use crate::optim::testing::{
-        assert_common_settings_refused, assert_frozen_untouched, assert_golden, assert_invalid,
-        minimize_quadratic,
+        GRADS, assert_close, assert_common_settings_refused, assert_each_invalid,
+        assert_frozen_untouched, assert_golden, minimize_quadratic, trajectory,
     };
-
-    const P0: [f64; 3] = [1.0, -2.0, 0.5];
-    const GRADS: [[f64; 3]; 3] = [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [-0.75, 0.1, 0.3]];
-
-    fn run(mut sgd: SGD<f64>) -> Vec<[f64; 3]> {
-        let mut params = P0.to_vec();
-        GRADS
-            .iter()
-            .map(|g| {
-                sgd.step(&mut params, &mut g.to_vec(), &[0..3]);
-                [params[0], params[1], params[2]]
-            })
-            .collect()
-    }
-
-    fn assert_close(got: &[[f64; 3]], expected: &[[f64; 3]]) {
-        for (step, (got, expected)) in got.iter().zip(expected).enumerate() {
-            for (g, e) in got.iter().zip(expected) {
-                assert!(
-                    (g - e).abs() < 1e-12,
-                    "step {}: {got:?} != {expected:?}",
-                    step + 1
-                );
-            }
-        }
-    }
 
     #[test]
     fn sgd_first_steps_match_keras_formula() {
@@ -181,7 +145,7 @@ mod tests {
             [0.95 - 0.025, -1.9 - 0.05, 0.3 + 0.1],
             [0.925 + 0.075, -1.95 - 0.01, 0.4 - 0.03],
         ];
-        assert_close(&run(SGD::new(0.1)), &expected);
+        assert_close(&trajectory(SGD::new(0.1), &GRADS), &expected);
     }
 
     #[test]
@@ -193,7 +157,10 @@ mod tests {
         let p1 = [1.0 + v1[0], -2.0 + v1[1], 0.5 + v1[2]];
         let p2 = [p1[0] + v2[0], p1[1] + v2[1], p1[2] + v2[2]];
         let p3 = [p2[0] + v3[0], p2[1] + v3[1], p2[2] + v3[2]];
-        assert_close(&run(SGD::new(0.1).momentum(0.9)), &[p1, p2, p3]);
+        assert_close(
+            &trajectory(SGD::new(0.1).momentum(0.9), &GRADS),
+            &[p1, p2, p3],
+        );
     }
 
     #[test]
@@ -211,7 +178,7 @@ mod tests {
             p1[1] + 0.9 * v2[1] - 0.05,
             p1[2] + 0.9 * v2[2] + 0.1,
         ];
-        let got = run(SGD::new(0.1).momentum(0.9).nesterov(true));
+        let got = trajectory(SGD::new(0.1).momentum(0.9).nesterov(true), &GRADS);
         assert_close(&got[..2], &[p1, p2]);
     }
 
@@ -342,9 +309,7 @@ mod tests {
                  clipping (Keras's default)",
             ),
         ];
-        for (sgd, name, message) in &cases {
-            assert_invalid(sgd, name, message);
-        }
+        assert_each_invalid(&cases);
         assert_common_settings_refused!(SGD, 0.1);
     }
 }
