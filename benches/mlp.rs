@@ -1,4 +1,4 @@
-//! The README's MLP (784-128-128-10): one training step at batch 64, an epoch of `fit`, and
+//! The README's MLP (784-128-128-10): one training step at batch 64 (and 256), an epoch of `fit`, and
 //! inference at batch 1 and 1024, at one and two threads.
 //!
 //! cargo bench --bench mlp
@@ -30,6 +30,16 @@ fn training_step(c: &mut Criterion) {
         "mlp_train_step_batch64_batch_parallelism",
         mlp,
         Parallelism::Batch,
+        64,
+    );
+    // A larger batch, where each step's exchanges between the threads weigh less against
+    // its arithmetic.
+    common::training_steps_with(
+        c,
+        "mlp_train_step_batch256",
+        mlp,
+        Parallelism::for_model::<Mlp>(),
+        256,
     );
     common::fit_epochs(c, "mlp_fit_epoch_batch64", mlp);
 }

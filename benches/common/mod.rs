@@ -34,19 +34,20 @@ pub fn adam_trainer<M: Model<Float = f32>>(
 
 /// One training step at batch 64, at one and two threads, in samples per second.
 pub fn training_steps<M: Model<Float = f32>>(c: &mut Criterion, group: &str, model: fn() -> M) {
-    training_steps_with(c, group, model, Parallelism::for_model::<M>());
+    training_steps_with(c, group, model, Parallelism::for_model::<M>(), 64);
 }
 
-/// As [`training_steps`], with the threads used as `parallelism` says.
+/// As [`training_steps`], at batch `batch`, with the threads used as `parallelism` says.
 pub fn training_steps_with<M: Model<Float = f32>>(
     c: &mut Criterion,
     group: &str,
     model: fn() -> M,
     parallelism: Parallelism,
+    batch: usize,
 ) {
     let mut group = c.benchmark_group(group);
-    group.throughput(Throughput::Elements(64));
-    let (x, y) = (images(64), labels(64));
+    group.throughput(Throughput::Elements(batch as u64));
+    let (x, y) = (images(batch), labels(batch));
     for threads in [1, 2] {
         let mut trainer = adam_trainer(model(), threads);
         trainer.set_parallelism(parallelism);

@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 
 use crate::{AlignedVec, Float};
 use row::row_times_matrix;
+use split::join_owned;
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
 use simd::{Portable, Simd};
@@ -181,6 +182,9 @@ trait Element: Float {
 
     /// Calls `f` with this thread's buffer for packed panels of `op(b)`.
     fn with_packing_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R;
+
+    /// Calls `f` with this thread's buffer for the product over the depth's second half.
+    fn with_depth_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R;
 }
 
 macro_rules! element {
@@ -192,6 +196,13 @@ macro_rules! element {
             type Avx2 = Avx2<$f>;
 
             fn with_packing_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R {
+                thread_local! {
+                    static BUFFER: RefCell<AlignedVec<$f>> = const { RefCell::new(AlignedVec::new()) };
+                }
+                BUFFER.with_borrow_mut(f)
+            }
+
+            fn with_depth_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R {
                 thread_local! {
                     static BUFFER: RefCell<AlignedVec<$f>> = const { RefCell::new(AlignedVec::new()) };
                 }
@@ -225,6 +236,8 @@ fn product_on<F: Element>(isa: Isa, x: &Product<F>, c: &mut [F], accumulate: boo
     let parts = split::parts_here();
     match isa {
         #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if let Some(mid) = depth_split::<F::Avx512>(x) => split_depth::<F::Avx512>(x, mid, c, accumulate, parts),
+        #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => split_rows::<F::Avx512>(x, 0..m, c, accumulate, parts),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => split_rows::<F::Avx2>(x, 0..m, c, accumulate, parts),
@@ -249,17 +262,50 @@ fn split_rows<S: Simd>(
     let Sizes { k, n, .. } = x.sizes;
     let len = rows.len();
     if parts <= 1 || len < 2 * S::ROWS || len * k * n < MIN_SPLIT_MULTIPLY_ADDS {
-        product::<S>(x, rows, c, accumulate);
+        product::<S>(x, rows, 0..k, c, accumulate);
         return;
     }
     let mid = (len / 2).next_multiple_of(S::ROWS);
     let (top, bottom) = c.split_at_mut(mid * n);
     let (low, high) = (rows.start..rows.start + mid, rows.start + mid..rows.end);
     let high_parts = parts / 2;
-    rayon::join(
+    join_owned(
         || split_rows::<S>(x, low, top, accumulate, parts - high_parts),
         || split_rows::<S>(x, high, bottom, accumulate, high_parts),
     );
+}
+
+/// Where a product of few rows over a deep `op(b)` cuts its depth, if it does: such a
+/// product is the sum of two products over the halves of the depth, whatever the threads,
+/// so that each half of `b` is read by one thread only.
+fn depth_split<S: Simd>(x: &Product<S::F>) -> Option<usize> {
+    let Sizes { m, k, n } = x.sizes;
+    let deep = !x.b.t && m < k && k >= 2 * S::ROWS && m * k * n >= MIN_SPLIT_MULTIPLY_ADDS;
+    deep.then(|| (k / 2).next_multiple_of(S::ROWS))
+}
+
+/// `c (+)= op(a) · op(b)` as the sum of its products over the depth's halves `0..mid` and
+/// `mid..k`, on two threads when `parts` allows.
+fn split_depth<S: Simd>(x: &Product<S::F>, mid: usize, c: &mut [S::F], accumulate: bool, parts: usize) {
+    let Sizes { m, k, n } = x.sizes;
+    S::F::with_depth_buffer(|high| {
+        if high.len() < m * n {
+            high.resize(m * n, num_traits::zero());
+        }
+        let high = &mut high[..m * n];
+        if parts > 1 {
+            join_owned(
+                || product::<S>(x, 0..m, 0..mid, c, accumulate),
+                || product::<S>(x, 0..m, mid..k, high, false),
+            );
+        } else {
+            product::<S>(x, 0..m, 0..mid, c, accumulate);
+            product::<S>(x, 0..m, mid..k, high, false);
+        }
+        for (c, &h) in c.iter_mut().zip(high.iter()) {
+            *c += h;
+        }
+    });
 }
 
 /// How a product walks through `op(b)`, chosen by its sizes.
@@ -314,15 +360,21 @@ struct BlockOfB {
 
 /// `c (+)= op(a) · op(b)` on the instruction set `S`, block by block.
 /// `c (+)= op(a)[rows, ..] · op(b)`, where `c` holds just those rows.
-fn product<S: Simd>(x: &Product<S::F>, rows: Range<usize>, c: &mut [S::F], accumulate: bool) {
+fn product<S: Simd>(
+    x: &Product<S::F>,
+    rows: Range<usize>,
+    depths: Range<usize>,
+    c: &mut [S::F],
+    accumulate: bool,
+) {
     let simd = S::detect().expect("matmul: this CPU lacks the instruction set asked for");
-    let Sizes { k, n, .. } = x.sizes;
+    let n = x.sizes.n;
     // Planned for all the rows, so that a share of the rows computes what the whole does.
     let plan = Plan::for_product::<S>(x);
     S::F::with_packing_buffer(|buffer| {
         for j0 in (0..n).step_by(plan.column_block) {
-            for p0 in (0..k).step_by(plan.depth_block) {
-                let depth = plan.depth_block.min(k - p0);
+            for p0 in depths.clone().step_by(plan.depth_block) {
+                let depth = plan.depth_block.min(depths.end - p0);
                 let cols = plan.column_block.min(n - j0);
                 let block = BlockOfB {
                     p0,
@@ -331,7 +383,7 @@ fn product<S: Simd>(x: &Product<S::F>, rows: Range<usize>, c: &mut [S::F], accum
                     cols,
                 };
                 pack(simd, x, plan, block, buffer);
-                let accumulate = accumulate || p0 > 0;
+                let accumulate = accumulate || p0 > depths.start;
                 multiply_block(simd, x, plan, block, buffer, (rows.clone(), c), accumulate);
             }
         }

@@ -36,3 +36,14 @@ pub(super) fn parts_here() -> usize {
         _ => 1,
     }
 }
+
+/// Runs `low` and `high` on two threads of the pool, `low` on the pool's first thread
+/// whichever thread calls, so that the same part of a buffer stays in one core's cache
+/// from one call to the next.
+pub(crate) fn join_owned<L: FnOnce() + Send, H: FnOnce() + Send>(low: L, high: H) {
+    if rayon::current_thread_index() == Some(1) {
+        rayon::join(high, low);
+    } else {
+        rayon::join(low, high);
+    }
+}
