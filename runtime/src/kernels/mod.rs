@@ -28,8 +28,8 @@ pub use depthwise::{DepthwiseGeometry, depthwise_conv2d_backward, depthwise_conv
 pub use dropout::{dropout_backward, dropout_forward_train};
 pub use embedding::{embedding_backward, embedding_forward, token};
 pub use matmul::matmul;
-pub use matmul::split::with_split_products;
 pub(crate) use matmul::split::join_owned;
+pub use matmul::split::with_split_products;
 pub use merge::{
     DotSide, MergeOp, accumulate, column_slice, concatenate_backward, concatenate_forward,
     dot_backward, dot_forward, merge_backward, merge_forward, unpack_backward, unpack_forward,

@@ -2,8 +2,9 @@
 //! threads of the current rayon pool.
 //!
 //! Every optimizer's update is elementwise once the gradients are clipped, so splitting the
-//! buffer changes no result: a run is bit-identical whatever the split. The split is a
-//! recursive `rayon::join`, which allocates nothing.
+//! buffer changes no result: a run is bit-identical whatever the split. On two threads,
+//! each tensor is halved (the halves in which the matrix products split it); otherwise the
+//! buffer is, recursively. Neither split allocates.
 
 use std::ops::Range;
 
@@ -38,7 +39,65 @@ pub(super) fn update_trainable<F, U>(
     F: Float,
     U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
 {
-    update_part(0, params, grads, slots, tensors, parts_here(), update);
+    let parts = parts_here();
+    if parts == 2 && params.len() >= 2 * MIN_PART && fit_halving(tensors, params.len()) {
+        update_tensor_halves((params, grads, slots), tensors, update);
+        return;
+    }
+    update_part(0, params, grads, slots, tensors, parts, update);
+}
+
+/// The most tensors [`update_tensor_halves`] takes (it keeps their halves on the stack).
+const MAX_TENSORS_HALVED: usize = 32;
+
+/// Whether `tensors` are few enough for [`update_tensor_halves`], in order, apart and
+/// inside the buffers (as the trainer gives them).
+fn fit_halving(tensors: &[Range<usize>], len: usize) -> bool {
+    tensors.len() <= MAX_TENSORS_HALVED
+        && tensors.windows(2).all(|pair| pair[0].end <= pair[1].start)
+        && tensors.iter().all(|t| t.start <= t.end && t.end <= len)
+}
+
+/// A range of the buffers: parameters, gradients and the optimizer's slots.
+type Piece<'a, F> = (&'a mut [F], &'a [F], Slots<'a, F>);
+
+/// `piece` cut in two at `at`.
+fn split_piece<F>((params, grads, slots): Piece<'_, F>, at: usize) -> (Piece<'_, F>, Piece<'_, F>) {
+    let (params_low, params_high) = params.split_at_mut(at);
+    let (grads_low, grads_high) = grads.split_at(at);
+    let (slots_low, slots_high) = split_slots(slots, at);
+    (
+        (params_low, grads_low, slots_low),
+        (params_high, grads_high, slots_high),
+    )
+}
+
+/// On two threads: the first half of every tensor on the pool's first thread, the second
+/// half on its second thread, whichever calls ([`crate::kernels::join_owned`]). The
+/// matrix products split a kernel's rows and depth in the same halves, so that each half of
+/// a kernel stays in one core's cache from the products to the update and back, and both
+/// threads have the same work.
+fn update_tensor_halves<F, U>(buffers: Piece<'_, F>, tensors: &[Range<usize>], update: &U)
+where
+    F: Float,
+    U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
+{
+    let mut lows: [Option<Piece<'_, F>>; MAX_TENSORS_HALVED] = std::array::from_fn(|_| None);
+    let mut highs: [Option<Piece<'_, F>>; MAX_TENSORS_HALVED] = std::array::from_fn(|_| None);
+    let (mut rest, mut offset) = (buffers, 0);
+    for ((tensor, low), high) in tensors.iter().zip(&mut lows).zip(&mut highs) {
+        let (_, from_tensor) = split_piece(rest, tensor.start - offset);
+        let (whole, after) = split_piece(from_tensor, tensor.len());
+        let (first, second) = split_piece(whole, split_point(tensor.len()));
+        (*low, *high) = (Some(first), Some(second));
+        (rest, offset) = (after, tensor.end);
+    }
+    let run = |pieces: &mut [Option<Piece<'_, F>>]| {
+        for (params, grads, [s0, s1, s2]) in pieces.iter_mut().flatten() {
+            apply(update, params, grads, s0, s1, s2);
+        }
+    };
+    crate::kernels::join_owned(|| run(&mut lows), || run(&mut highs));
 }
 
 /// Calls `f(offset, part)` on parts of `buffer` (at `offset` in it), spread over the threads
@@ -103,30 +162,23 @@ fn update_part<F, U>(
         return;
     }
     let mid = split_point(len);
-    let (params_low, params_high) = params.split_at_mut(mid);
-    let (grads_low, grads_high) = grads.split_at(mid);
-    let (slots_low, slots_high) = split_slots(slots, mid);
+    let ((params_low, grads_low, slots_low), (params_high, grads_high, slots_high)) =
+        split_piece((params, grads, slots), mid);
     let high_parts = parts / 2;
     rayon::join(
         || {
-            let low = (params_low, grads_low, slots_low);
+            let low_parts = parts - high_parts;
             update_part(
-                offset,
-                low.0,
-                low.1,
-                low.2,
-                tensors,
-                parts - high_parts,
-                update,
+                offset, params_low, grads_low, slots_low, tensors, low_parts, update,
             );
         },
         || {
-            let (params, grads, slots) = (params_high, grads_high, slots_high);
+            let offset = offset + mid;
             update_part(
-                offset + mid,
-                params,
-                grads,
-                slots,
+                offset,
+                params_high,
+                grads_high,
+                slots_high,
                 tensors,
                 high_parts,
                 update,
@@ -233,10 +285,17 @@ mod tests {
 
     #[test]
     fn every_split_updates_exactly_the_trainable_ranges() {
-        let tensors = [0..40_000, 40_000..40_001, 50_000..99_999];
-        let (one, one_state) = run(1, &tensors);
+        let in_order = [0..40_000, 40_000..40_001, 50_000..99_999];
+        let out_of_order = [50_000..99_999, 10..30, 0..10];
+        for tensors in [&in_order[..], &out_of_order] {
+            check_every_split(tensors);
+        }
+    }
+
+    fn check_every_split(tensors: &[Range<usize>]) {
+        let (one, one_state) = run(1, tensors);
         for threads in [2, 3, 4] {
-            let (many, many_state) = run(threads, &tensors);
+            let (many, many_state) = run(threads, tensors);
             assert_eq!(one, many, "{threads} threads");
             assert_eq!(one_state, many_state, "{threads} threads");
         }
@@ -249,6 +308,49 @@ mod tests {
             };
             assert_eq!(p, expected, "parameter {i}");
             assert_eq!(s, if trainable { 1.5 } else { 0.5 }, "state {i}");
+        }
+    }
+
+    /// On two threads, the thread that calls updates its own halves of the tensors first
+    /// (the first halves on the pool's first thread, the second halves on its second),
+    /// whichever thread calls.
+    #[test]
+    fn each_of_two_threads_updates_its_own_halves_of_the_tensors() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        let tensors = [0..60_000, 60_000..60_128, 60_128..100_000];
+        let first_halves = tensors.clone().map(|t| t.start);
+        let second_halves = tensors.clone().map(|t| t.start + split_point(t.len()));
+        for _ in 0..20 {
+            let calls = pool.broadcast(|context| {
+                let mut params: Vec<f32> = (0..100_000).map(|i| i as f32).collect();
+                let grads = vec![0.0f32; params.len()];
+                let ran = std::sync::Mutex::new(Vec::new());
+                let slots = [&mut [][..], &mut [][..], &mut [][..]];
+                update_trainable(&mut params, &grads, slots, &tensors, &|p, _, _| {
+                    let thread = rayon::current_thread_index().expect("a pool thread");
+                    ran.lock().expect("log").push((p[0] as usize, thread));
+                });
+                let caller = context.index();
+                let ran = ran.into_inner().expect("log");
+                let here: Vec<usize> = ran
+                    .iter()
+                    .filter(|&&(_, thread)| thread == caller)
+                    .map(|&(start, _)| start)
+                    .take(3)
+                    .collect();
+                (caller, here)
+            });
+            for (caller, here) in calls {
+                let own = if caller == 1 {
+                    second_halves
+                } else {
+                    first_halves
+                };
+                assert_eq!(here, own, "thread {caller} called");
+            }
         }
     }
 

@@ -23,10 +23,10 @@ use std::sync::OnceLock;
 
 use crate::{AlignedVec, Float};
 use row::row_times_matrix;
-use split::join_owned;
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
 use simd::{Portable, Simd};
+use split::join_owned;
 use tile::{Block, Columns, Panel, Rows, Tile};
 
 /// `c (m×n) = op(a) · op(b)`, plus the old `c` when `accumulate`.
@@ -183,7 +183,8 @@ trait Element: Float {
     /// Calls `f` with this thread's buffer for packed panels of `op(b)`.
     fn with_packing_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R;
 
-    /// Calls `f` with this thread's buffer for the product over the depth's second half.
+    /// Calls `f` with this thread's buffer for a product over the second half of the depth
+    /// (see `split_depth`).
     fn with_depth_buffer<R>(f: impl FnOnce(&mut AlignedVec<Self>) -> R) -> R;
 }
 
@@ -236,12 +237,10 @@ fn product_on<F: Element>(isa: Isa, x: &Product<F>, c: &mut [F], accumulate: boo
     let parts = split::parts_here();
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 if let Some(mid) = depth_split::<F::Avx512>(x) => split_depth::<F::Avx512>(x, mid, c, accumulate, parts),
+        Isa::Avx512 => split_product::<F::Avx512>(x, c, accumulate, parts),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => split_rows::<F::Avx512>(x, 0..m, c, accumulate, parts),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => split_rows::<F::Avx2>(x, 0..m, c, accumulate, parts),
-        Isa::Portable => split_rows::<Portable<F>>(x, 0..m, c, accumulate, parts),
+        Isa::Avx2 => split_product::<F::Avx2>(x, c, accumulate, parts),
+        Isa::Portable => split_product::<Portable<F>>(x, c, accumulate, parts),
     }
 }
 
@@ -249,20 +248,32 @@ fn product_on<F: Element>(isa: Isa, x: &Product<F>, c: &mut [F], accumulate: boo
 /// more than the share it saves.
 const MIN_SPLIT_MULTIPLY_ADDS: usize = 1 << 19;
 
-/// `c`'s rows `rows` (`c` holds just those rows) on `parts` threads: the rows are halved,
-/// recursively, at multiples of the tile's height, each half on a thread of the rayon
-/// pool. Every value of `c` is computed as in the whole product, bit for bit.
+/// `c (+)= op(a) · op(b)` on up to `parts` threads: a deep product of few rows as the sum
+/// of its depth's halves, any other by its rows.
+fn split_product<S: Simd>(x: &Product<S::F>, c: &mut [S::F], accumulate: bool, parts: usize) {
+    let Sizes { m, k, .. } = x.sizes;
+    match depth_split::<S>(x) {
+        Some(mid) => split_depth::<S>(x, mid, c, accumulate, parts),
+        None => split_rows::<S>(x, 0..m, 0..k, c, accumulate, parts),
+    }
+}
+
+/// `c (+)= op(a)[rows, depths] · op(b)[depths, ..]` (`c` holds just those rows) on `parts`
+/// threads: the rows are halved, recursively, at multiples of the tile's height, each half
+/// on a thread of the rayon pool. Every value of `c` is computed as in the whole product,
+/// bit for bit.
 fn split_rows<S: Simd>(
     x: &Product<S::F>,
     rows: Range<usize>,
+    depths: Range<usize>,
     c: &mut [S::F],
     accumulate: bool,
     parts: usize,
 ) {
-    let Sizes { k, n, .. } = x.sizes;
+    let n = x.sizes.n;
     let len = rows.len();
-    if parts <= 1 || len < 2 * S::ROWS || len * k * n < MIN_SPLIT_MULTIPLY_ADDS {
-        product::<S>(x, rows, 0..k, c, accumulate);
+    if parts <= 1 || len < 2 * S::ROWS || len * depths.len() * n < MIN_SPLIT_MULTIPLY_ADDS {
+        product::<S>(x, rows, depths, c, accumulate);
         return;
     }
     let mid = (len / 2).next_multiple_of(S::ROWS);
@@ -270,42 +281,60 @@ fn split_rows<S: Simd>(
     let (low, high) = (rows.start..rows.start + mid, rows.start + mid..rows.end);
     let high_parts = parts / 2;
     join_owned(
-        || split_rows::<S>(x, low, top, accumulate, parts - high_parts),
-        || split_rows::<S>(x, high, bottom, accumulate, high_parts),
+        || split_rows::<S>(x, low, depths.clone(), top, accumulate, parts - high_parts),
+        || split_rows::<S>(x, high, depths.clone(), bottom, accumulate, high_parts),
     );
 }
 
-/// Where a product of few rows over a deep `op(b)` cuts its depth, if it does: such a
-/// product is the sum of two products over the halves of the depth, whatever the threads,
-/// so that each half of `b` is read by one thread only.
+/// Where a deep product of few rows cuts its depth (at a multiple of the tile's height, as
+/// [`split_rows`] cuts the rows of the product that computes `b`'s gradient), if it does.
+///
+/// Split by its rows, such a product (the first Dense layer's forward pass at batch 64:
+/// 64×784 times 784×128) has each thread read all of `b`, the weights, half of which the
+/// other thread's share of the optimizer's update has just written; reading values
+/// another core wrote costs about ten times what reading its own does (`cargo bench
+/// --bench cores`). Split by its depth, each thread reads only the half of `b` that it
+/// updates itself, and only the partial products, a fraction of `b`'s size, cross
+/// between the cores. The cut depends on the sizes alone, never on the threads, so that a
+/// product computes the same bits on any number of threads.
 fn depth_split<S: Simd>(x: &Product<S::F>) -> Option<usize> {
     let Sizes { m, k, n } = x.sizes;
-    let deep = !x.b.t && m < k && k >= 2 * S::ROWS && m * k * n >= MIN_SPLIT_MULTIPLY_ADDS;
+    let deep = !x.b.t && k >= 4 * m && m * k * n >= MIN_SPLIT_MULTIPLY_ADDS;
     deep.then(|| (k / 2).next_multiple_of(S::ROWS))
+        .filter(|&mid| mid < k)
 }
 
 /// `c (+)= op(a) · op(b)` as the sum of its products over the depth's halves `0..mid` and
-/// `mid..k`, on two threads when `parts` allows.
-fn split_depth<S: Simd>(x: &Product<S::F>, mid: usize, c: &mut [S::F], accumulate: bool, parts: usize) {
+/// `mid..k`: `c (+)= low`, then `c += high`, the halves on two threads when `parts`
+/// allows.
+fn split_depth<S: Simd>(
+    x: &Product<S::F>,
+    mid: usize,
+    c: &mut [S::F],
+    accumulate: bool,
+    parts: usize,
+) {
     let Sizes { m, k, n } = x.sizes;
-    S::F::with_depth_buffer(|high| {
-        if high.len() < m * n {
-            high.resize(m * n, num_traits::zero());
-        }
-        let high = &mut high[..m * n];
-        if parts > 1 {
-            join_owned(
-                || product::<S>(x, 0..m, 0..mid, c, accumulate),
-                || product::<S>(x, 0..m, mid..k, high, false),
-            );
-        } else {
-            product::<S>(x, 0..m, 0..mid, c, accumulate);
-            product::<S>(x, 0..m, mid..k, high, false);
-        }
-        for (c, &h) in c.iter_mut().zip(high.iter()) {
-            *c += h;
-        }
-    });
+    // Taken out of its cell while the halves run: a thread waiting in the fork may run
+    // another product, which then finds the cell empty instead of borrowed.
+    let mut buffer = S::F::with_depth_buffer(std::mem::take);
+    if buffer.len() < m * n {
+        buffer.resize(m * n, num_traits::zero());
+    }
+    let high = &mut buffer[..m * n];
+    let high_parts = parts / 2;
+    let mut low_half = || split_rows::<S>(x, 0..m, 0..mid, c, accumulate, parts - high_parts);
+    let mut high_half = || split_rows::<S>(x, 0..m, mid..k, high, false, high_parts);
+    if parts > 1 {
+        join_owned(low_half, high_half);
+    } else {
+        low_half();
+        high_half();
+    }
+    for (c, &h) in c.iter_mut().zip(high.iter()) {
+        *c += h;
+    }
+    S::F::with_depth_buffer(|cell| *cell = buffer);
 }
 
 /// How a product walks through `op(b)`, chosen by its sizes.
