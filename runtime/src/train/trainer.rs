@@ -403,7 +403,7 @@ where
         );
         batch_x.resize(rows * M::INPUT_SIZE, M::Float::default());
         batch_y.resize(rows * target_width, M::Float::default());
-        data.gather_into(indices, &mut batch_x, &mut batch_y);
+        gather_on_two_threads(data, indices, &mut batch_x, &mut batch_y);
         if let Some(weights) = weights {
             batch_weights.clear();
             batch_weights.extend(indices.iter().map(|&i| weights[i]));
@@ -938,6 +938,27 @@ impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Release);
     }
+}
+
+/// The samples at `indices` into `x` and `y`, the first half of them on the pool's first
+/// thread and the second half on its second, if the caller runs in a pool of several
+/// threads: the samples lie scattered over a dataset larger than the caches, so that a
+/// gather waits on memory, and two cores wait in parallel.
+fn gather_on_two_threads<F: Float>(data: &Dataset<F>, indices: &[usize], x: &mut [F], y: &mut [F]) {
+    let several_threads =
+        rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1;
+    if !several_threads || indices.len() < 2 {
+        data.gather_into(indices, x, y);
+        return;
+    }
+    let half = indices.len() / 2;
+    let (x_low, x_high) = x.split_at_mut(half * (x.len() / indices.len()));
+    let (y_low, y_high) = y.split_at_mut(half * (y.len() / indices.len()));
+    let (low, high) = indices.split_at(half);
+    crate::kernels::join_owned(
+        || data.gather_into(low, x_low, y_low),
+        || data.gather_into(high, x_high, y_high),
+    );
 }
 
 /// `total` = the lanes' gradients summed in lane order, with the buffer split across the
