@@ -8,6 +8,7 @@
 
 use super::conv::column_sums;
 use crate::Float;
+use std::iter;
 
 /// BatchNormalization in training: normalizes each channel of `x` `[outer, channels]` by
 /// the batch's mean and biased variance, `y = gamma · (x - mean) / sqrt(var + epsilon) +
@@ -41,11 +42,7 @@ pub fn batch_norm_forward_train<F: Float>(
     variance: &mut [F],
     inv_std: &mut [F],
 ) {
-    assert_eq!(
-        x.len(),
-        outer * channels,
-        "batch_norm: x is not [outer, channels]"
-    );
+    assert_shape(x, outer, channels, "batch_norm", "x", "outer, channels");
     assert!(outer > 0, "batch_norm: batch statistics of no values");
     column_sums(x, mean);
     let scale = F::of(1.0 / outer as f64);
@@ -59,13 +56,11 @@ pub fn batch_norm_forward_train<F: Float>(
     }
     variance.iter_mut().for_each(|v| *v *= scale);
     for (s, &v) in inv_std.iter_mut().zip(&*variance) {
-        *s = F::one() / (v + F::of(epsilon)).sqrt();
+        *s = inverse_std(v, epsilon);
     }
     for (y, x) in y.chunks_exact_mut(channels).zip(x.chunks_exact(channels)) {
-        for (((y, &x), &m), &s) in y.iter_mut().zip(x).zip(&*mean).zip(&*inv_std) {
-            *y = (x - m) * s;
-        }
-        scale_and_shift_row(y, gamma, beta);
+        let statistics = mean.iter().copied().zip(inv_std.iter().copied());
+        normalize_row(y, x, statistics, gamma, beta);
     }
 }
 
@@ -132,11 +127,7 @@ pub fn batch_norm_forward_inference<F: Float>(
     epsilon: f64,
     y: &mut [F],
 ) {
-    assert_eq!(
-        x.len(),
-        outer * channels,
-        "batch_norm: x is not [outer, channels]"
-    );
+    assert_shape(x, outer, channels, "batch_norm", "x", "outer, channels");
     let epsilon = F::of(epsilon);
     for (y, x) in y.chunks_exact_mut(channels).zip(x.chunks_exact(channels)) {
         for (((y, &x), &m), &v) in y.iter_mut().zip(x).zip(moving_mean).zip(moving_variance) {
@@ -165,11 +156,7 @@ pub fn batch_norm_backward_inference<F: Float>(
     epsilon: f64,
     dx: &mut [F],
 ) {
-    assert_eq!(
-        dy.len(),
-        outer * channels,
-        "batch_norm: dy is not [outer, channels]"
-    );
+    assert_shape(dy, outer, channels, "batch_norm", "dy", "outer, channels");
     let epsilon = F::of(epsilon);
     for (dx, dy) in dx.chunks_exact_mut(channels).zip(dy.chunks_exact(channels)) {
         for ((dx, &d), &v) in dx.iter_mut().zip(dy).zip(moving_variance) {
@@ -206,16 +193,8 @@ pub fn batch_norm_backward<F: Float>(
     dgamma: &mut [F],
     dbeta: &mut [F],
 ) {
-    assert_eq!(
-        x.len(),
-        outer * channels,
-        "batch_norm: x is not [outer, channels]"
-    );
-    assert_eq!(
-        dy.len(),
-        outer * channels,
-        "batch_norm: dy is not [outer, channels]"
-    );
+    assert_shape(x, outer, channels, "batch_norm", "x", "outer, channels");
+    assert_shape(dy, outer, channels, "batch_norm", "dy", "outer, channels");
     dbeta.fill(F::zero());
     dgamma.fill(F::zero());
     // Zipped rather than indexed by channel, so that the loops vectorize.
@@ -225,6 +204,8 @@ pub fn batch_norm_backward<F: Float>(
         let values = x.iter().zip(dy).zip(statistics());
         for ((db, dg), ((&x, &d), (&m, &s))) in sums.zip(values) {
             *db += d;
+            // `(d · (x - m)) · s` rounds differently from `d · x̂`: kept in this order so
+            // that the gradients keep their bits.
             *dg += d * (x - m) * s;
         }
     }
@@ -235,7 +216,7 @@ pub fn batch_norm_backward<F: Float>(
         let sums = dbeta.iter().zip(&*dgamma);
         let values = dx.iter_mut().zip(dy).zip(x);
         for (((dx, &d), &x), ((&m, &s), (&db, &dg))) in values.zip(statistics().zip(sums)) {
-            *dx = s * (d - (db + (x - m) * s * dg) * per_value);
+            *dx = s * (d - (db + normalized(x, m, s) * dg) * per_value);
         }
         scale_and_shift_row(dx, gamma, None);
     }
@@ -263,21 +244,14 @@ pub fn layer_norm_forward<F: Float>(
     mean: &mut [F],
     inv_std: &mut [F],
 ) {
-    assert_eq!(
-        x.len(),
-        rows * features,
-        "layer_norm: x is not [rows, features]"
-    );
+    assert_shape(x, rows, features, "layer_norm", "x", "rows, features");
     let scale = F::of(1.0 / features as f64);
     let each_row = x.chunks_exact(features).zip(y.chunks_exact_mut(features));
     for ((x, y), (mean, inv_std)) in each_row.zip(mean.iter_mut().zip(inv_std.iter_mut())) {
         *mean = x.iter().copied().sum::<F>() * scale;
         let variance = x.iter().map(|&x| (x - *mean) * (x - *mean)).sum::<F>() * scale;
-        *inv_std = F::one() / (variance + F::of(epsilon)).sqrt();
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = (x - *mean) * *inv_std;
-        }
-        scale_and_shift_row(y, gamma, beta);
+        *inv_std = inverse_std(variance, epsilon);
+        normalize_row(y, x, iter::repeat((*mean, *inv_std)), gamma, beta);
     }
 }
 
@@ -305,16 +279,8 @@ pub fn layer_norm_backward<F: Float>(
     mut dgamma: Option<&mut [F]>,
     dbeta: Option<&mut [F]>,
 ) {
-    assert_eq!(
-        x.len(),
-        rows * features,
-        "layer_norm: x is not [rows, features]"
-    );
-    assert_eq!(
-        dy.len(),
-        rows * features,
-        "layer_norm: dy is not [rows, features]"
-    );
+    assert_shape(x, rows, features, "layer_norm", "x", "rows, features");
+    assert_shape(dy, rows, features, "layer_norm", "dy", "rows, features");
     if let Some(dbeta) = dbeta {
         column_sums(dy, dbeta);
     }
@@ -325,10 +291,10 @@ pub fn layer_norm_backward<F: Float>(
     let mut dx_rows = dx.map(|dx| dx.chunks_exact_mut(features));
     let each_row = x.chunks_exact(features).zip(dy.chunks_exact(features));
     for ((x, dy), (&mean, &inv_std)) in each_row.zip(mean.iter().zip(inv_std)) {
-        let normalized = |i: usize| (x[i] - mean) * inv_std;
+        let x_hat = |i: usize| normalized(x[i], mean, inv_std);
         if let Some(dgamma) = dgamma.as_deref_mut() {
             for (i, (dg, &d)) in dgamma.iter_mut().zip(dy).enumerate() {
-                *dg += d * normalized(i);
+                *dg += d * x_hat(i);
             }
         }
         let Some(dx) = dx_rows.as_mut().and_then(Iterator::next) else {
@@ -338,13 +304,59 @@ pub fn layer_norm_backward<F: Float>(
         let (mut g_mean, mut g_normalized_mean) = (F::zero(), F::zero());
         for i in 0..features {
             g_mean += g(i);
-            g_normalized_mean += g(i) * normalized(i);
+            g_normalized_mean += g(i) * x_hat(i);
         }
         let (g_mean, g_normalized_mean) = (g_mean * scale, g_normalized_mean * scale);
         for (i, dx) in dx.iter_mut().enumerate() {
-            *dx = inv_std * (g(i) - g_mean - normalized(i) * g_normalized_mean);
+            *dx = inv_std * (g(i) - g_mean - x_hat(i) * g_normalized_mean);
         }
     }
+}
+
+/// Panics unless `values` is `[rows, columns]`, with `kernel: name is not [axes]`.
+#[track_caller]
+fn assert_shape<F>(
+    values: &[F],
+    rows: usize,
+    columns: usize,
+    kernel: &str,
+    name: &str,
+    axes: &str,
+) {
+    assert_eq!(
+        values.len(),
+        rows * columns,
+        "{kernel}: {name} is not [{axes}]"
+    );
+}
+
+/// `1 / sqrt(variance + epsilon)`, which both forwards keep for their backward.
+#[inline]
+fn inverse_std<F: Float>(variance: F, epsilon: f64) -> F {
+    F::one() / (variance + F::of(epsilon)).sqrt()
+}
+
+/// The normalized value `x̂ = (x - mean) · inv_std`.
+#[inline]
+fn normalized<F: Float>(x: F, mean: F, inv_std: F) -> F {
+    (x - mean) * inv_std
+}
+
+/// Both forwards' pass over one row: `y = gamma · x̂ + beta`, with `statistics` the
+/// `(mean, inv_std)` of each value in turn (each channel's in batch normalization, the
+/// row's own repeated in layer normalization).
+#[inline]
+fn normalize_row<F: Float>(
+    y: &mut [F],
+    x: &[F],
+    statistics: impl Iterator<Item = (F, F)>,
+    gamma: Option<&[F]>,
+    beta: Option<&[F]>,
+) {
+    for ((y, &x), (mean, inv_std)) in y.iter_mut().zip(x).zip(statistics) {
+        *y = normalized(x, mean, inv_std);
+    }
+    scale_and_shift_row(y, gamma, beta);
 }
 
 /// `y = gamma · y + beta` on one row of channels, each term only when present (applied
