@@ -44,7 +44,7 @@ pub(super) fn update_trainable<F, U>(
         update_tensor_halves((params, grads, slots), tensors, update);
         return;
     }
-    update_part(0, params, grads, slots, tensors, parts, update);
+    update_part(0, (params, grads, slots), tensors, parts, update);
 }
 
 /// The most tensors [`update_tensor_halves`] takes (it keeps their halves on the stack).
@@ -146,9 +146,7 @@ fn split_point(len: usize) -> usize {
 
 fn update_part<F, U>(
     offset: usize,
-    params: &mut [F],
-    grads: &[F],
-    slots: Slots<'_, F>,
+    buffers: Piece<'_, F>,
     tensors: &[Range<usize>],
     parts: usize,
     update: &U,
@@ -156,34 +154,18 @@ fn update_part<F, U>(
     F: Float,
     U: Fn(&mut [F], &[F], Slots<'_, F>) + Sync,
 {
-    let len = params.len();
+    let len = buffers.0.len();
     if parts <= 1 || len < 2 * MIN_PART {
+        let (params, grads, slots) = buffers;
         update_serially(offset, params, grads, slots, tensors, update);
         return;
     }
     let mid = split_point(len);
-    let ((params_low, grads_low, slots_low), (params_high, grads_high, slots_high)) =
-        split_piece((params, grads, slots), mid);
-    let high_parts = parts / 2;
+    let (low, high) = split_piece(buffers, mid);
+    let (low_parts, high_parts) = (parts - parts / 2, parts / 2);
     rayon::join(
-        || {
-            let low_parts = parts - high_parts;
-            update_part(
-                offset, params_low, grads_low, slots_low, tensors, low_parts, update,
-            );
-        },
-        || {
-            let offset = offset + mid;
-            update_part(
-                offset,
-                params_high,
-                grads_high,
-                slots_high,
-                tensors,
-                high_parts,
-                update,
-            );
-        },
+        || update_part(offset, low, tensors, low_parts, update),
+        || update_part(offset + mid, high, tensors, high_parts, update),
     );
 }
 

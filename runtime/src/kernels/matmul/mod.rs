@@ -8,8 +8,8 @@
 //! buffer that only grows, so once a thread has seen a size the product allocates
 //! nothing. The kernels for AVX-512, AVX2+FMA or plain Rust are chosen at run time. A
 //! single row times a matrix (batch-1 inference) has its own loop. Inside
-//! [`split::with_split_products`], a large product splits its rows across the threads of
-//! the rayon pool it runs in.
+//! [`split::with_split_products`], a large product splits its rows (a deep product of few
+//! rows, its depth) across the threads of the rayon pool it runs in.
 
 mod row;
 mod simd;
@@ -387,8 +387,8 @@ struct BlockOfB {
     cols: usize,
 }
 
-/// `c (+)= op(a) · op(b)` on the instruction set `S`, block by block.
-/// `c (+)= op(a)[rows, ..] · op(b)`, where `c` holds just those rows.
+/// `c (+)= op(a)[rows, depths] · op(b)[depths, ..]` on the instruction set `S`, block by
+/// block, where `c` holds just those rows.
 fn product<S: Simd>(
     x: &Product<S::F>,
     rows: Range<usize>,
