@@ -74,10 +74,7 @@ pub fn max_pool2d_forward_activated<F: Float>(
     argmax: &mut [u32],
     activation: Activation,
 ) {
-    assert!(
-        matches!(activation, Activation::Relu | Activation::Linear),
-        "max_pool2d_forward_activated: only relu and linear commute exactly with the maximum"
-    );
+    assert_commutes_with_max(activation, "max_pool2d_forward_activated");
     max_pool2d_forward(window, batch, x, y, argmax);
     if activation == Activation::Relu {
         for v in y {
@@ -112,10 +109,7 @@ pub fn max_pool2d_backward_activated<F: Float>(
     activation: Activation,
     dx: &mut [F],
 ) {
-    assert!(
-        matches!(activation, Activation::Relu | Activation::Linear),
-        "max_pool2d_backward_activated: only relu and linear commute exactly with the maximum"
-    );
+    assert_commutes_with_max(activation, "max_pool2d_backward_activated");
     assert_eq!(
         y.len(),
         dy.len(),
@@ -123,6 +117,15 @@ pub fn max_pool2d_backward_activated<F: Float>(
     );
     let passes = (activation == Activation::Relu).then_some(y);
     max_pool2d_backward_passing(window, batch, dy, argmax, passes, dx);
+}
+
+/// Panics, naming the kernel `what`, unless pooling then `activation` is what `activation`
+/// then pooling computes, bit for bit: only relu and linear are exact and never decrease.
+fn assert_commutes_with_max(activation: Activation, what: &str) {
+    assert!(
+        matches!(activation, Activation::Relu | Activation::Linear),
+        "{what}: only relu and linear commute exactly with the maximum"
+    );
 }
 
 /// `y = max(y, tap)` element by element, `argmax` following, where `tap[ch]` is input value

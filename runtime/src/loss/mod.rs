@@ -441,22 +441,35 @@ fn same_widths(what: &str, y_pred_len: usize, y_true_len: usize, rows: usize) ->
     (output_width, target_width)
 }
 
-/// The `rows` samples of a batch, each as its row of predictions and its row of targets:
-/// none for an empty batch, whatever the slices hold. `row_widths(what, y_pred.len(),
-/// y_true.len(), rows)` gives the widths of a row of each (for `rows > 0`), and panics,
-/// naming the loss `what`, if the slices do not suit it.
-fn samples<'a, F: Float, W: FnOnce(&str, usize, usize, usize) -> (usize, usize)>(
+/// A loss's rule for the widths of a row of predictions and of targets:
+/// `(what, y_pred.len(), y_true.len(), rows)` to the two widths, panicking if they do not
+/// suit the loss.
+type RowWidths = fn(&str, usize, usize, usize) -> (usize, usize);
+
+/// The widths of a row of predictions and of targets in a batch of `rows` samples, as
+/// `row_widths(what, y_pred.len(), y_true.len(), rows)` gives them (it panics, naming the
+/// loss `what`, if the slices do not suit it); any widths for an empty batch.
+fn batch_widths<F>(
     what: &str,
-    y_pred: &'a [F],
-    y_true: &'a [F],
+    y_pred: &[F],
+    y_true: &[F],
     rows: usize,
-    row_widths: W,
-) -> impl Iterator<Item = (&'a [F], &'a [F])> + use<'a, F, W> {
-    let (output_width, target_width) = match rows {
+    row_widths: RowWidths,
+) -> (usize, usize) {
+    match rows {
         // Any widths split the empty slices below into no rows.
         0 => (1, 1),
         _ => row_widths(what, y_pred.len(), y_true.len(), rows),
-    };
+    }
+}
+
+/// The first `rows` rows of predictions and of targets, `widths` values wide.
+fn rows_of<'a, F>(
+    y_pred: &'a [F],
+    y_true: &'a [F],
+    rows: usize,
+    (output_width, target_width): (usize, usize),
+) -> impl Iterator<Item = (&'a [F], &'a [F])> + use<'a, F> {
     let y_pred = &y_pred[..rows * output_width];
     let y_true = &y_true[..rows * target_width];
     y_pred
@@ -464,20 +477,30 @@ fn samples<'a, F: Float, W: FnOnce(&str, usize, usize, usize) -> (usize, usize)>
         .zip(y_true.chunks_exact(target_width))
 }
 
+/// The `rows` samples of a batch, each as its row of predictions and its row of targets
+/// (widths as [`batch_widths`] gives them): none for an empty batch, whatever the slices
+/// hold.
+fn samples<'a, F: Float>(
+    what: &str,
+    y_pred: &'a [F],
+    y_true: &'a [F],
+    rows: usize,
+    row_widths: RowWidths,
+) -> impl Iterator<Item = (&'a [F], &'a [F])> + use<'a, F> {
+    let widths = batch_widths(what, y_pred, y_true, rows, row_widths);
+    rows_of(y_pred, y_true, rows, widths)
+}
+
 /// [`samples`] with each sample's row of `grad`, which must have the shape of `y_pred`.
-fn samples_with_grad<'a, F: Float, W: FnOnce(&str, usize, usize, usize) -> (usize, usize)>(
+fn samples_with_grad<'a, F: Float>(
     what: &str,
     y_pred: &'a [F],
     y_true: &'a [F],
     rows: usize,
     grad: &'a mut [F],
-    row_widths: W,
-) -> impl Iterator<Item = (&'a [F], &'a [F], &'a mut [F])> + use<'a, F, W> {
-    let output_width = match rows {
-        0 => 1,
-        _ => y_pred.len() / rows,
-    };
-    let samples = samples(what, y_pred, y_true, rows, row_widths);
+    row_widths: RowWidths,
+) -> impl Iterator<Item = (&'a [F], &'a [F], &'a mut [F])> + use<'a, F> {
+    let widths = batch_widths(what, y_pred, y_true, rows, row_widths);
     if rows > 0 {
         assert_eq!(
             grad.len(),
@@ -485,8 +508,9 @@ fn samples_with_grad<'a, F: Float, W: FnOnce(&str, usize, usize, usize) -> (usiz
             "{what}: grad must have the shape of y_pred"
         );
     }
+    let output_width = widths.0;
     let grad = &mut grad[..rows * output_width];
-    samples
+    rows_of(y_pred, y_true, rows, widths)
         .zip(grad.chunks_exact_mut(output_width))
         .map(|((p, t), g)| (p, t, g))
 }

@@ -331,9 +331,7 @@ fn split_depth<S: Simd>(
         low_half();
         high_half();
     }
-    for (c, &h) in c.iter_mut().zip(high.iter()) {
-        *c += h;
-    }
+    super::accumulate(c, high);
     S::F::with_depth_buffer(|cell| *cell = buffer);
 }
 
