@@ -28,6 +28,8 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Token, Visibility, bracketed, parenthesized};
 
+use crate::size;
+
 /// Everything inside `model! { ... }`.
 pub struct Block {
     pub models: Vec<ModelDef>,
@@ -75,11 +77,7 @@ impl ModelDef {
     pub fn packed_input_shape(&self) -> Vec<usize> {
         match &self.inputs[..] {
             [one] => one.shape.dims.clone(),
-            many => vec![
-                many.iter()
-                    .map(|i| i.shape.dims.iter().product::<usize>())
-                    .sum(),
-            ],
+            many => vec![many.iter().map(|i| i.shape.len()).sum()],
         }
     }
 }
@@ -172,11 +170,18 @@ impl Parse for Pattern {
     }
 }
 
-/// A shape written by the user: `[28, 28, 1]`.
+/// A shape written by the user: `[28, 28, 1]`, whose values one buffer can hold.
 #[derive(Clone)]
 pub struct ShapeLit {
     pub dims: Vec<usize>,
     pub span: Span,
+}
+
+impl ShapeLit {
+    /// Values per sample (checked to fit when parsed).
+    pub fn len(&self) -> usize {
+        self.dims.iter().product()
+    }
 }
 
 /// A name, possibly called once or twice: `Dense(128, activation = relu)`, `Flatten`,
@@ -196,10 +201,28 @@ pub struct Arg {
     pub value: Value,
 }
 
+/// An integer as written, which may be too large for any argument: each argument checks
+/// its own range.
+#[derive(Clone)]
+pub struct IntLit {
+    /// The value, when it fits an `i128`.
+    pub value: Option<i128>,
+    /// The digits as written, with the sign.
+    pub text: String,
+    pub span: Span,
+}
+
+impl IntLit {
+    /// The value, when it is in `min..=max`.
+    pub fn within(&self, min: i128, max: i128) -> Option<i128> {
+        self.value.filter(|v| (min..=max).contains(v))
+    }
+}
+
 /// An argument's value, with its span.
 #[derive(Clone)]
 pub enum Value {
-    Int(i64, Span),
+    Int(IntLit),
     Float(f64, Span),
     Bool(bool, Span),
     Ident(Ident),
@@ -212,7 +235,7 @@ pub enum Value {
 impl Value {
     pub fn span(&self) -> Span {
         match self {
-            Value::Int(_, s)
+            Value::Int(IntLit { span: s, .. })
             | Value::Float(_, s)
             | Value::Bool(_, s)
             | Value::Str(_, s)
@@ -225,7 +248,7 @@ impl Value {
     /// How the value reads in an error message.
     pub fn describe(&self) -> String {
         match self {
-            Value::Int(i, _) => format!("the integer {i}"),
+            Value::Int(i) => format!("the integer {}", i.text),
             Value::Float(f, _) => format!("the number {f}"),
             Value::Bool(b, _) => format!("`{b}`"),
             Value::Ident(i) => format!("the name `{i}`"),
@@ -349,6 +372,18 @@ fn parse_inputs(input: ParseStream) -> syn::Result<Vec<Input>> {
         input,
         "a model needs an input, e.g. `(x: [784])` or `[784]`",
     )?;
+    let total = named
+        .iter()
+        .fold(0u128, |total, (_, shape, _)| total + shape.len() as u128);
+    if size::fits(total).is_none() {
+        return Err(syn::Error::new(
+            named[0].1.span,
+            format!(
+                "the inputs hold {total} values per sample together, {}",
+                size::limit_str()
+            ),
+        ));
+    }
     Ok(named
         .into_iter()
         .map(|(name, shape, ids)| Input {
@@ -453,7 +488,15 @@ impl Parse for ShapeLit {
         let lits = Punctuated::<syn::LitInt, Token![,]>::parse_terminated(&content)?;
         let mut dims = Vec::new();
         for lit in &lits {
-            let dim: usize = lit.base10_parse()?;
+            let dim: usize = lit.base10_parse().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "this dimension, {}, is more values than a machine can address",
+                        lit.base10_digits()
+                    ),
+                )
+            })?;
             if dim == 0 {
                 return Err(syn::Error::new(
                     lit.span(),
@@ -467,6 +510,16 @@ impl Parse for ShapeLit {
                 bracket.span.join(),
                 "a shape needs at least one dimension, e.g. `[784]` \
                  (the batch dimension is never written)",
+            ));
+        }
+        if size::len(&dims).is_none() {
+            return Err(syn::Error::new(
+                bracket.span.join(),
+                format!(
+                    "a sample of this shape holds {} values, {}",
+                    size::count_str(size::product(&dims)),
+                    size::limit_str()
+                ),
             ));
         }
         Ok(ShapeLit {
@@ -527,7 +580,11 @@ impl Parse for Value {
         if input.peek(Token![-]) {
             let minus: Token![-] = input.parse()?;
             return match input.parse::<Value>()? {
-                Value::Int(i, s) => Ok(Value::Int(-i, minus.span.join(s).unwrap_or(s))),
+                Value::Int(i) => Ok(Value::Int(IntLit {
+                    value: i.value.and_then(i128::checked_neg),
+                    text: format!("-{}", i.text),
+                    span: minus.span.join(i.span).unwrap_or(i.span),
+                })),
                 Value::Float(f, s) => Ok(Value::Float(-f, minus.span.join(s).unwrap_or(s))),
                 other => Err(syn::Error::new(
                     other.span(),
@@ -549,7 +606,11 @@ impl Parse for Value {
             let lit: syn::Lit = input.parse()?;
             let span = lit.span();
             return match lit {
-                syn::Lit::Int(i) => Ok(Value::Int(i.base10_parse()?, span)),
+                syn::Lit::Int(i) => Ok(Value::Int(IntLit {
+                    value: i.base10_digits().parse().ok(),
+                    text: i.base10_digits().to_string(),
+                    span,
+                })),
                 syn::Lit::Float(f) => Ok(Value::Float(f.base10_parse()?, span)),
                 syn::Lit::Bool(b) => Ok(Value::Bool(b.value, span)),
                 syn::Lit::Str(s) => Ok(Value::Str(s.value(), span)),

@@ -5,106 +5,33 @@ use rand_distr::StandardNormal;
 
 use crate::Float;
 
-/// How a parameter tensor starts, as named in Keras (`kernel_initializer = he_normal`).
-///
-/// The random ones are Keras's `VarianceScaling` variants: the variance is
-/// `scale / n`, where `n` is `fan_in`, or the mean of `fan_in` and `fan_out` for the
-/// Glorot pair (each at least 1). The `_normal` ones draw from a normal truncated at two
-/// standard deviations, widened by Keras's 1/0.8796... so that the variance is still
-/// `scale / n`.
+/// How a parameter tensor starts, as named in Keras: the names `model!` accepts.
 ///
 /// ```
-/// use strata_runtime::{Seed, init::Initializer};
+/// use strata_runtime::{Seed, init::{Fill, Initializer}};
 /// let mut kernel = vec![0.0f32; 784 * 128];
 /// Initializer::GlorotUniform.fill(&mut kernel, 784, 128, &mut Seed(42).rng());
 /// let limit = (6.0f32 / (784.0 + 128.0)).sqrt();
 /// assert!(kernel.iter().all(|w| w.abs() <= limit));
 /// assert_eq!(Initializer::from_name("he_normal"), Some(Initializer::HeNormal));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Initializer {
-    /// `glorot_uniform` (Keras's default for kernels): uniform on ±√(6 / (fan_in + fan_out)).
-    GlorotUniform,
-    /// `glorot_normal`: truncated normal, variance 2 / (fan_in + fan_out).
-    GlorotNormal,
-    /// `he_uniform`: uniform on ±√(6 / fan_in).
-    HeUniform,
-    /// `he_normal`: truncated normal, variance 2 / fan_in.
-    HeNormal,
-    /// `lecun_normal`: truncated normal, variance 1 / fan_in.
-    LecunNormal,
-    /// `lecun_uniform`: uniform on ±√(3 / fan_in).
-    LecunUniform,
-    /// `zeros` (Keras's default for biases).
-    Zeros,
-    /// `ones`.
-    Ones,
-    /// `orthogonal` (Keras's default for recurrent kernels): a matrix with orthonormal rows
-    /// or columns, whichever are fewer, drawn uniformly (the Q of the QR decomposition of a
-    /// standard normal matrix, signs fixed so that R's diagonal is positive). The matrix
-    /// is `fan_in × (len / fan_in)`: a Dense or recurrent kernel `[in, out]` as it is, a
-    /// convolution's `[kh, kw, in, out]` as `[kh·kw·in, out]`, as Keras flattens it.
-    Orthogonal,
-    /// Keras's LSTM bias with `unit_forget_bias`: zeros, except ones over the second
-    /// quarter, the forget gate's (gate order i, f, c, o). Not a name users write: LSTM
-    /// picks it.
-    UnitForgetBias,
-    /// `uniform` (Keras's default for Embedding): uniform on ±0.05, whatever the fans.
-    Uniform,
-}
+pub use strata_vocabulary::Initializer;
 
 /// The standard deviation of a standard normal truncated to [-2, 2]: Keras divides by it.
 const TRUNCATED_STDDEV: f64 = 0.879_625_661_034_239_8;
 
-impl Initializer {
-    /// Every initializer, in declaration order.
-    pub const ALL: &'static [Initializer] = &[
-        Initializer::GlorotUniform,
-        Initializer::GlorotNormal,
-        Initializer::HeUniform,
-        Initializer::HeNormal,
-        Initializer::LecunNormal,
-        Initializer::LecunUniform,
-        Initializer::Zeros,
-        Initializer::Ones,
-        Initializer::Orthogonal,
-        Initializer::Uniform,
-    ];
-
-    /// Keras's name for the initializer.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Initializer::GlorotUniform => "glorot_uniform",
-            Initializer::GlorotNormal => "glorot_normal",
-            Initializer::HeUniform => "he_uniform",
-            Initializer::HeNormal => "he_normal",
-            Initializer::LecunNormal => "lecun_normal",
-            Initializer::LecunUniform => "lecun_uniform",
-            Initializer::Zeros => "zeros",
-            Initializer::Ones => "ones",
-            Initializer::Orthogonal => "orthogonal",
-            Initializer::UnitForgetBias => "unit_forget_bias",
-            Initializer::Uniform => "uniform",
-        }
-    }
-
-    /// The initializer Keras calls `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|init| init.name() == name)
-    }
-
+/// Draws a tensor's starting values from an [`Initializer`]'s distribution.
+pub trait Fill {
     /// Fills `values` with this initializer's distribution for a tensor with these fans
     /// (for a Dense kernel `[inputs, units]`: `fan_in = inputs`, `fan_out = units`).
     ///
     /// Values are drawn in `f64` and then rounded, so an `f32` and an `f64` model from the
     /// same seed start from the same weights, up to rounding.
-    pub fn fill<F: Float>(
-        self,
-        values: &mut [F],
-        fan_in: usize,
-        fan_out: usize,
-        rng: &mut crate::Rng,
-    ) {
+    fn fill<F: Float>(self, values: &mut [F], fan_in: usize, fan_out: usize, rng: &mut crate::Rng);
+}
+
+impl Fill for Initializer {
+    fn fill<F: Float>(self, values: &mut [F], fan_in: usize, fan_out: usize, rng: &mut crate::Rng) {
         let fan_in = (fan_in as f64).max(1.0);
         let fan_avg = ((fan_in + fan_out as f64) / 2.0).max(1.0);
         let (scale, n, uniform) = match self {
@@ -205,16 +132,6 @@ mod tests {
         let mut values = vec![F::nan(); len];
         init.fill(&mut values, fan_in, fan_out, &mut Seed(3).rng());
         values
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for &init in Initializer::ALL {
-            assert_eq!(Initializer::from_name(init.name()), Some(init));
-        }
-        assert_eq!(Initializer::ALL.len(), 10);
-        assert_eq!(Initializer::from_name("unit_forget_bias"), None);
-        assert_eq!(Initializer::from_name("GlorotUniform"), None);
     }
 
     #[test]

@@ -167,6 +167,11 @@ pub trait Model: Sized + Send + Sync + 'static {
     const PARAMS: &'static [ParamInfo];
     /// The architecture as JSON, as Keras's `get_config`.
     const ARCHITECTURE_JSON: &'static str;
+    /// Whether nearly all of a training step is matrix products: every layer is a Dense
+    /// or one of the layers that do little work around it (Activation, Dropout, Flatten,
+    /// Reshape, Softmax). [`Parallelism::for_model`](crate::train::Parallelism::for_model)
+    /// follows it.
+    const PRODUCT_BOUND: bool = false;
 
     /// The flat parameter buffer.
     fn params(&self) -> &[Self::Float];

@@ -4,36 +4,36 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
+use strata_vocabulary::Activation;
 
 use crate::layers::{Buffer, Io, krate};
-use crate::names;
+
+/// The pre-activation buffer's name in the layer's buffers, and its gradient's.
+const Z: &str = "z";
+const DZ: &str = "dz";
 
 /// An activation applied to a layer's linear output.
 pub struct Activated {
-    /// The activation's name, `linear` for none.
-    pub activation: &'static str,
+    pub activation: Activation,
     /// Values per row the activation sees (softmax normalises rows): units or filters.
     pub row_len: usize,
-    /// The index in [`Io::bufs`] of the first of the two buffers of [`Activated::buffers`].
-    pub first_buffer: usize,
 }
 
 impl Activated {
     fn is_linear(&self) -> bool {
-        self.activation == "linear"
-    }
-
-    fn variant(&self) -> TokenStream {
-        activation_tokens(self.activation)
+        self.activation == Activation::Linear
     }
 
     /// The pre-activation and its gradient, `output_len` values per sample each (none
-    /// without an activation). They go at `first_buffer` in the layer's buffers.
+    /// without an activation).
     pub fn buffers(&self, output_len: usize) -> Vec<Buffer> {
         if self.is_linear() {
             Vec::new()
         } else {
-            vec![Buffer::floats(output_len), Buffer::floats(output_len)]
+            vec![
+                Buffer::floats(Z, output_len),
+                Buffer::floats(DZ, output_len),
+            ]
         }
     }
 
@@ -47,12 +47,8 @@ impl Activated {
         if self.is_linear() {
             return linear(&io.y);
         }
-        let (act, row_len) = (self.variant(), self.row_len);
-        let (z, z_ref, y) = (
-            &io.bufs[self.first_buffer],
-            &io.bufs_ref[self.first_buffer],
-            &io.y,
-        );
+        let (act, row_len) = (activation_tokens(self.activation), self.row_len);
+        let (z, z_ref, y) = (io.buf(Z), io.buf_ref(Z), &io.y);
         let k = krate();
         let linear = linear(z);
         quote! {
@@ -71,12 +67,9 @@ impl Activated {
         if self.is_linear() {
             return linear(&io.dy);
         }
-        let (act, row_len) = (self.variant(), self.row_len);
-        let z = &io.bufs_ref[self.first_buffer];
-        let (dz, dz_ref) = (
-            &io.bufs[self.first_buffer + 1],
-            &io.bufs_ref[self.first_buffer + 1],
-        );
+        let (act, row_len) = (activation_tokens(self.activation), self.row_len);
+        let z = io.buf_ref(Z);
+        let (dz, dz_ref) = (io.buf(DZ), io.buf_ref(DZ));
         let (y, dy) = (&io.y_ref, &io.dy);
         let k = krate();
         let linear = linear(dz_ref);
@@ -85,11 +78,26 @@ impl Activated {
             #linear
         }
     }
+
+    /// The activation and buffers for a layer that applies it itself, chunk by chunk
+    /// while each chunk is in the cache; `None` without an activation (the layer then
+    /// writes its output directly).
+    pub fn fused(&self, io: &Io) -> Option<FusedActivation> {
+        if self.is_linear() {
+            return None;
+        }
+        Some(FusedActivation {
+            activation: activation_tokens(self.activation),
+            z: io.buf(Z).clone(),
+            z_ref: io.buf_ref(Z).clone(),
+            dz: io.buf(DZ).clone(),
+        })
+    }
 }
 
-/// What a layer that applies its activation itself, chunk by chunk while each chunk is
-/// in the cache, hands the kernel: the activation and the pre-activation's buffers.
-pub struct Fused {
+/// What a layer that applies its activation itself hands the kernel: the activation and
+/// the pre-activation's buffers.
+pub struct FusedActivation {
     /// The runtime's `Activation`, as code.
     pub activation: TokenStream,
     /// The pre-activation, `&mut [F]` and `&[F]`.
@@ -99,33 +107,9 @@ pub struct Fused {
     pub dz: TokenStream,
 }
 
-impl Activated {
-    /// The activation and buffers for a layer that applies it itself; `None` without an
-    /// activation (the layer then writes its output directly).
-    pub fn fused(&self, io: &Io) -> Option<Fused> {
-        if self.is_linear() {
-            return None;
-        }
-        Some(Fused {
-            activation: self.variant(),
-            z: io.bufs[self.first_buffer].clone(),
-            z_ref: io.bufs_ref[self.first_buffer].clone(),
-            dz: io.bufs[self.first_buffer + 1].clone(),
-        })
-    }
-}
-
-/// The runtime's `Activation` called `name`, as code.
-pub fn activation_tokens(name: &str) -> TokenStream {
+/// The runtime's `Activation`, as code.
+pub fn activation_tokens(activation: Activation) -> TokenStream {
     let k = krate();
-    let variant = Ident::new(names::activation_variant(name), Span::call_site());
+    let variant = Ident::new(activation.variant(), Span::call_site());
     quote!(#k::kernels::Activation::#variant)
-}
-
-/// `Some(t)` or `None` as code.
-pub fn option(t: Option<&TokenStream>) -> TokenStream {
-    match t {
-        Some(t) => quote!(::core::option::Option::Some(#t)),
-        None => quote!(::core::option::Option::None),
-    }
 }

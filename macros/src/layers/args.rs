@@ -4,9 +4,11 @@
 use proc_macro2::Span;
 use syn::Ident;
 
+use strata_vocabulary::{Activation, Initializer};
+
 use crate::errors::Errors;
-use crate::names;
 use crate::parse::{LayerCall, Value};
+use crate::size::MAX_VALUES;
 use crate::suggest::did_you_mean;
 
 /// Arguments every layer takes, besides its own.
@@ -119,14 +121,6 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// A non-negative integer, or `None` (with an error) when given but not one.
-    pub fn count(&self, keyword: &str, errors: &mut Errors) -> Option<Option<usize>> {
-        match self.get(keyword) {
-            None => Some(None),
-            Some(value) => self.at_least(0, keyword, value, errors).map(Some),
-        }
-    }
-
     /// `N` positive integers, written as one for all (`3`) or as a list (`[3, 5]`), as
     /// Keras's `kernel_size`, `strides`, `dilation_rate`, `pool_size`.
     pub fn positive_tuple<const N: usize>(
@@ -159,7 +153,8 @@ impl<'a> Args<'a> {
         Some(Some([[vertical; 2], [horizontal; 2]]))
     }
 
-    /// An integer of at least `min`, or `None` with an error.
+    /// A count of at least `min` (and at most as many values as a buffer holds), or
+    /// `None` with an error that names the argument and its range.
     fn at_least(
         &self,
         min: i64,
@@ -167,28 +162,34 @@ impl<'a> Args<'a> {
         value: &Value,
         errors: &mut Errors,
     ) -> Option<usize> {
-        match value {
-            Value::Int(i, _) if *i >= min => usize::try_from(*i).ok(),
-            Value::Int(i, span) => {
-                errors.at(
-                    *span,
-                    format!(
-                        "`{keyword}` of {} must be at least {min}, but is {i}",
-                        self.layer
-                    ),
-                );
-                None
-            }
-            other => {
-                let what = if min > 0 {
-                    "a positive integer"
-                } else {
-                    "a non-negative integer"
-                };
-                self.wrong_kind(keyword, what, other, errors);
-                None
-            }
+        let Value::Int(lit) = value else {
+            let what = if min > 0 {
+                "a positive integer"
+            } else {
+                "a non-negative integer"
+            };
+            self.wrong_kind(keyword, what, value, errors);
+            return None;
+        };
+        if let Some(n) = lit.within(min.into(), MAX_VALUES as i128) {
+            return usize::try_from(n).ok();
         }
+        let layer = self.layer;
+        let text = match lit.value {
+            Some(v) if v < min.into() => {
+                format!(
+                    "`{keyword}` of {layer} must be at least {min}, but is {}",
+                    lit.text
+                )
+            }
+            _ => format!(
+                "`{keyword}` of {layer} must be from {min} to {MAX_VALUES} (the most values one \
+                 buffer holds), but is {}",
+                lit.text
+            ),
+        };
+        errors.at(lit.span, text);
+        None
     }
 
     /// `N` integers of at least `min`: one for all, or a list of `N`.
@@ -241,9 +242,29 @@ impl<'a> Args<'a> {
     pub fn integer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(i64, Span)>> {
         match self.get(keyword) {
             None => Some(None),
-            Some(Value::Int(i, span)) => Some(Some((*i, *span))),
-            Some(other) => {
-                self.wrong_kind(keyword, "an integer", other, errors);
+            Some(value) => self.int(keyword, value, errors).map(Some),
+        }
+    }
+
+    /// An integer that fits an `i64`, or `None` with an error.
+    fn int(&self, keyword: &str, value: &Value, errors: &mut Errors) -> Option<(i64, Span)> {
+        let Value::Int(lit) = value else {
+            self.wrong_kind(keyword, "an integer", value, errors);
+            return None;
+        };
+        match lit.within(i64::MIN.into(), i64::MAX.into()) {
+            Some(i) => Some((i as i64, lit.span)),
+            None => {
+                errors.at(
+                    lit.span,
+                    format!(
+                        "`{keyword}` of {} must be from {} to {}, but is {}",
+                        self.layer,
+                        i64::MIN,
+                        i64::MAX,
+                        lit.text
+                    ),
+                );
                 None
             }
         }
@@ -270,8 +291,28 @@ impl<'a> Args<'a> {
     pub fn number(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(f64, Span)>> {
         match self.get(keyword) {
             None => Some(None),
-            Some(Value::Float(f, span)) => Some(Some((*f, *span))),
-            Some(Value::Int(i, span)) => Some(Some((*i as f64, *span))),
+            Some(Value::Float(f, span)) if f.is_finite() => Some(Some((*f, *span))),
+            Some(Value::Float(_, span)) => {
+                errors.at(
+                    *span,
+                    format!(
+                        "`{keyword}` of {} must be a finite number, but this one is too large \
+                         for an f64",
+                        self.layer
+                    ),
+                );
+                None
+            }
+            Some(Value::Int(lit)) => match lit.value {
+                Some(i) if (i as f64).is_finite() => Some(Some((i as f64, lit.span))),
+                _ => {
+                    errors.at(
+                        lit.span,
+                        format!("`{keyword}` of {} is too large a number", self.layer),
+                    );
+                    None
+                }
+            },
             Some(other) => {
                 self.wrong_kind(keyword, "a number", other, errors);
                 None
@@ -336,6 +377,17 @@ impl<'a> Args<'a> {
         choices: &[&'static str],
         errors: &mut Errors,
     ) -> Option<Option<&'static str>> {
+        self.choice_of(keyword, what, choices.iter().copied(), errors)
+    }
+
+    /// [`Args::choice`] among `choices`.
+    fn choice_of(
+        &self,
+        keyword: &str,
+        what: &str,
+        choices: impl Iterator<Item = &'static str> + Clone,
+        errors: &mut Errors,
+    ) -> Option<Option<&'static str>> {
         let Some(value) = self.get(keyword) else {
             return Some(None);
         };
@@ -347,15 +399,15 @@ impl<'a> Args<'a> {
                 return None;
             }
         };
-        match choices.iter().find(|&&c| c == typed) {
-            Some(&c) => Some(Some(c)),
+        match choices.clone().find(|&c| c == typed) {
+            Some(c) => Some(Some(c)),
             None => {
                 errors.at(
                     span,
                     format!(
                         "unknown {what} `{typed}`{}\n  = note: the {what}s are {}",
-                        did_you_mean(&typed, choices.iter().copied()),
-                        list(choices.iter().copied())
+                        did_you_mean(&typed, choices.clone()),
+                        list(choices)
                     ),
                 );
                 None
@@ -363,14 +415,16 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// An activation name.
-    pub fn activation(&self, keyword: &str, errors: &mut Errors) -> Option<Option<&'static str>> {
-        self.choice(keyword, "activation", names::ACTIVATIONS, errors)
+    /// An activation, by its Keras name.
+    pub fn activation(&self, keyword: &str, errors: &mut Errors) -> Option<Option<Activation>> {
+        let name = self.choice_of(keyword, "activation", Activation::names(), errors)?;
+        Some(name.and_then(Activation::from_name))
     }
 
-    /// An initializer name.
-    pub fn initializer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<&'static str>> {
-        self.choice(keyword, "initializer", names::INITIALIZERS, errors)
+    /// An initializer, by its Keras name.
+    pub fn initializer(&self, keyword: &str, errors: &mut Errors) -> Option<Option<Initializer>> {
+        let name = self.choice_of(keyword, "initializer", Initializer::names(), errors)?;
+        Some(name.and_then(Initializer::from_name))
     }
 
     /// A layer (`LSTM(32)`, or `Flatten` by its name alone), or `None` with an error.
@@ -398,7 +452,7 @@ impl<'a> Args<'a> {
                 let mut dims = Vec::new();
                 for item in items {
                     match item {
-                        Value::Int(i, _) => dims.push(*i),
+                        Value::Int(_) => dims.push(self.int(keyword, item, errors)?.0),
                         other => {
                             self.wrong_kind(keyword, "a list of integers", other, errors);
                             return None;
@@ -422,7 +476,10 @@ impl<'a> Args<'a> {
     /// One integer or a list of them (Keras's `axes = 1` or `axes = [1, 2]`).
     pub fn ints(&self, keyword: &str, errors: &mut Errors) -> Option<Option<(Vec<i64>, Span)>> {
         match self.get(keyword) {
-            Some(Value::Int(i, span)) => Some(Some((vec![*i], *span))),
+            Some(value @ Value::Int(_)) => {
+                let (i, span) = self.int(keyword, value, errors)?;
+                Some(Some((vec![i], span)))
+            }
             _ => self.int_list(keyword, errors),
         }
     }

@@ -20,10 +20,16 @@ use quote::{quote, quote_spanned};
 use syn::Ident;
 
 use crate::errors::{Errors, message};
+use crate::json::Json;
+use crate::layers::registry::lookup;
 use crate::layers::{
-    Args, Buffer, Io, Layer, LayerKind, ShapeError, krate, lookup, model_misfit, option,
+    Args, Buffer, BufferKind, BufferLen, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode,
+    Output, ShapeError, UpdatesState, krate, model_misfit, option,
 };
 use crate::parse::{Block, UseDecl, path_str};
+
+/// The buffer that holds the model's own workspace.
+const WORKSPACE: &str = "workspace";
 
 /// The type of a model of another block, by the path its `use` declaration gives.
 #[derive(Clone)]
@@ -67,7 +73,7 @@ impl<'a> Foreign<'a> {
 }
 
 impl LayerKind for Foreign<'_> {
-    fn kind(&self) -> &str {
+    fn name(&self) -> &str {
         &self.kind
     }
 
@@ -76,12 +82,12 @@ impl LayerKind for Foreign<'_> {
     }
 
     /// Only the arguments every layer takes, `name` and `trainable`.
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[]
     }
 
-    fn configure(&self, args: &Args, _errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        Some(Box::new(Configured {
+    fn configure(&self, args: &Args, _errors: &mut Errors) -> Option<Box<dyn Config>> {
+        Some(Box::new(ForeignModel {
             trainable: args.trainable(),
             model: ModelType {
                 path: self.decl.path.clone(),
@@ -94,7 +100,8 @@ impl LayerKind for Foreign<'_> {
     }
 }
 
-struct Configured {
+#[derive(Clone)]
+struct ForeignModel {
     model: ModelType,
     /// `Encoder`.
     name: String,
@@ -107,35 +114,54 @@ struct Configured {
     trainable: bool,
 }
 
-impl Layer for Configured {
+impl Config for ForeignModel {
     fn label(&self) -> String {
         self.name.clone()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.name)?;
         if input != self.input {
             let fix = format!("change {}'s input and its `use` declaration", self.name);
             return Err(model_misfit(&self.name, &self.input, input, &fix));
         }
-        Ok(self.output.clone())
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Built for ForeignModel {
+    fn label(&self) -> String {
+        self.name.clone()
     }
 
-    fn foreign_model(&self) -> Option<&ModelType> {
-        Some(&self.model)
+    fn output(&self) -> Output {
+        Output::One(self.output.clone())
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        vec![Buffer::Workspace(self.model.clone())]
+        vec![Buffer {
+            name: WORKSPACE.to_string(),
+            kind: BufferKind::Workspace(self.model.clone()),
+            len: BufferLen::PerSample(0),
+        }]
     }
 
-    fn config_json(&self) -> String {
-        format!(r#""model": "{}""#, self.path)
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![("model", Json::str(self.path.clone()))]
     }
 
-    fn forward(&self, io: &Io, training: bool) -> TokenStream {
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            model: Some(&self.model),
+            state: self.trainable.then_some(self as &dyn UpdatesState),
+            ..Capabilities::default()
+        }
+    }
+
+    fn forward(&self, io: &Io, mode: Mode) -> TokenStream {
         let model = self.model.in_f();
-        let (n, x, y, params, ws) = (&io.n, &io.x, &io.y, &io.params[0], &io.bufs[0]);
-        let output = if training {
+        let (n, x, y, params, ws) = (&io.n, io.x(), &io.y, &io.params[0], io.buf(WORKSPACE));
+        let output = if mode.is_training() {
             let rng = &io.rng;
             quote!(#model::forward_train_with(#params, #ws, #x, #n, #rng))
         } else {
@@ -149,22 +175,22 @@ impl Layer for Configured {
     /// writes them.
     fn backward(&self, io: &Io) -> TokenStream {
         let model = self.model.in_f();
-        let (n, x, dy, params, ws) = (&io.n, &io.x, &io.dy, &io.params[0], &io.bufs[0]);
-        let grads = io.grads[0]
-            .as_ref()
+        let (n, x, dy, params) = (&io.n, io.x(), &io.dy, &io.params[0]);
+        let ws = io.buf(WORKSPACE);
+        let grads = io
+            .grad(0)
             .expect("a model used as a layer always has its gradients' range");
-        let dx = option(io.dx.as_ref());
+        let dx = option(io.dx());
         quote! {
             #model::backward_with(#params, #ws, #x, #n, #dy, #grads, #dx);
         }
     }
+}
 
+impl UpdatesState for ForeignModel {
     fn update_state(&self, io: &Io) -> TokenStream {
-        if !self.trainable {
-            return TokenStream::new();
-        }
         let model = self.model.in_f();
-        let (params, ws) = (&io.params[0], &io.bufs_ref[0]);
+        let (params, ws) = (&io.params[0], io.buf_ref(WORKSPACE));
         quote! {
             #model::update_state_with(#params, lanes.clone().map(|(ws, n)| (#ws, n)));
         }

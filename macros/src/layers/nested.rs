@@ -2,29 +2,41 @@
 //! `TimeDistributed(Dense(8))`): read and configured as a layer of its own, named and
 //! described as Keras nests it.
 
+use crate::check::keyword_value_span;
 use crate::errors::{Errors, message};
-use crate::graph::keyword_value_span;
-use crate::layers::{self, Args, Layer, LayerKind};
-use crate::parse::LayerCall;
+use crate::json::Json;
+use crate::layers::{Args, Built, Config, registry};
 
-/// The layer a wrapper wraps, as written.
-pub struct Nested {
-    kind: &'static dyn LayerKind,
-    call: LayerCall,
+/// The layer a wrapper wraps, configured.
+pub struct Wrapped {
+    /// Its kind as written: `LSTM`.
+    pub kind: &'static str,
+    pub config: Box<dyn Config>,
     /// Its name: the one given with `name = "..."`, or its kind's default.
     pub name: String,
 }
 
-impl Nested {
+impl Wrapped {
     /// Reads the argument `keyword` as a layer (`LSTM(32)`, or `Flatten` by its name
-    /// alone) and checks its kind; `None` when it is missing or wrong (errors recorded).
+    /// alone) and configures it; `None` when it is missing or wrong (errors recorded).
     pub fn read(args: &Args, keyword: &str, example: &str, errors: &mut Errors) -> Option<Self> {
         let Some(call) = args.layer(keyword, errors)? else {
             args.missing(keyword, example, errors);
             return None;
         };
-        let kind = layers::resolve(&call.kind, errors)?;
-        let gives = kind.gives(&call);
+        let kind = registry::resolve(&call.kind, errors)?;
+        let inner = Args::match_up(&call, kind.arguments(), errors);
+        let name = inner.string("name", errors);
+        if inner.boolean("trainable", errors)?.is_some() {
+            inner.error_at(
+                "trainable",
+                "give `trainable` to the wrapper: the layers it wraps train or freeze with it",
+                errors,
+            );
+            return None;
+        }
+        let config = kind.configure(&inner, errors)?;
+        let gives = config.gives();
         if gives.len() > 1 {
             let span = keyword_value_span(&call, "return_state").unwrap_or(call.kind.span());
             let wrapper = args.layer_name();
@@ -54,47 +66,23 @@ impl Nested {
             );
             return None;
         }
-        Some(Nested {
-            kind,
-            name: kind.default_name().to_string(),
-            call,
+        Some(Wrapped {
+            kind: kind.name(),
+            name: name?.map_or_else(|| kind.default_name().to_string(), |(name, _)| name),
+            config,
         })
     }
+}
 
-    /// The layer configured from its arguments (errors recorded when `errors` is given;
-    /// a second copy passes `None` so that each mistake is reported once).
-    pub fn configure(&mut self, errors: Option<&mut Errors>) -> Option<Box<dyn Layer>> {
-        let mut ignored = Errors::default();
-        let errors = errors.unwrap_or(&mut ignored);
-        let args = Args::match_up(&self.call, self.kind.keywords(), errors);
-        let name = args.string("name", errors);
-        if args.boolean("trainable", errors)?.is_some() {
-            args.error_at(
-                "trainable",
-                "give `trainable` to the wrapper: the layers it wraps train or freeze with it",
-                errors,
-            );
-            return None;
-        }
-        let layer = self.kind.configure(&args, errors);
-        if let Some((name, _)) = name? {
-            self.name = name;
-        }
-        layer
-    }
-
-    /// The layer's kind as written: `LSTM`.
-    pub fn kind(&self) -> &'static str {
-        self.kind.kind()
-    }
-
-    /// The layer as Keras serializes it inside its wrapper, under `name`.
-    pub fn json(&self, name: &str, layer: &dyn Layer, trainable: bool) -> String {
-        let config = layer.config_json();
-        let sep = if config.is_empty() { "" } else { ", " };
-        format!(
-            r#"{{"class_name": "{}", "config": {{"name": "{name}", "trainable": {trainable}{sep}{config}}}}}"#,
-            self.kind()
-        )
-    }
+/// A built wrapped layer as Keras serializes it inside its wrapper, under `name`.
+pub fn json(kind: &str, name: &str, layer: &dyn Built) -> Json {
+    let mut config = vec![
+        ("name".to_string(), Json::str(name)),
+        ("trainable".to_string(), Json::Bool(true)),
+    ];
+    config.extend(layer.config().into_iter().map(|(k, v)| (k.to_string(), v)));
+    Json::object([
+        ("class_name", Json::str(kind)),
+        ("config", Json::Object(config)),
+    ])
 }

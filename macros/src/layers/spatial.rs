@@ -33,7 +33,7 @@ pub fn map(kind: &str, rank: usize, input: &[usize]) -> Result<[usize; 3], Shape
     let total: usize = input.iter().product();
     let help = match (rank, input) {
         (2, &[n]) => {
-            let side = (1..=n).find(|s| s * s >= n).filter(|s| s * s == n);
+            let side = Some(n.isqrt()).filter(|s| s * s == n);
             let target = side.map_or("[height, width, channels]".to_string(), |s| {
                 shape_str(&[s, s, 1])
             });
@@ -95,6 +95,7 @@ fn extent(rank: usize, dims: [usize; 2]) -> String {
 }
 
 /// A window sliding over a map: a convolution's kernel or a pooling window.
+#[derive(Clone)]
 pub struct Window {
     /// `kernel` or `window`, as messages call it.
     pub what: &'static str,

@@ -5,87 +5,13 @@
 
 use crate::Float;
 
-/// An activation, as named in Keras (`activation = relu`).
-///
-/// ```
-/// use strata_runtime::kernels::Activation;
-/// assert_eq!(Activation::from_name("relu"), Some(Activation::Relu));
-/// assert_eq!(Activation::from_name("swish"), Some(Activation::Silu));
-/// assert_eq!(Activation::Silu.name(), "silu");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Activation {
-    /// `linear`: the identity.
-    Linear,
-    /// `relu`: `max(x, 0)`.
-    Relu,
-    /// `leaky_relu`: `x` if `x > 0`, else `0.2 x` (Keras 3's default negative slope).
-    LeakyRelu,
-    /// `elu`: `x` if `x > 0`, else `exp(x) - 1` (alpha 1).
-    Elu,
-    /// `selu`: `scale · elu(x, alpha)` with Keras's self-normalising constants.
-    Selu,
-    /// `gelu`: the exact `x · Φ(x) = 0.5 x (1 + erf(x/√2))` (Keras's `approximate=False`).
-    Gelu,
-    /// `sigmoid`: `1 / (1 + exp(-x))`.
-    Sigmoid,
-    /// `tanh`.
-    Tanh,
-    /// `softmax` over the last axis.
-    Softmax,
-    /// `softplus`: `log(1 + exp(x))`.
-    Softplus,
-    /// `silu` (also `swish`): `x · sigmoid(x)`.
-    Silu,
-}
+pub use strata_vocabulary::Activation;
 
 /// Keras 3's negative slope of `leaky_relu`.
 const LEAKY_SLOPE: f64 = 0.2;
 /// Keras's `selu` constants.
 const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
-
-impl Activation {
-    /// Every activation, in declaration order.
-    pub const ALL: &'static [Activation] = &[
-        Activation::Linear,
-        Activation::Relu,
-        Activation::LeakyRelu,
-        Activation::Elu,
-        Activation::Selu,
-        Activation::Gelu,
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Softmax,
-        Activation::Softplus,
-        Activation::Silu,
-    ];
-
-    /// Keras's name for the activation.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Activation::Linear => "linear",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu => "leaky_relu",
-            Activation::Elu => "elu",
-            Activation::Selu => "selu",
-            Activation::Gelu => "gelu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Softmax => "softmax",
-            Activation::Softplus => "softplus",
-            Activation::Silu => "silu",
-        }
-    }
-
-    /// The activation Keras calls `name`; `"swish"` is accepted for [`Activation::Silu`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        if name == "swish" {
-            return Some(Activation::Silu);
-        }
-        Self::ALL.iter().copied().find(|act| act.name() == name)
-    }
-}
 
 /// `a = act(z)`. Softmax works on rows of `row_len` values (the last axis); the others
 /// are elementwise and ignore `row_len`.
@@ -444,16 +370,6 @@ mod tests {
     use super::*;
     use crate::kernels::gradcheck::{assert_gradient_matches, random_away_from_zero};
     use rand::SeedableRng;
-
-    #[test]
-    fn names_round_trip_and_swish_is_silu() {
-        for &act in Activation::ALL {
-            assert_eq!(Activation::from_name(act.name()), Some(act));
-        }
-        assert_eq!(Activation::ALL.len(), 11);
-        assert_eq!(Activation::from_name("swish"), Some(Activation::Silu));
-        assert_eq!(Activation::from_name("Relu"), None);
-    }
 
     #[test]
     #[allow(clippy::excessive_precision)] // reference values as mpmath printed them

@@ -21,27 +21,12 @@ pub enum Parallelism {
     Products,
 }
 
-/// Layers whose work is a matrix product or a pass over its values: a model made only of
-/// these spends nearly all of a step in the products.
-const PRODUCT_LAYERS: &[&str] = &[
-    "Dense",
-    "Activation",
-    "Dropout",
-    "Flatten",
-    "Reshape",
-    "Softmax",
-    "InputLayer",
-];
-
 impl Parallelism {
     /// The default for `M`: [`Parallelism::Products`] when every layer is a Dense layer or
     /// one of the layers around it that do little work (Activation, Dropout, Flatten,
-    /// Reshape, Softmax), otherwise [`Parallelism::Batch`].
+    /// Reshape, Softmax: [`Model::PRODUCT_BOUND`]), otherwise [`Parallelism::Batch`].
     pub fn for_model<M: Model>() -> Parallelism {
-        let dense_only = M::LAYERS
-            .iter()
-            .all(|layer| PRODUCT_LAYERS.contains(&layer.kind));
-        if dense_only {
+        if M::PRODUCT_BOUND {
             Parallelism::Products
         } else {
             Parallelism::Batch

@@ -6,13 +6,16 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::Activation;
 
 use crate::errors::Errors;
-use crate::layers::activated::{Activated, Fused, activation_tokens, option};
+use crate::json::Json;
+use crate::layers::activated::{Activated, FusedActivation, activation_tokens};
 use crate::layers::kernel::KernelArgs;
 use crate::layers::spatial::{self, PADDINGS, Window};
 use crate::layers::{
-    Args, Buffer, Io, Layer, LayerKind, MaxPooled, ParamSpec, ShapeError, json_list, krate,
+    Args, Buffer, Built, Capabilities, Config, Fused, Inputs, Io, LayerKind, Mode, Output,
+    PoolsOwnOutput, ShapeError, Weight, krate, option,
 };
 
 /// Conv1D (`rank` 1) or Conv2D (`rank` 2).
@@ -20,11 +23,19 @@ pub struct Conv {
     pub rank: usize,
 }
 
-struct Configured {
+/// The im2col columns' buffer.
+const COLUMNS: &str = "columns";
+
+#[derive(Clone)]
+struct ConvConfig {
     kind: &'static str,
     filters: usize,
     window: Window,
     kernel: KernelArgs,
+}
+
+struct ConvLayer {
+    config: ConvConfig,
     /// The input as a map `[height, width, channels]` (height 1 in 1-D).
     input: [usize; 3],
     /// The output as a map `[height, width, filters]`.
@@ -33,21 +44,21 @@ struct Configured {
 
 impl Conv {
     /// `Conv1D` or `Conv2D`.
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         if self.rank == 1 { "Conv1D" } else { "Conv2D" }
     }
 }
 
 impl LayerKind for Conv {
-    fn kind(&self) -> &'static str {
-        self.name()
+    fn name(&self) -> &'static str {
+        self.kind()
     }
 
     fn default_name(&self) -> &'static str {
         if self.rank == 1 { "conv1d" } else { "conv2d" }
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[
             "filters",
             "kernel_size",
@@ -61,8 +72,8 @@ impl LayerKind for Conv {
         ]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let (kind, rank) = (self.name(), self.rank);
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        let (kind, rank) = (self.kind(), self.rank);
         let filters = args.positive("filters", errors);
         let kernel_size = spatial::dims(args, rank, "kernel_size", errors);
         let strides = spatial::dims(args, rank, "strides", errors);
@@ -88,36 +99,57 @@ impl LayerKind for Conv {
             &dilation_rate?.unwrap_or(ones),
             padding?.unwrap_or("valid"),
         );
-        Some(Box::new(Configured {
+        Some(Box::new(ConvConfig {
             kind,
             filters,
             window,
             kernel: kernel?,
-            input: [0; 3],
-            output: [0; 3],
         }))
     }
 }
 
-impl Configured {
-    fn activated(&self) -> Activated {
-        // After the im2col scratch.
-        self.kernel.activated(self.filters, 1)
-    }
-
+impl ConvConfig {
     fn kernel_size(&self) -> Vec<usize> {
         spatial::user_dims(self.window.rank, self.window.size)
+    }
+}
+
+impl Config for ConvConfig {
+    fn label(&self) -> String {
+        format!(
+            "{}({}, kernel_size = {})",
+            self.kind,
+            self.filters,
+            spatial::dims_str(&self.kernel_size())
+        )
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        let map = spatial::map(self.kind, self.window.rank, input)?;
+        let [height, width] = self.window.output(&self.label(), map)?;
+        Ok(Box::new(ConvLayer {
+            config: self.clone(),
+            input: map,
+            output: [height, width, self.filters],
+        }))
+    }
+}
+
+impl ConvLayer {
+    fn activated(&self) -> Activated {
+        self.config.kernel.activated(self.config.filters)
     }
 
     /// The runtime's `Conv2dGeometry` as an expression.
     fn geometry(&self) -> TokenStream {
         let k = krate();
-        let (window, filters) = (self.window.tokens(self.input), self.filters);
+        let (window, filters) = (self.config.window.tokens(self.input), self.config.filters);
         quote!(#k::kernels::Conv2dGeometry { window: #window, filters: #filters })
     }
 
     fn output_len(&self) -> usize {
-        self.output.iter().product()
+        self.output.iter().fold(1, |len, &d| len.saturating_mul(d))
     }
 
     /// `code` with `GEOMETRY` in scope.
@@ -131,59 +163,69 @@ impl Configured {
             }
         }
     }
+
+    /// The backward pass from `output_grad`, a `ConvOutputGrad` (after `setup`).
+    fn backward_from(&self, io: &Io, setup: TokenStream, output_grad: TokenStream) -> TokenStream {
+        let k = krate();
+        let (n, x, columns) = (&io.n, io.x(), io.buf(COLUMNS));
+        let kernel = &io.params[0];
+        let dx = option(io.dx());
+        let (dkernel, dbias) = (option(io.grad(0)), option(io.grad(1)));
+        self.with_geometry(quote! {
+            #setup
+            #k::kernels::conv2d_backward_with(
+                &GEOMETRY, #n, #x, #kernel, #output_grad, #dx, #dkernel, #dbias, #columns,
+            );
+        })
+    }
 }
 
-impl Layer for Configured {
+impl Built for ConvLayer {
     fn label(&self) -> String {
-        format!(
-            "{}({}, kernel_size = {})",
-            self.kind,
-            self.filters,
-            spatial::dims_str(&self.kernel_size())
-        )
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let map = spatial::map(self.kind, self.window.rank, input)?;
-        let [height, width] = self.window.output(&self.label(), map)?;
-        self.input = map;
-        self.output = [height, width, self.filters];
-        Ok(spatial::unmap(self.window.rank, self.output))
+    fn output(&self) -> Output {
+        Output::One(spatial::unmap(self.config.window.rank, self.output))
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        // Keras's fans of a conv kernel: taps × input channels, taps × filters.
-        let taps: usize = self.kernel_size().iter().product();
-        let (inputs, filters) = (self.input[2], self.filters);
-        let mut shape = self.kernel_size();
-        shape.extend([inputs, filters]);
-        let (fan_in, fan_out) = (taps.saturating_mul(inputs), taps.saturating_mul(filters));
-        self.kernel.params(shape, fan_in, fan_out)
+    fn weights(&self) -> Vec<Weight> {
+        let mut shape = self.config.kernel_size();
+        shape.extend([self.input[2], self.config.filters]);
+        self.config.kernel.weights(shape)
     }
 
     fn buffers(&self) -> Vec<Buffer> {
         let columns = self.with_geometry(quote!(GEOMETRY.columns_len(batch)));
-        let mut buffers = vec![Buffer::scratch(columns)];
+        let mut buffers = vec![Buffer::scratch(COLUMNS, columns)];
         buffers.extend(self.activated().buffers(self.output_len()));
         buffers
     }
 
-    fn config_json(&self) -> String {
-        let rank = self.window.rank;
-        format!(
-            r#""filters": {}, "kernel_size": {}, "strides": {}, "padding": "{}", "data_format": "channels_last", "dilation_rate": {}, "groups": 1, {}"#,
-            self.filters,
-            json_list(&self.kernel_size()),
-            json_list(&spatial::user_dims(rank, self.window.strides)),
-            self.window.padding(),
-            json_list(&spatial::user_dims(rank, self.window.dilation)),
-            self.kernel.config_json()
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let (window, rank) = (&self.config.window, self.config.window.rank);
+        let mut config = vec![
+            ("filters", Json::from(self.config.filters)),
+            ("kernel_size", Json::sizes(&self.config.kernel_size())),
+            (
+                "strides",
+                Json::sizes(&spatial::user_dims(rank, window.strides)),
+            ),
+            ("padding", Json::str(window.padding())),
+            ("data_format", Json::str("channels_last")),
+            (
+                "dilation_rate",
+                Json::sizes(&spatial::user_dims(rank, window.dilation)),
+            ),
+            ("groups", Json::from(1usize)),
+        ];
+        config.extend(self.config.kernel.config());
+        config
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (n, x, columns) = (&io.n, &io.x, &io.bufs[0]);
+        let (n, x, columns) = (&io.n, io.x(), io.buf(COLUMNS));
         let kernel = &io.params[0];
         let bias = option(io.params.get(1));
         let output_len = self.output_len();
@@ -192,7 +234,7 @@ impl Layer for Configured {
             None => quote! {
                 #k::kernels::conv2d_forward(&GEOMETRY, #n, #x, #kernel, #bias, #y, #columns);
             },
-            Some(Fused { activation, z, .. }) => quote! {
+            Some(FusedActivation { activation, z, .. }) => quote! {
                 #k::kernels::conv2d_forward_activated(
                     &GEOMETRY, #n, #x, #kernel, #bias, (#activation, #z, #y), #columns,
                 );
@@ -204,52 +246,12 @@ impl Layer for Configured {
         })
     }
 
-    fn max_pooled(&self, io: &Io, window: &TokenStream, pool: &Io) -> Option<MaxPooled> {
-        // Pooling then activating equals activating then pooling, bit for bit, only for an
-        // exact activation that never decreases.
-        let activation = match self.activated().activation {
-            "relu" => activation_tokens("relu"),
-            "linear" => activation_tokens("linear"),
-            _ => return None,
-        };
-        let k = krate();
-        let (n, x, columns, scratch) = (&io.n, &io.x, &io.bufs[0], &io.y);
-        let (kernel, bias) = (&io.params[0], option(io.params.get(1)));
-        let (pooled, argmax) = (&pool.y, &pool.bufs[0]);
-        let forward = self.with_geometry(quote! {
-            const WINDOW: #k::kernels::Window2d = #window;
-            #k::kernels::conv2d_max_pool_forward(
-                &GEOMETRY, &WINDOW, #n, #x, #kernel, #bias, #activation,
-                (#scratch, #pooled, #argmax), #columns,
-            );
-        });
-        let (pooled, argmax, dpooled) = (&pool.y_ref, &pool.bufs_ref[0], &pool.dy);
-        let output_len = self.output_len();
-        let output_grad = quote! {
-            #k::kernels::ConvOutputGrad::MaxPooled {
-                window: &WINDOW, activation: #activation, pooled: #pooled, argmax: #argmax,
-                dpooled: #dpooled, scratch: #scratch, len: #n * #output_len,
-            }
-        };
-        let backward = self.backward_from(
-            io,
-            quote!(const WINDOW: #k::kernels::Window2d = #window;),
-            output_grad,
-        );
-        // The im2col columns; not the activation's pre-activation and its gradient.
-        Some(MaxPooled {
-            forward,
-            backward,
-            buffers: 1,
-        })
-    }
-
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
         let dy = &io.dy;
         let output_grad = match self.activated().fused(io) {
             None => quote!(#k::kernels::ConvOutputGrad::Linear(#dy)),
-            Some(Fused {
+            Some(FusedActivation {
                 activation,
                 z_ref,
                 dz,
@@ -265,22 +267,53 @@ impl Layer for Configured {
         };
         self.backward_from(io, TokenStream::new(), output_grad)
     }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            pools_own_output: Some(self),
+            ..Capabilities::default()
+        }
+    }
 }
 
-impl Configured {
-    /// The backward pass from `output_grad`, a `ConvOutputGrad` (after `setup`).
-    fn backward_from(&self, io: &Io, setup: TokenStream, output_grad: TokenStream) -> TokenStream {
+impl PoolsOwnOutput for ConvLayer {
+    /// The im2col columns, not the activation's pre-activation and its gradient: only for
+    /// an exact activation that never decreases, as pooling then activating equals
+    /// activating then pooling, bit for bit, only for those.
+    fn fused_buffers(&self) -> Option<usize> {
+        matches!(
+            self.config.kernel.activation,
+            Activation::Relu | Activation::Linear
+        )
+        .then_some(1)
+    }
+
+    fn pooled(&self, io: &Io, window: &TokenStream, pool: &Io) -> Fused {
+        let activation = activation_tokens(self.config.kernel.activation);
         let k = krate();
-        let (n, x, columns) = (&io.n, &io.x, &io.bufs[0]);
-        let kernel = &io.params[0];
-        let dx = option(io.dx.as_ref());
-        let dkernel = option(io.grads[0].as_ref());
-        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
-        self.with_geometry(quote! {
-            #setup
-            #k::kernels::conv2d_backward_with(
-                &GEOMETRY, #n, #x, #kernel, #output_grad, #dx, #dkernel, #dbias, #columns,
+        let (n, x, columns, scratch) = (&io.n, io.x(), io.buf(COLUMNS), &io.y);
+        let (kernel, bias) = (&io.params[0], option(io.params.get(1)));
+        let (pooled, argmax) = (&pool.y, pool.buf("argmax"));
+        let forward = self.with_geometry(quote! {
+            const WINDOW: #k::kernels::Window2d = #window;
+            #k::kernels::conv2d_max_pool_forward(
+                &GEOMETRY, &WINDOW, #n, #x, #kernel, #bias, #activation,
+                (#scratch, #pooled, #argmax), #columns,
             );
-        })
+        });
+        let (pooled, argmax, dpooled) = (&pool.y_ref, pool.buf_ref("argmax"), &pool.dy);
+        let output_len = self.output_len();
+        let output_grad = quote! {
+            #k::kernels::ConvOutputGrad::MaxPooled {
+                window: &WINDOW, activation: #activation, pooled: #pooled, argmax: #argmax,
+                dpooled: #dpooled, scratch: #scratch, len: #n * #output_len,
+            }
+        };
+        let backward = self.backward_from(
+            io,
+            quote!(const WINDOW: #k::kernels::Window2d = #window;),
+            output_grad,
+        );
+        Fused { forward, backward }
     }
 }

@@ -10,32 +10,43 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::{Activation, Initializer};
 
 use crate::errors::Errors;
-use crate::layers::activated::{Activated, option};
-use crate::layers::kernel::fans;
+use crate::json::Json;
+use crate::layers::activated::Activated;
 use crate::layers::spatial::{self, PADDINGS, Window};
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, json_list, krate};
+use crate::layers::{
+    Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, Weight, krate,
+    option,
+};
 
 /// DepthwiseConv1D (`rank` 1) or DepthwiseConv2D (`rank` 2).
 pub struct Depthwise {
     pub rank: usize,
 }
 
-/// What a depthwise and a separable convolution share: the window, the depth multiplier,
-/// the depthwise kernel and the runtime's `DepthwiseGeometry`.
-pub(super) struct DepthwisePart {
+/// What a depthwise and a separable convolution share, as configured: the window and the
+/// depth multiplier.
+#[derive(Clone)]
+pub(super) struct DepthwiseArgs {
     /// `DepthwiseConv2D`, `SeparableConv1D`, ...
     pub kind: &'static str,
     pub window: Window,
     pub depth_multiplier: usize,
+}
+
+/// What they share once built: the maps, the depthwise kernel and the runtime's
+/// `DepthwiseGeometry`.
+pub(super) struct DepthwisePart {
+    pub args: DepthwiseArgs,
     /// The input as a map `[height, width, channels]` (height 1 in 1-D).
     pub input: [usize; 3],
     /// The depthwise output as a map `[height, width, channels · depth_multiplier]`.
     pub output: [usize; 3],
 }
 
-impl DepthwisePart {
+impl DepthwiseArgs {
     /// Reads `kernel_size`, `strides`, `padding`, `dilation_rate` and `depth_multiplier`;
     /// `None` when any is wrong or `kernel_size` is missing (`example` shows it).
     pub fn read(
@@ -63,12 +74,10 @@ impl DepthwisePart {
             &dilation_rate?.unwrap_or(ones),
             padding?.unwrap_or("valid"),
         );
-        Some(Some(DepthwisePart {
+        Some(Some(DepthwiseArgs {
             kind,
             window,
             depth_multiplier: depth_multiplier?.unwrap_or(1),
-            input: [0; 3],
-            output: [0; 3],
         }))
     }
 
@@ -87,22 +96,44 @@ impl DepthwisePart {
 
     /// Reads `input` as a map and sizes the depthwise output (`label` names the layer in
     /// errors).
-    pub fn infer(&mut self, label: &str, input: &[usize]) -> Result<(), ShapeError> {
+    pub fn build(&self, label: &str, input: &[usize]) -> Result<DepthwisePart, ShapeError> {
         let map = spatial::map(self.kind, self.window.rank, input)?;
         let [height, width] = self.window.output(label, map)?;
-        self.input = map;
-        self.output = [height, width, map[2].saturating_mul(self.depth_multiplier)];
-        Ok(())
+        Ok(DepthwisePart {
+            args: self.clone(),
+            input: map,
+            output: [height, width, map[2].saturating_mul(self.depth_multiplier)],
+        })
     }
 
+    /// The window's config members: `kernel_size` to `dilation_rate`, as Keras lists them.
+    pub fn config(&self) -> Vec<(&'static str, Json)> {
+        let rank = self.window.rank;
+        vec![
+            ("kernel_size", Json::sizes(&self.kernel_size())),
+            (
+                "strides",
+                Json::sizes(&spatial::user_dims(rank, self.window.strides)),
+            ),
+            ("padding", Json::str(self.window.padding())),
+            ("data_format", Json::str("channels_last")),
+            (
+                "dilation_rate",
+                Json::sizes(&spatial::user_dims(rank, self.window.dilation)),
+            ),
+        ]
+    }
+}
+
+impl DepthwisePart {
     /// Values per sample of the depthwise output.
     pub fn output_len(&self) -> usize {
-        self.output.iter().product()
+        self.output.iter().fold(1, |len, &d| len.saturating_mul(d))
     }
 
     /// Output positions per sample.
     pub fn positions(&self) -> usize {
-        self.output[0] * self.output[1]
+        self.output[0].saturating_mul(self.output[1])
     }
 
     /// Channels of the depthwise output.
@@ -111,37 +142,18 @@ impl DepthwisePart {
     }
 
     /// `depthwise_kernel`, `[..kernel_size, in, depth_multiplier]`, with Keras's fans.
-    pub fn kernel(&self, initializer: &'static str) -> ParamSpec {
-        let mut shape = self.kernel_size();
-        shape.extend([self.input[2], self.depth_multiplier]);
-        let (fan_in, fan_out) = fans(&shape);
-        ParamSpec {
-            suffix: "depthwise_kernel".into(),
-            shape,
-            initializer,
-            fan_in,
-            fan_out,
-            trainable: true,
-        }
-    }
-
-    /// The window's config members: `kernel_size` to `dilation_rate`, as Keras lists them.
-    pub fn config_json(&self) -> String {
-        let rank = self.window.rank;
-        format!(
-            r#""kernel_size": {}, "strides": {}, "padding": "{}", "data_format": "channels_last", "dilation_rate": {}"#,
-            json_list(&self.kernel_size()),
-            json_list(&spatial::user_dims(rank, self.window.strides)),
-            self.window.padding(),
-            json_list(&spatial::user_dims(rank, self.window.dilation)),
-        )
+    pub fn kernel(&self, initializer: Initializer) -> Weight {
+        let mut shape = self.args.kernel_size();
+        shape.extend([self.input[2], self.args.depth_multiplier]);
+        Weight::new("depthwise_kernel", shape, initializer)
     }
 
     /// `code` with `GEOMETRY`, the runtime's `DepthwiseGeometry`, in scope, checked
     /// against the output the macro inferred.
     pub fn with_geometry(&self, code: TokenStream) -> TokenStream {
         let k = krate();
-        let (window, multiplier) = (self.window.tokens(self.input), self.depth_multiplier);
+        let window = self.args.window.tokens(self.input);
+        let multiplier = self.args.depth_multiplier;
         let output_len = self.output_len();
         quote! {
             {
@@ -157,10 +169,11 @@ impl DepthwisePart {
 }
 
 /// The arguments `activation`, `use_bias`, `bias_initializer`, with Keras's defaults.
+#[derive(Clone)]
 pub(super) struct BiasArgs {
-    pub activation: &'static str,
+    pub activation: Activation,
     pub use_bias: bool,
-    pub bias_initializer: &'static str,
+    pub bias_initializer: Initializer,
 }
 
 impl BiasArgs {
@@ -169,42 +182,59 @@ impl BiasArgs {
         let use_bias = args.boolean("use_bias", errors);
         let bias_initializer = args.initializer("bias_initializer", errors);
         Some(BiasArgs {
-            activation: activation?.unwrap_or("linear"),
+            activation: activation?.unwrap_or(Activation::Linear),
             use_bias: use_bias?.unwrap_or(true),
-            bias_initializer: bias_initializer?.unwrap_or("zeros"),
+            bias_initializer: bias_initializer?.unwrap_or(Initializer::Zeros),
         })
     }
 
     /// The bias of `len` values when `use_bias`, with the fans of the kernel before it.
-    pub fn bias(&self, len: usize, kernel: &ParamSpec) -> Option<ParamSpec> {
-        self.use_bias.then(|| ParamSpec {
-            suffix: "bias".into(),
-            shape: vec![len],
-            initializer: self.bias_initializer,
-            fan_in: kernel.fan_in,
-            fan_out: kernel.fan_out,
-            trainable: true,
+    pub fn bias(&self, len: usize, kernel: &Weight) -> Option<Weight> {
+        self.use_bias.then(|| {
+            Weight::new("bias", vec![len], self.bias_initializer)
+                .fans(kernel.fan_in, kernel.fan_out)
         })
+    }
+
+    /// `activation`, `use_bias` and their config members around `initializers`, as Keras
+    /// lists them.
+    pub fn config(
+        &self,
+        initializers: &[(&'static str, Initializer)],
+    ) -> Vec<(&'static str, Json)> {
+        let mut config = vec![
+            ("activation", Json::str(self.activation.name())),
+            ("use_bias", Json::Bool(self.use_bias)),
+        ];
+        config.extend(initializers.iter().map(|&(k, i)| (k, Json::str(i.name()))));
+        config.push(("bias_initializer", Json::str(self.bias_initializer.name())));
+        config
     }
 }
 
 /// `depthwise_initializer` (or another initializer argument), `glorot_uniform` by default.
-pub(super) fn initializer(args: &Args, keyword: &str, errors: &mut Errors) -> Option<&'static str> {
+pub(super) fn initializer(args: &Args, keyword: &str, errors: &mut Errors) -> Option<Initializer> {
     Some(
         args.initializer(keyword, errors)?
-            .unwrap_or("glorot_uniform"),
+            .unwrap_or(Initializer::GlorotUniform),
     )
 }
 
-struct Configured {
-    part: DepthwisePart,
+#[derive(Clone)]
+struct DepthwiseConfig {
+    args: DepthwiseArgs,
     bias: BiasArgs,
-    depthwise_initializer: &'static str,
+    depthwise_initializer: Initializer,
+}
+
+struct DepthwiseLayer {
+    part: DepthwisePart,
+    config: DepthwiseConfig,
 }
 
 impl Depthwise {
     /// `DepthwiseConv1D` or `DepthwiseConv2D`.
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         if self.rank == 1 {
             "DepthwiseConv1D"
         } else {
@@ -214,8 +244,8 @@ impl Depthwise {
 }
 
 impl LayerKind for Depthwise {
-    fn kind(&self) -> &'static str {
-        self.name()
+    fn name(&self) -> &'static str {
+        self.kind()
     }
 
     fn default_name(&self) -> &'static str {
@@ -226,7 +256,7 @@ impl LayerKind for Depthwise {
         }
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[
             "kernel_size",
             "strides",
@@ -240,50 +270,61 @@ impl LayerKind for Depthwise {
         ]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let kind = self.name();
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        let kind = self.kind();
         let example = format!("{kind}(kernel_size = 3)");
-        let part = DepthwisePart::read(kind, self.rank, args, &example, errors);
+        let part = DepthwiseArgs::read(kind, self.rank, args, &example, errors);
         let bias = BiasArgs::read(args, errors);
         let depthwise_initializer = initializer(args, "depthwise_initializer", errors);
-        Some(Box::new(Configured {
-            part: part??,
+        Some(Box::new(DepthwiseConfig {
+            args: part??,
             bias: bias?,
             depthwise_initializer: depthwise_initializer?,
         }))
     }
 }
 
-impl Configured {
+impl Config for DepthwiseConfig {
+    fn label(&self) -> String {
+        format!(
+            "{}(kernel_size = {}{})",
+            self.args.kind,
+            spatial::dims_str(&self.args.kernel_size()),
+            self.args.multiplier_label()
+        )
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let label = self.label();
+        let part = self.args.build(&label, inputs.single(&label)?)?;
+        Ok(Box::new(DepthwiseLayer {
+            part,
+            config: self.clone(),
+        }))
+    }
+}
+
+impl DepthwiseLayer {
     fn activated(&self) -> Activated {
         Activated {
-            activation: self.bias.activation,
+            activation: self.config.bias.activation,
             row_len: self.part.channels(),
-            first_buffer: 0,
         }
     }
 }
 
-impl Layer for Configured {
+impl Built for DepthwiseLayer {
     fn label(&self) -> String {
-        let part = &self.part;
-        format!(
-            "{}(kernel_size = {}{})",
-            part.kind,
-            spatial::dims_str(&part.kernel_size()),
-            part.multiplier_label()
-        )
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let label = self.label();
-        self.part.infer(&label, input)?;
-        Ok(spatial::unmap(self.part.window.rank, self.part.output))
+    fn output(&self) -> Output {
+        Output::One(spatial::unmap(self.part.args.window.rank, self.part.output))
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        let kernel = self.part.kernel(self.depthwise_initializer);
-        let bias = self.bias.bias(self.part.channels(), &kernel);
+    fn weights(&self) -> Vec<Weight> {
+        let kernel = self.part.kernel(self.config.depthwise_initializer);
+        let bias = self.config.bias.bias(self.part.channels(), &kernel);
         std::iter::once(kernel).chain(bias).collect()
     }
 
@@ -291,22 +332,20 @@ impl Layer for Configured {
         self.activated().buffers(self.part.output_len())
     }
 
-    fn config_json(&self) -> String {
-        let bias = &self.bias;
-        format!(
-            r#""depth_multiplier": {}, {}, "activation": "{}", "use_bias": {}, "depthwise_initializer": "{}", "bias_initializer": "{}""#,
-            self.part.depth_multiplier,
-            self.part.config_json(),
-            bias.activation,
-            bias.use_bias,
-            self.depthwise_initializer,
-            bias.bias_initializer
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let mut config = vec![(
+            "depth_multiplier",
+            Json::from(self.part.args.depth_multiplier),
+        )];
+        config.extend(self.part.args.config());
+        let initializers = [("depthwise_initializer", self.config.depthwise_initializer)];
+        config.extend(self.config.bias.config(&initializers));
+        config
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (n, x, kernel) = (&io.n, &io.x, &io.params[0]);
+        let (n, x, kernel) = (&io.n, io.x(), &io.params[0]);
         let bias = option(io.params.get(1));
         self.activated().forward(io, |z| {
             self.part.with_geometry(quote! {
@@ -317,10 +356,9 @@ impl Layer for Configured {
 
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
-        let (n, x, kernel) = (&io.n, &io.x, &io.params[0]);
-        let dx = option(io.dx.as_ref());
-        let dkernel = option(io.grads[0].as_ref());
-        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
+        let (n, x, kernel) = (&io.n, io.x(), &io.params[0]);
+        let dx = option(io.dx());
+        let (dkernel, dbias) = (option(io.grad(0)), option(io.grad(1)));
         self.activated().backward(io, |dz| {
             self.part.with_geometry(quote! {
                 #k::kernels::depthwise_conv2d_backward(

@@ -12,30 +12,46 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::Initializer;
 
 use crate::errors::Errors;
-use crate::layers::activated::{Activated, option};
-use crate::layers::convolutional::depthwise::{BiasArgs, DepthwisePart, initializer};
-use crate::layers::kernel::fans;
+use crate::json::Json;
+use crate::layers::activated::Activated;
+use crate::layers::convolutional::depthwise::{
+    BiasArgs, DepthwiseArgs, DepthwisePart, initializer,
+};
 use crate::layers::spatial;
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::layers::{
+    Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, Weight, krate,
+    option,
+};
 
 /// SeparableConv1D (`rank` 1) or SeparableConv2D (`rank` 2).
 pub struct Separable {
     pub rank: usize,
 }
 
-struct Configured {
+/// The depthwise output's buffer, and its gradient's.
+const DEPTHWISE: &str = "depthwise";
+const DEPTHWISE_GRAD: &str = "depthwise_grad";
+
+#[derive(Clone)]
+struct SeparableConfig {
     filters: usize,
-    part: DepthwisePart,
+    args: DepthwiseArgs,
     bias: BiasArgs,
-    depthwise_initializer: &'static str,
-    pointwise_initializer: &'static str,
+    depthwise_initializer: Initializer,
+    pointwise_initializer: Initializer,
+}
+
+struct SeparableLayer {
+    config: SeparableConfig,
+    part: DepthwisePart,
 }
 
 impl Separable {
     /// `SeparableConv1D` or `SeparableConv2D`.
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         if self.rank == 1 {
             "SeparableConv1D"
         } else {
@@ -45,8 +61,8 @@ impl Separable {
 }
 
 impl LayerKind for Separable {
-    fn kind(&self) -> &'static str {
-        self.name()
+    fn name(&self) -> &'static str {
+        self.kind()
     }
 
     fn default_name(&self) -> &'static str {
@@ -57,7 +73,7 @@ impl LayerKind for Separable {
         }
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[
             "filters",
             "kernel_size",
@@ -73,11 +89,11 @@ impl LayerKind for Separable {
         ]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let kind = self.name();
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        let kind = self.kind();
         let example = format!("{kind}(32, kernel_size = 3)");
         let filters = args.positive("filters", errors);
-        let part = DepthwisePart::read(kind, self.rank, args, &example, errors);
+        let part = DepthwiseArgs::read(kind, self.rank, args, &example, errors);
         let bias = BiasArgs::read(args, errors);
         let depthwise_initializer = initializer(args, "depthwise_initializer", errors);
         let pointwise_initializer = initializer(args, "pointwise_initializer", errors);
@@ -85,9 +101,9 @@ impl LayerKind for Separable {
             args.missing("filters", &example, errors);
             return None;
         };
-        Some(Box::new(Configured {
+        Some(Box::new(SeparableConfig {
             filters,
-            part: part??,
+            args: part??,
             bias: bias?,
             depthwise_initializer: depthwise_initializer?,
             pointwise_initializer: pointwise_initializer?,
@@ -95,95 +111,100 @@ impl LayerKind for Separable {
     }
 }
 
-impl Configured {
-    /// After the depthwise output and its gradient.
+impl Config for SeparableConfig {
+    fn label(&self) -> String {
+        format!(
+            "{}({}, kernel_size = {}{})",
+            self.args.kind,
+            self.filters,
+            spatial::dims_str(&self.args.kernel_size()),
+            self.args.multiplier_label()
+        )
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let label = self.label();
+        let part = self.args.build(&label, inputs.single(&label)?)?;
+        Ok(Box::new(SeparableLayer {
+            config: self.clone(),
+            part,
+        }))
+    }
+}
+
+impl SeparableLayer {
     fn activated(&self) -> Activated {
         Activated {
-            activation: self.bias.activation,
-            row_len: self.filters,
-            first_buffer: 2,
+            activation: self.config.bias.activation,
+            row_len: self.config.filters,
         }
     }
 
     fn output_len(&self) -> usize {
-        self.part.positions() * self.filters
+        self.part.positions().saturating_mul(self.config.filters)
     }
 
     /// `pointwise_kernel`, `[1, (1,) in · depth_multiplier, filters]`, with Keras's fans.
-    fn pointwise_kernel(&self) -> ParamSpec {
-        let mut shape = vec![1; self.part.window.rank];
-        shape.extend([self.part.channels(), self.filters]);
-        let (fan_in, fan_out) = fans(&shape);
-        ParamSpec {
-            suffix: "pointwise_kernel".into(),
-            shape,
-            initializer: self.pointwise_initializer,
-            fan_in,
-            fan_out,
-            trainable: true,
-        }
+    fn pointwise_kernel(&self) -> Weight {
+        let mut shape = vec![1; self.part.args.window.rank];
+        shape.extend([self.part.channels(), self.config.filters]);
+        Weight::new("pointwise_kernel", shape, self.config.pointwise_initializer)
     }
 }
 
-impl Layer for Configured {
+impl Built for SeparableLayer {
     fn label(&self) -> String {
-        let part = &self.part;
-        format!(
-            "{}({}, kernel_size = {}{})",
-            part.kind,
-            self.filters,
-            spatial::dims_str(&part.kernel_size()),
-            part.multiplier_label()
-        )
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let label = self.label();
-        self.part.infer(&label, input)?;
+    fn output(&self) -> Output {
         let [height, width, _] = self.part.output;
-        Ok(spatial::unmap(
-            self.part.window.rank,
-            [height, width, self.filters],
-        ))
+        let rank = self.part.args.window.rank;
+        Output::One(spatial::unmap(rank, [height, width, self.config.filters]))
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        let depthwise = self.part.kernel(self.depthwise_initializer);
+    fn weights(&self) -> Vec<Weight> {
+        let depthwise = self.part.kernel(self.config.depthwise_initializer);
         let pointwise = self.pointwise_kernel();
-        let bias = self.bias.bias(self.filters, &pointwise);
+        let bias = self.config.bias.bias(self.config.filters, &pointwise);
         [depthwise, pointwise].into_iter().chain(bias).collect()
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        // The depthwise output and its gradient, then the activation's.
         let depthwise = self.part.output_len();
-        let mut buffers = vec![Buffer::floats(depthwise), Buffer::floats(depthwise)];
+        let mut buffers = vec![
+            Buffer::floats(DEPTHWISE, depthwise),
+            Buffer::floats(DEPTHWISE_GRAD, depthwise),
+        ];
         buffers.extend(self.activated().buffers(self.output_len()));
         buffers
     }
 
-    fn config_json(&self) -> String {
-        let bias = &self.bias;
-        format!(
-            r#""depth_multiplier": {}, "filters": {}, {}, "activation": "{}", "use_bias": {}, "depthwise_initializer": "{}", "pointwise_initializer": "{}", "bias_initializer": "{}""#,
-            self.part.depth_multiplier,
-            self.filters,
-            self.part.config_json(),
-            bias.activation,
-            bias.use_bias,
-            self.depthwise_initializer,
-            self.pointwise_initializer,
-            bias.bias_initializer
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let mut config = vec![
+            (
+                "depth_multiplier",
+                Json::from(self.part.args.depth_multiplier),
+            ),
+            ("filters", Json::from(self.config.filters)),
+        ];
+        config.extend(self.part.args.config());
+        let initializers = [
+            ("depthwise_initializer", self.config.depthwise_initializer),
+            ("pointwise_initializer", self.config.pointwise_initializer),
+        ];
+        config.extend(self.config.bias.config(&initializers));
+        config
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (n, x) = (&io.n, &io.x);
+        let (n, x) = (&io.n, io.x());
         let (depthwise, pointwise) = (&io.params[0], &io.params[1]);
         let bias = option(io.params.get(2));
-        let (d, d_ref) = (&io.bufs[0], &io.bufs_ref[0]);
-        let (rows, channels, filters) = (self.part.positions(), self.part.channels(), self.filters);
+        let (d, d_ref) = (io.buf(DEPTHWISE), io.buf_ref(DEPTHWISE));
+        let (rows, channels) = (self.part.positions(), self.part.channels());
+        let filters = self.config.filters;
         self.activated().forward(io, |z| {
             self.part.with_geometry(quote! {
                 #k::kernels::depthwise_conv2d_forward(
@@ -198,14 +219,14 @@ impl Layer for Configured {
 
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
-        let (n, x) = (&io.n, &io.x);
+        let (n, x) = (&io.n, io.x());
         let (depthwise, pointwise) = (&io.params[0], &io.params[1]);
-        let (d_ref, dd, dd_ref) = (&io.bufs_ref[0], &io.bufs[1], &io.bufs_ref[1]);
-        let (rows, channels, filters) = (self.part.positions(), self.part.channels(), self.filters);
-        let dx = io.dx.as_ref();
-        let ddepthwise = io.grads[0].as_ref();
-        let dpointwise = option(io.grads[1].as_ref());
-        let dbias = option(io.grads.get(2).and_then(Option::as_ref));
+        let d_ref = io.buf_ref(DEPTHWISE);
+        let (dd, dd_ref) = (io.buf(DEPTHWISE_GRAD), io.buf_ref(DEPTHWISE_GRAD));
+        let (rows, channels) = (self.part.positions(), self.part.channels());
+        let filters = self.config.filters;
+        let (dx, ddepthwise) = (io.dx(), io.grad(0));
+        let (dpointwise, dbias) = (option(io.grad(1)), option(io.grad(2)));
         // The depthwise output's gradient only when the input or the depthwise kernel
         // needs it.
         let depthwise_needed = dx.is_some() || ddepthwise.is_some();

@@ -1,24 +1,34 @@
 //! `Activation(name)` and `Softmax`: an activation function as a layer of its own.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::Activation;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, MaxPooled, ShapeError, krate};
-use crate::names;
+use crate::json::Json;
+use crate::layers::activated::activation_tokens;
+use crate::layers::{
+    Args, Built, Capabilities, Config, Fused, Inputs, Io, LayerKind, Mode, Output, PassesInput,
+    PoolsOwnOutput, ShapeError, krate,
+};
 
 pub struct ActivationLayer;
 pub struct Softmax;
 
-struct Configured {
-    kind: &'static str,
-    activation: &'static str,
-    /// Values in the last axis, the rows softmax normalises.
-    row_len: usize,
+#[derive(Clone, Copy)]
+struct ActivationConfig {
+    /// Whether the layer is written `Softmax`, not `Activation(softmax)`.
+    softmax_layer: bool,
+    activation: Activation,
+}
+
+struct ActivationBuilt {
+    config: ActivationConfig,
+    shape: Vec<usize>,
 }
 
 impl LayerKind for ActivationLayer {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Activation"
     }
 
@@ -26,16 +36,15 @@ impl LayerKind for ActivationLayer {
         "activation"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["activation"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         match args.activation("activation", errors)? {
-            Some(activation) => Some(Box::new(Configured {
-                kind: "Activation",
+            Some(activation) => Some(Box::new(ActivationConfig {
+                softmax_layer: false,
                 activation,
-                row_len: 0,
             })),
             None => {
                 args.missing("activation", "Activation(relu)", errors);
@@ -46,7 +55,7 @@ impl LayerKind for ActivationLayer {
 }
 
 impl LayerKind for Softmax {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Softmax"
     }
 
@@ -54,80 +63,118 @@ impl LayerKind for Softmax {
         "softmax"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[]
     }
 
-    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        Some(Box::new(Configured {
-            kind: "Softmax",
-            activation: "softmax",
-            row_len: 0,
+    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Config>> {
+        Some(Box::new(ActivationConfig {
+            softmax_layer: true,
+            activation: Activation::Softmax,
         }))
     }
 }
 
-impl Layer for Configured {
+impl Config for ActivationConfig {
     fn label(&self) -> String {
-        match self.kind {
-            "Softmax" => "Softmax".to_string(),
-            _ => format!("Activation({})", self.activation),
+        match self.softmax_layer {
+            true => "Softmax".to_string(),
+            false => format!("Activation({})", self.activation.name()),
         }
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        self.row_len = *input
-            .last()
-            .ok_or_else(|| ShapeError::new("an activation needs an input with an axis"))?;
-        Ok(input.to_vec())
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        Ok(Box::new(ActivationBuilt {
+            config: *self,
+            shape: input.to_vec(),
+        }))
+    }
+}
+
+impl ActivationBuilt {
+    /// Values in the last axis, the rows softmax normalises.
+    fn row_len(&self) -> usize {
+        self.shape.last().copied().unwrap_or(1)
     }
 
-    fn is_alias(&self, _training: bool) -> bool {
-        self.activation == "linear"
+    fn is_linear(&self) -> bool {
+        self.config.activation == Activation::Linear
+    }
+}
+
+impl Built for ActivationBuilt {
+    fn label(&self) -> String {
+        self.config.label()
     }
 
-    fn config_json(&self) -> String {
-        match self.kind {
-            "Softmax" => r#""axis": -1"#.to_string(),
-            _ => format!(r#""activation": "{}""#, self.activation),
+    fn output(&self) -> Output {
+        Output::One(self.shape.clone())
+    }
+
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        match self.config.softmax_layer {
+            true => vec![("axis", Json::Int(-1))],
+            false => vec![("activation", Json::str(self.config.activation.name()))],
         }
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
-        if self.is_alias(false) {
-            return TokenStream::new();
-        }
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let act = Ident::new(
-            names::activation_variant(self.activation),
-            Span::call_site(),
-        );
-        let (x, y, row_len) = (&io.x, &io.y, self.row_len);
+        let act = activation_tokens(self.config.activation);
+        let (x, y, row_len) = (io.x(), &io.y, self.row_len());
         quote! {
-            #k::kernels::activation_forward(#k::kernels::Activation::#act, #x, #y, #row_len);
+            #k::kernels::activation_forward(#act, #x, #y, #row_len);
         }
     }
 
-    /// Relu before a max pooling: the pooling of its input, then relu of the pooled values
-    /// (the same bit for bit), so that the activated map is never written.
-    fn max_pooled(&self, io: &Io, window: &TokenStream, pool: &Io) -> Option<MaxPooled> {
-        if self.activation != "relu" {
-            return None;
-        }
+    fn backward(&self, io: &Io) -> TokenStream {
+        let Some(dx) = io.dx() else {
+            return TokenStream::new();
+        };
         let k = krate();
-        let relu = quote!(#k::kernels::Activation::Relu);
-        let (n, x) = (&io.n, &io.x);
-        let (pooled, argmax) = (&pool.y, &pool.bufs[0]);
+        let act = activation_tokens(self.config.activation);
+        let (x, y, dy, row_len) = (io.x(), &io.y_ref, &io.dy, self.row_len());
+        quote! {
+            #k::kernels::activation_backward(#act, #x, #y, #dy, #dx, #row_len);
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            passes_input: match self.is_linear() {
+                true => PassesInput::Always,
+                false => PassesInput::Never,
+            },
+            product_bound: true,
+            pools_own_output: Some(self),
+            ..Capabilities::default()
+        }
+    }
+}
+
+/// Relu before a max pooling: the pooling of its input, then relu of the pooled values
+/// (the same bit for bit), so that the activated map is never written.
+impl PoolsOwnOutput for ActivationBuilt {
+    fn fused_buffers(&self) -> Option<usize> {
+        (self.config.activation == Activation::Relu).then_some(0)
+    }
+
+    fn pooled(&self, io: &Io, window: &TokenStream, pool: &Io) -> Fused {
+        let k = krate();
+        let relu = activation_tokens(Activation::Relu);
+        let (n, x) = (&io.n, io.x());
+        let (pooled, argmax) = (&pool.y, pool.buf("argmax"));
         let forward = quote! {
             {
                 const WINDOW: #k::kernels::Window2d = #window;
                 #k::kernels::max_pool2d_forward_activated(&WINDOW, #n, #x, #pooled, #argmax, #relu);
             }
         };
-        let backward = match &io.dx {
+        let backward = match io.dx() {
             None => TokenStream::new(),
             Some(dx) => {
-                let (pooled, argmax, dpooled) = (&pool.y_ref, &pool.bufs_ref[0], &pool.dy);
+                let (pooled, argmax, dpooled) = (&pool.y_ref, pool.buf_ref("argmax"), &pool.dy);
                 quote! {
                     {
                         const WINDOW: #k::kernels::Window2d = #window;
@@ -138,25 +185,6 @@ impl Layer for Configured {
                 }
             }
         };
-        Some(MaxPooled {
-            forward,
-            backward,
-            buffers: 0,
-        })
-    }
-
-    fn backward(&self, io: &Io) -> TokenStream {
-        let (Some(dx), false) = (&io.dx, self.is_alias(true)) else {
-            return TokenStream::new();
-        };
-        let k = krate();
-        let act = Ident::new(
-            names::activation_variant(self.activation),
-            Span::call_site(),
-        );
-        let (x, y, dy, row_len) = (&io.x, &io.y_ref, &io.dy, self.row_len);
-        quote! {
-            #k::kernels::activation_backward(#k::kernels::Activation::#act, #x, #y, #dy, #dx, #row_len);
-        }
+        Fused { forward, backward }
     }
 }

@@ -5,23 +5,32 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::activated::{Activated, option};
+use crate::json::Json;
+use crate::layers::activated::Activated;
 use crate::layers::kernel::KernelArgs;
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::layers::{
+    Args, Buffer, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError,
+    Weight, krate, option,
+};
 
 pub struct Dense;
 
-struct Configured {
+#[derive(Clone)]
+struct DenseConfig {
     units: usize,
     kernel: KernelArgs,
+}
+
+struct DenseLayer {
+    config: DenseConfig,
     /// Values in the last axis of the input.
     inputs: usize,
-    /// Rows per sample: the product of the input's leading axes.
-    rows_per_sample: usize,
+    /// The input's leading axes, which the output keeps.
+    leading: Vec<usize>,
 }
 
 impl LayerKind for Dense {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Dense"
     }
 
@@ -29,7 +38,7 @@ impl LayerKind for Dense {
         "dense"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[
             "units",
             "activation",
@@ -39,61 +48,79 @@ impl LayerKind for Dense {
         ]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let units = args.positive("units", errors);
         let kernel = KernelArgs::read(args, errors);
         let Some(units) = units? else {
             args.missing("units", "Dense(128)", errors);
             return None;
         };
-        Some(Box::new(Configured {
+        Some(Box::new(DenseConfig {
             units,
             kernel: kernel?,
-            inputs: 0,
-            rows_per_sample: 0,
         }))
     }
 }
 
-impl Configured {
-    fn activated(&self) -> Activated {
-        self.kernel.activated(self.units, 0)
-    }
-}
-
-impl Layer for Configured {
+impl Config for DenseConfig {
     fn label(&self) -> String {
         format!("Dense({})", self.units)
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let (&inputs, leading) = input
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        let (&last, leading) = input
             .split_last()
             .ok_or_else(|| ShapeError::new("Dense needs an input with at least one axis"))?;
-        self.inputs = inputs;
-        self.rows_per_sample = leading.iter().product();
-        let mut output = leading.to_vec();
-        output.push(self.units);
-        Ok(output)
+        Ok(Box::new(DenseLayer {
+            config: self.clone(),
+            inputs: last,
+            leading: leading.to_vec(),
+        }))
+    }
+}
+
+impl DenseLayer {
+    /// Rows per sample: the product of the input's leading axes.
+    fn rows(&self) -> usize {
+        self.leading.iter().product()
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        let (inputs, units) = (self.inputs, self.units);
-        self.kernel.params(vec![inputs, units], inputs, units)
+    fn activated(&self) -> Activated {
+        self.config.kernel.activated(self.config.units)
+    }
+}
+
+impl Built for DenseLayer {
+    fn label(&self) -> String {
+        self.config.label()
+    }
+
+    fn output(&self) -> Output {
+        Output::One([&self.leading[..], &[self.config.units]].concat())
+    }
+
+    fn weights(&self) -> Vec<Weight> {
+        self.config
+            .kernel
+            .weights(vec![self.inputs, self.config.units])
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        self.activated().buffers(self.rows_per_sample * self.units)
+        let len = self.rows().saturating_mul(self.config.units);
+        self.activated().buffers(len)
     }
 
-    fn config_json(&self) -> String {
-        format!(r#""units": {}, {}"#, self.units, self.kernel.config_json())
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let mut config = vec![("units", Json::from(self.config.units))];
+        config.extend(self.config.kernel.config());
+        config
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (n, x) = (&io.n, &io.x);
-        let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
+        let (n, x) = (&io.n, io.x());
+        let (rows, inputs, units) = (self.rows(), self.inputs, self.config.units);
         let kernel = &io.params[0];
         let bias = option(io.params.get(1));
         self.activated().forward(io, |z| {
@@ -105,16 +132,22 @@ impl Layer for Configured {
 
     fn backward(&self, io: &Io) -> TokenStream {
         let k = krate();
-        let (n, x) = (&io.n, &io.x);
-        let (rows, inputs, units) = (self.rows_per_sample, self.inputs, self.units);
+        let (n, x) = (&io.n, io.x());
+        let (rows, inputs, units) = (self.rows(), self.inputs, self.config.units);
         let kernel = &io.params[0];
-        let dx = option(io.dx.as_ref());
-        let dkernel = option(io.grads[0].as_ref());
-        let dbias = option(io.grads.get(1).and_then(Option::as_ref));
+        let dx = option(io.dx());
+        let (dkernel, dbias) = (option(io.grad(0)), option(io.grad(1)));
         self.activated().backward(io, |dz| {
             quote! {
                 #k::kernels::dense_backward(#x, #kernel, #dz, #dx, #dkernel, #dbias, #n * #rows, #inputs, #units);
             }
         })
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            product_bound: true,
+            ..Capabilities::default()
+        }
     }
 }

@@ -3,20 +3,32 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::Initializer;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::json::Json;
+use crate::layers::{
+    Args, Built, Config, ConfigCapabilities, Inputs, Io, LayerKind, Mode, Output, ShapeError,
+    Weight, krate,
+};
 
 pub struct Embedding;
 
-struct Configured {
+#[derive(Clone)]
+struct EmbeddingConfig {
     input_dim: usize,
     output_dim: usize,
-    initializer: &'static str,
+    initializer: Initializer,
+}
+
+struct EmbeddingLayer {
+    config: EmbeddingConfig,
+    /// The ids per sample, as shaped.
+    input: Vec<usize>,
 }
 
 impl LayerKind for Embedding {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Embedding"
     }
 
@@ -24,11 +36,11 @@ impl LayerKind for Embedding {
         "embedding"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["input_dim", "output_dim", "embeddings_initializer"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let input_dim = args.positive("input_dim", errors);
         let output_dim = args.positive("output_dim", errors);
         let initializer = args.initializer("embeddings_initializer", errors);
@@ -36,61 +48,82 @@ impl LayerKind for Embedding {
             args.missing("input_dim` and `output_dim", "Embedding(10000, 64)", errors);
             return None;
         };
-        Some(Box::new(Configured {
+        Some(Box::new(EmbeddingConfig {
             input_dim,
             output_dim,
-            initializer: initializer?.unwrap_or("uniform"),
+            initializer: initializer?.unwrap_or(Initializer::Uniform),
         }))
     }
 }
 
-impl Layer for Configured {
+impl Config for EmbeddingConfig {
     fn label(&self) -> String {
         format!("Embedding({}, {})", self.input_dim, self.output_dim)
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let mut output = input.to_vec();
-        output.push(self.output_dim);
-        Ok(output)
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        Ok(Box::new(EmbeddingLayer {
+            config: self.clone(),
+            input: inputs.single(&self.label())?.to_vec(),
+        }))
     }
 
-    fn reads_ids(&self) -> Option<usize> {
-        Some(self.input_dim)
+    fn capabilities(&self) -> ConfigCapabilities<'_> {
+        ConfigCapabilities {
+            reads_token_ids: Some(self.input_dim),
+            ..ConfigCapabilities::default()
+        }
+    }
+}
+
+impl Built for EmbeddingLayer {
+    fn label(&self) -> String {
+        self.config.label()
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec {
-            suffix: "embeddings".into(),
-            shape: vec![self.input_dim, self.output_dim],
-            initializer: self.initializer,
-            fan_in: self.input_dim,
-            fan_out: self.output_dim,
-            trainable: true,
-        }]
+    fn output(&self) -> Output {
+        Output::One([&self.input[..], &[self.config.output_dim]].concat())
     }
 
-    fn config_json(&self) -> String {
-        format!(
-            r#""input_dim": {}, "output_dim": {}, "embeddings_initializer": "{}", "mask_zero": false"#,
-            self.input_dim, self.output_dim, self.initializer
-        )
+    fn weights(&self) -> Vec<Weight> {
+        let EmbeddingConfig {
+            input_dim,
+            output_dim,
+            initializer,
+        } = self.config;
+        vec![Weight::new(
+            "embeddings",
+            vec![input_dim, output_dim],
+            initializer,
+        )]
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("input_dim", Json::from(self.config.input_dim)),
+            ("output_dim", Json::from(self.config.output_dim)),
+            (
+                "embeddings_initializer",
+                Json::str(self.config.initializer.name()),
+            ),
+            ("mask_zero", Json::Bool(false)),
+        ]
+    }
+
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (x, table, y, dim) = (&io.x, &io.params[0], &io.y, self.output_dim);
+        let (x, table, y, dim) = (io.x(), &io.params[0], &io.y, self.config.output_dim);
         quote! {
             #k::kernels::embedding_forward(#x, #table, #dim, #y);
         }
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let Some(dtable) = io.grads[0].as_ref() else {
+        let Some(dtable) = io.grad(0) else {
             return TokenStream::new();
         };
         let k = krate();
-        let (x, dy, dim) = (&io.x, &io.dy, self.output_dim);
+        let (x, dy, dim) = (io.x(), &io.dy, self.config.output_dim);
         quote! {
             #k::kernels::embedding_backward(#x, #dy, #dim, #dtable);
         }

@@ -1,5 +1,3 @@
 pub mod activation;
 pub mod dense;
 pub mod embedding;
-pub mod input;
-pub mod unpack;

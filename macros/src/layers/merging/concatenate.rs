@@ -5,13 +5,21 @@ use quote::quote;
 
 use super::{needs_inputs, sample_axis, shapes_str};
 use crate::errors::Errors;
-use crate::layers::activated::option;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, krate};
+use crate::json::Json;
+use crate::layers::{
+    Args, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, krate, option,
+};
 
 pub struct Concatenate;
 
-struct Configured {
+#[derive(Clone, Copy)]
+struct ConcatenateConfig {
     axis: i64,
+}
+
+struct ConcatenateLayer {
+    axis: i64,
+    output: Vec<usize>,
     /// Blocks per sample: the product of the axes before the joined one.
     blocks: usize,
     /// Each input's values per block.
@@ -19,7 +27,7 @@ struct Configured {
 }
 
 impl LayerKind for Concatenate {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Concatenate"
     }
 
@@ -27,7 +35,7 @@ impl LayerKind for Concatenate {
         "concatenate"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["axis"]
     }
 
@@ -35,7 +43,7 @@ impl LayerKind for Concatenate {
         true
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let axis = match args.ints("axis", errors)? {
             None => -1,
             Some((values, span)) => match values[..] {
@@ -49,27 +57,25 @@ impl LayerKind for Concatenate {
                 }
             },
         };
-        Some(Box::new(Configured {
-            axis,
-            blocks: 0,
-            widths: Vec::new(),
-        }))
+        Some(Box::new(ConcatenateConfig { axis }))
     }
 }
 
-impl Layer for Configured {
+/// `Concatenate`, or `Concatenate(axis = 1)`.
+fn label(axis: i64) -> String {
+    match axis {
+        -1 => "Concatenate".to_string(),
+        axis => format!("Concatenate(axis = {axis})"),
+    }
+}
+
+impl Config for ConcatenateConfig {
     fn label(&self) -> String {
-        match self.axis {
-            -1 => "Concatenate".to_string(),
-            axis => format!("Concatenate(axis = {axis})"),
-        }
+        label(self.axis)
     }
 
-    fn infer(&mut self, _input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        Err(needs_inputs("Concatenate", false, 1))
-    }
-
-    fn infer_all(&mut self, inputs: &[Vec<usize>]) -> Result<Vec<usize>, ShapeError> {
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let inputs = inputs.values;
         if inputs.len() < 2 {
             return Err(needs_inputs("Concatenate", false, inputs.len()));
         }
@@ -101,18 +107,33 @@ impl Layer for Configured {
             .help("join along the axis where they differ with `axis = ...`, or reshape them"));
         }
         let inner: usize = inputs[0][axis + 1..].iter().product();
-        self.blocks = inputs[0][..axis].iter().product();
-        self.widths = inputs.iter().map(|s| s[axis] * inner).collect();
         let mut output = inputs[0].clone();
-        output[axis] = inputs.iter().map(|s| s[axis]).sum();
-        Ok(output)
+        output[axis] = inputs
+            .iter()
+            .fold(0usize, |sum, s| sum.saturating_add(s[axis]));
+        Ok(Box::new(ConcatenateLayer {
+            axis: self.axis,
+            output,
+            blocks: inputs[0][..axis].iter().product(),
+            widths: inputs.iter().map(|s| s[axis] * inner).collect(),
+        }))
+    }
+}
+
+impl Built for ConcatenateLayer {
+    fn label(&self) -> String {
+        label(self.axis)
     }
 
-    fn config_json(&self) -> String {
-        format!(r#""axis": {}"#, self.axis)
+    fn output(&self) -> Output {
+        Output::One(self.output.clone())
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![("axis", Json::from(self.axis))]
+    }
+
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
         let (n, xs, y, widths, blocks) = (&io.n, &io.xs, &io.y, &self.widths, self.blocks);
         quote! {

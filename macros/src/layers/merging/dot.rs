@@ -7,22 +7,35 @@ use quote::quote;
 
 use super::{needs_inputs, sample_axis, shapes_str};
 use crate::errors::Errors;
-use crate::layers::activated::option;
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ShapeError, krate, shape_str};
+use crate::json::Json;
+use crate::layers::{
+    Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, krate, option,
+    shape_str,
+};
 
 pub struct Dot;
 
-struct Configured {
+/// The normalised inputs' buffers, with `normalize`.
+const X_HAT: &str = "x_hat";
+const Z_HAT: &str = "z_hat";
+
+#[derive(Clone, Copy)]
+struct DotConfig {
     /// Keras's axes of the two inputs (the batch axis counted as 0).
     axes: [i64; 2],
     normalize: bool,
+}
+
+struct DotLayer {
+    config: DotConfig,
+    output: Vec<usize>,
     /// Each input as `(rows, cols, contracted along the rows)`.
     sides: [(usize, usize, bool); 2],
     sizes: [usize; 2],
 }
 
 impl LayerKind for Dot {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Dot"
     }
 
@@ -30,7 +43,7 @@ impl LayerKind for Dot {
         "dot"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["axes", "normalize"]
     }
 
@@ -38,7 +51,7 @@ impl LayerKind for Dot {
         true
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let normalize = args.boolean("normalize", errors);
         let axes = match args.ints("axes", errors)? {
             None => {
@@ -57,16 +70,14 @@ impl LayerKind for Dot {
                 }
             },
         };
-        Some(Box::new(Configured {
+        Some(Box::new(DotConfig {
             axes,
             normalize: normalize?.unwrap_or(false),
-            sides: [(0, 0, false); 2],
-            sizes: [0; 2],
         }))
     }
 }
 
-impl Configured {
+impl DotLayer {
     fn side(&self, i: usize) -> TokenStream {
         let k = krate();
         let (rows, cols, transposed) = self.sides[i];
@@ -76,12 +87,12 @@ impl Configured {
     /// The kernel's arguments shared by forward and backward, up to the normalised values.
     fn common(&self, io: &Io) -> TokenStream {
         let (n, x, z) = (&io.n, &io.xs[0], &io.xs[1]);
-        let (xs, zs, normalize) = (self.side(0), self.side(1), self.normalize);
+        let (xs, zs, normalize) = (self.side(0), self.side(1), self.config.normalize);
         quote!(#n, #x, #xs, #z, #zs, #normalize)
     }
 }
 
-impl Layer for Configured {
+impl Config for DotConfig {
     fn label(&self) -> String {
         match self.axes {
             [a, b] if a == b => format!("Dot(axes = {a})"),
@@ -89,11 +100,9 @@ impl Layer for Configured {
         }
     }
 
-    fn infer(&mut self, _input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        Err(needs_inputs("Dot", true, 1))
-    }
-
-    fn infer_all(&mut self, inputs: &[Vec<usize>]) -> Result<Vec<usize>, ShapeError> {
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let inputs = inputs.values;
+        let (mut sides, mut sizes) = ([(0, 0, false); 2], [0; 2]);
         if inputs.len() != 2 {
             return Err(needs_inputs("Dot", true, inputs.len()));
         }
@@ -120,8 +129,8 @@ impl Layer for Configured {
                     .filter(|&(a, _)| a != axis)
                     .map(|(_, &d)| d),
             );
-            self.sides[i] = (rows, cols, transposed);
-            self.sizes[i] = rows * cols;
+            sides[i] = (rows, cols, transposed);
+            sizes[i] = rows * cols;
         }
         if contracted[0] != contracted[1] {
             return Err(ShapeError::new(format!(
@@ -137,30 +146,48 @@ impl Layer for Configured {
         if output.is_empty() {
             output.push(1);
         }
-        Ok(output)
+        Ok(Box::new(DotLayer {
+            config: *self,
+            output,
+            sides,
+            sizes,
+        }))
+    }
+}
+
+impl Built for DotLayer {
+    fn label(&self) -> String {
+        self.config.label()
+    }
+
+    fn output(&self) -> Output {
+        Output::One(self.output.clone())
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        if self.normalize {
-            vec![Buffer::floats(self.sizes[0]), Buffer::floats(self.sizes[1])]
+        if self.config.normalize {
+            vec![
+                Buffer::floats(X_HAT, self.sizes[0]),
+                Buffer::floats(Z_HAT, self.sizes[1]),
+            ]
         } else {
             Vec::new()
         }
     }
 
-    fn config_json(&self) -> String {
-        format!(
-            r#""axes": [{}, {}], "normalize": {}"#,
-            self.axes[0], self.axes[1], self.normalize
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("axes", Json::ints(&self.config.axes)),
+            ("normalize", Json::Bool(self.config.normalize)),
+        ]
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
         let common = self.common(io);
         let y = &io.y;
-        let (x_hat, z_hat) = match self.normalize {
-            true => (io.bufs[0].clone(), io.bufs[1].clone()),
+        let (x_hat, z_hat) = match self.config.normalize {
+            true => (io.buf(X_HAT).clone(), io.buf(Z_HAT).clone()),
             false => (quote!(&mut []), quote!(&mut [])),
         };
         quote! {
@@ -175,8 +202,8 @@ impl Layer for Configured {
         let k = krate();
         let common = self.common(io);
         let dy = &io.dy;
-        let (x_hat, z_hat) = match self.normalize {
-            true => (io.bufs_ref[0].clone(), io.bufs_ref[1].clone()),
+        let (x_hat, z_hat) = match self.config.normalize {
+            true => (io.buf_ref(X_HAT).clone(), io.buf_ref(Z_HAT).clone()),
             false => (quote!(&[]), quote!(&[])),
         };
         let (dx, dz) = (option(io.dxs[0].as_ref()), option(io.dxs[1].as_ref()));

@@ -6,8 +6,10 @@ use quote::quote;
 
 use super::{needs_inputs, shapes_str};
 use crate::errors::Errors;
-use crate::layers::activated::option;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, krate};
+use crate::json::Json;
+use crate::layers::{
+    Args, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, krate, option,
+};
 
 /// One element-wise merge kind.
 pub struct Elementwise {
@@ -44,13 +46,18 @@ impl Elementwise {
     ];
 }
 
-struct Configured {
+#[derive(Clone, Copy)]
+struct MergeConfig {
     op: &'static str,
-    inputs: usize,
+}
+
+struct MergeLayer {
+    op: &'static str,
+    shape: Vec<usize>,
 }
 
 impl LayerKind for Elementwise {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         self.op
     }
 
@@ -58,7 +65,7 @@ impl LayerKind for Elementwise {
         self.default_name
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[]
     }
 
@@ -66,32 +73,18 @@ impl LayerKind for Elementwise {
         true
     }
 
-    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        Some(Box::new(Configured {
-            op: self.op,
-            inputs: 0,
-        }))
+    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Config>> {
+        Some(Box::new(MergeConfig { op: self.op }))
     }
 }
 
-impl Configured {
-    fn op(&self) -> TokenStream {
-        let k = krate();
-        let op = Ident::new(self.op, Span::call_site());
-        quote!(#k::kernels::MergeOp::#op)
-    }
-}
-
-impl Layer for Configured {
+impl Config for MergeConfig {
     fn label(&self) -> String {
         self.op.to_string()
     }
 
-    fn infer(&mut self, _input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        Err(needs_inputs(self.op, self.op == "Subtract", 1))
-    }
-
-    fn infer_all(&mut self, inputs: &[Vec<usize>]) -> Result<Vec<usize>, ShapeError> {
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let inputs = inputs.values;
         let exactly_two = self.op == "Subtract";
         if inputs.len() < 2 || (exactly_two && inputs.len() != 2) {
             return Err(needs_inputs(self.op, exactly_two, inputs.len()));
@@ -107,15 +100,35 @@ impl Layer for Configured {
                  filters, or Reshape",
             ));
         }
-        self.inputs = inputs.len();
-        Ok(inputs[0].clone())
+        Ok(Box::new(MergeLayer {
+            op: self.op,
+            shape: inputs[0].clone(),
+        }))
+    }
+}
+
+impl MergeLayer {
+    fn op(&self) -> TokenStream {
+        let k = krate();
+        let op = Ident::new(self.op, Span::call_site());
+        quote!(#k::kernels::MergeOp::#op)
+    }
+}
+
+impl Built for MergeLayer {
+    fn label(&self) -> String {
+        self.op.to_string()
     }
 
-    fn config_json(&self) -> String {
-        String::new()
+    fn output(&self) -> Output {
+        Output::One(self.shape.clone())
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        Vec::new()
+    }
+
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
         let (op, xs, y) = (self.op(), &io.xs, &io.y);
         quote! {

@@ -15,34 +15,44 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::Initializer;
 
 use crate::errors::Errors;
-use crate::layers::activated::option;
-use crate::layers::normalization::{NormArgs, Rows, vector};
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::json::Json;
+use crate::layers::normalization::{NormArgs, Rows};
+use crate::layers::{
+    Args, Buffer, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError,
+    UpdatesState, Weight, krate, option,
+};
 
 pub struct BatchNormalization;
 
-struct Configured {
+#[derive(Clone)]
+struct BatchNormConfig {
     norm: NormArgs,
     momentum: f64,
-    moving_mean_initializer: &'static str,
-    moving_variance_initializer: &'static str,
+    moving_mean_initializer: Initializer,
+    moving_variance_initializer: Initializer,
     /// `false` runs the layer in inference mode in training too, as Keras 3 does.
     trainable: bool,
+}
+
+struct BatchNormLayer {
+    config: BatchNormConfig,
+    shape: Vec<usize>,
     rows: Rows,
 }
 
 /// The layer's buffers in training, `channels` values each: the batch statistics of the
 /// lane, and room for the gradients of an absent gamma or beta.
-const MEAN: usize = 0;
-const VARIANCE: usize = 1;
-const INV_STD: usize = 2;
-const DGAMMA_SCRATCH: usize = 3;
-const DBETA_SCRATCH: usize = 4;
+const MEAN: &str = "mean";
+const VARIANCE: &str = "variance";
+const INV_STD: &str = "inv_std";
+const DGAMMA_SCRATCH: &str = "dgamma_scratch";
+const DBETA_SCRATCH: &str = "dbeta_scratch";
 
 impl LayerKind for BatchNormalization {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "BatchNormalization"
     }
 
@@ -50,7 +60,7 @@ impl LayerKind for BatchNormalization {
         "batch_normalization"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[
             "axis",
             "momentum",
@@ -64,8 +74,8 @@ impl LayerKind for BatchNormalization {
         ]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let norm = NormArgs::read(args, self.kind(), errors);
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        let norm = NormArgs::read(args, self.name(), errors);
         let momentum = args.number("momentum", errors);
         let moving_mean_initializer = args.initializer("moving_mean_initializer", errors);
         let moving_variance_initializer = args.initializer("moving_variance_initializer", errors);
@@ -85,21 +95,35 @@ impl LayerKind for BatchNormalization {
                 return None;
             }
         };
-        Some(Box::new(Configured {
+        Some(Box::new(BatchNormConfig {
             norm: norm?,
             momentum,
-            moving_mean_initializer: moving_mean_initializer?.unwrap_or("zeros"),
-            moving_variance_initializer: moving_variance_initializer?.unwrap_or("ones"),
+            moving_mean_initializer: moving_mean_initializer?.unwrap_or(Initializer::Zeros),
+            moving_variance_initializer: moving_variance_initializer?.unwrap_or(Initializer::Ones),
             trainable: args.trainable(),
-            rows: Rows::default(),
         }))
     }
 }
 
-impl Configured {
-    /// The indices of the moving mean and variance in the layer's parameters.
+impl Config for BatchNormConfig {
+    fn label(&self) -> String {
+        "BatchNormalization".to_string()
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        Ok(Box::new(BatchNormLayer {
+            config: self.clone(),
+            shape: input.to_vec(),
+            rows: self.norm.rows("BatchNormalization", input)?,
+        }))
+    }
+}
+
+impl BatchNormLayer {
+    /// The indices of the moving mean and variance in the layer's weights.
     fn moving(&self) -> (usize, usize) {
-        let first = self.norm.affine_count();
+        let first = self.config.norm.affine_count();
         (first, first + 1)
     }
 
@@ -110,70 +134,85 @@ impl Configured {
     }
 
     fn gamma<'a>(&self, io: &'a Io) -> Option<&'a TokenStream> {
-        self.norm.gamma().map(|i| &io.params[i])
+        self.config.norm.gamma().map(|i| &io.params[i])
     }
 
     fn beta<'a>(&self, io: &'a Io) -> Option<&'a TokenStream> {
-        self.norm.beta().map(|i| &io.params[i])
+        self.config.norm.beta().map(|i| &io.params[i])
     }
 }
 
-impl Layer for Configured {
+impl Built for BatchNormLayer {
     fn label(&self) -> String {
-        "BatchNormalization".to_string()
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        self.rows = self.norm.rows("BatchNormalization", input)?;
-        Ok(input.to_vec())
+    fn output(&self) -> Output {
+        Output::One(self.shape.clone())
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
+    fn weights(&self) -> Vec<Weight> {
         let channels = self.rows.channels;
-        let mut params = self.norm.params(channels);
-        params.push(vector(
-            "moving_mean",
-            channels,
-            self.moving_mean_initializer,
-            false,
-        ));
-        params.push(vector(
-            "moving_variance",
-            channels,
-            self.moving_variance_initializer,
-            false,
-        ));
-        params
+        let config = &self.config;
+        let mut weights = config.norm.weights(channels);
+        weights.push(
+            Weight::new(
+                "moving_mean",
+                vec![channels],
+                config.moving_mean_initializer,
+            )
+            .state(),
+        );
+        weights.push(
+            Weight::new(
+                "moving_variance",
+                vec![channels],
+                config.moving_variance_initializer,
+            )
+            .state(),
+        );
+        weights
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        if !self.trainable {
+        if !self.config.trainable {
             return Vec::new();
         }
         let channels = self.rows.channels;
-        (0..5).map(|_| Buffer::scratch(quote!(#channels))).collect()
+        [MEAN, VARIANCE, INV_STD, DGAMMA_SCRATCH, DBETA_SCRATCH]
+            .map(|name| Buffer::scratch(name, quote!(#channels)))
+            .into()
     }
 
-    fn config_json(&self) -> String {
-        format!(
-            r#""axis": {}, "momentum": {:?}, {}, {}, "moving_mean_initializer": "{}", "moving_variance_initializer": "{}", "synchronized": false"#,
-            self.norm.axis,
-            self.momentum,
-            self.norm.epsilon_center_scale_json(),
-            self.norm.initializers_json(),
-            self.moving_mean_initializer,
-            self.moving_variance_initializer
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let config = &self.config;
+        let mut members = vec![
+            ("axis", Json::from(config.norm.axis)),
+            ("momentum", Json::from(config.momentum)),
+        ];
+        members.extend(config.norm.epsilon_center_scale());
+        members.extend(config.norm.initializers());
+        members.extend([
+            (
+                "moving_mean_initializer",
+                Json::str(config.moving_mean_initializer.name()),
+            ),
+            (
+                "moving_variance_initializer",
+                Json::str(config.moving_variance_initializer.name()),
+            ),
+            ("synchronized", Json::Bool(false)),
+        ]);
+        members
     }
 
-    fn forward(&self, io: &Io, training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, mode: Mode) -> TokenStream {
         let k = krate();
-        let (x, y, outer, channels) = (&io.x, &io.y, self.outer(io), self.rows.channels);
+        let (x, y, outer, channels) = (io.x(), &io.y, self.outer(io), self.rows.channels);
         let (gamma, beta) = (option(self.gamma(io)), option(self.beta(io)));
-        let epsilon = self.norm.epsilon;
-        if training && self.trainable {
-            let b = &io.bufs;
-            let (mean, variance, inv_std) = (&b[MEAN], &b[VARIANCE], &b[INV_STD]);
+        let epsilon = self.config.norm.epsilon;
+        if mode.is_training() && self.config.trainable {
+            let (mean, variance, inv_std) = (io.buf(MEAN), io.buf(VARIANCE), io.buf(INV_STD));
             quote! {
                 #k::kernels::batch_norm_forward_train(
                     #outer, #channels, #x, #gamma, #beta, #epsilon, #y, #mean, #variance, #inv_std,
@@ -196,27 +235,29 @@ impl Layer for Configured {
         let k = krate();
         let (dy, outer, channels) = (&io.dy, self.outer(io), self.rows.channels);
         let gamma = option(self.gamma(io));
-        if !self.trainable {
-            let Some(dx) = &io.dx else {
+        let norm = &self.config.norm;
+        if !self.config.trainable {
+            let Some(dx) = io.dx() else {
                 return TokenStream::new();
             };
             let moving_variance = &io.params[self.moving().1];
-            let epsilon = self.norm.epsilon;
+            let epsilon = norm.epsilon;
             return quote! {
                 #k::kernels::batch_norm_backward_inference(
                     #outer, #channels, #dy, #gamma, #moving_variance, #epsilon, #dx,
                 );
             };
         }
-        let grad_or_scratch = |param: Option<usize>, scratch: usize| {
-            param
-                .and_then(|i| io.grads[i].as_ref())
-                .unwrap_or(&io.bufs[scratch])
+        let grad_or_scratch = |weight: Option<usize>, scratch: &str| {
+            weight
+                .and_then(|i| io.grad(i))
+                .unwrap_or_else(|| io.buf(scratch))
+                .clone()
         };
-        let dgamma = grad_or_scratch(self.norm.gamma(), DGAMMA_SCRATCH);
-        let dbeta = grad_or_scratch(self.norm.beta(), DBETA_SCRATCH);
-        let (x, mean, inv_std) = (&io.x, &io.bufs_ref[MEAN], &io.bufs_ref[INV_STD]);
-        let dx = option(io.dx.as_ref());
+        let dgamma = grad_or_scratch(norm.gamma(), DGAMMA_SCRATCH);
+        let dbeta = grad_or_scratch(norm.beta(), DBETA_SCRATCH);
+        let (x, mean, inv_std) = (io.x(), io.buf_ref(MEAN), io.buf_ref(INV_STD));
+        let dx = option(io.dx());
         quote! {
             #k::kernels::batch_norm_backward(
                 #outer, #channels, #x, #dy, #mean, #inv_std, #gamma, #dx, #dgamma, #dbeta,
@@ -224,15 +265,21 @@ impl Layer for Configured {
         }
     }
 
-    fn update_state(&self, io: &Io) -> TokenStream {
-        if !self.trainable {
-            return TokenStream::new();
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            state: self.config.trainable.then_some(self as &dyn UpdatesState),
+            ..Capabilities::default()
         }
+    }
+}
+
+impl UpdatesState for BatchNormLayer {
+    fn update_state(&self, io: &Io) -> TokenStream {
         let k = krate();
         let (moving_mean, moving_variance) = self.moving();
         let (moving_mean, moving_variance) = (&io.params[moving_mean], &io.params[moving_variance]);
-        let (mean, variance) = (&io.bufs_ref[MEAN], &io.bufs_ref[VARIANCE]);
-        let (outer, momentum) = (self.outer(io), self.momentum);
+        let (mean, variance) = (io.buf_ref(MEAN), io.buf_ref(VARIANCE));
+        let (outer, momentum) = (self.outer(io), self.config.momentum);
         quote! {
             #k::kernels::batch_norm_update_moving(
                 #moving_mean,

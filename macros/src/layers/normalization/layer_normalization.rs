@@ -7,23 +7,32 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::activated::option;
+use crate::json::Json;
 use crate::layers::normalization::{NormArgs, Rows};
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::layers::{
+    Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, Weight, krate,
+    option,
+};
 
 pub struct LayerNormalization;
 
-struct Configured {
+#[derive(Clone)]
+struct LayerNormConfig {
     norm: NormArgs,
+}
+
+struct LayerNormLayer {
+    config: LayerNormConfig,
+    shape: Vec<usize>,
     rows: Rows,
 }
 
 /// The layer's buffers: each row's mean and `1 / sqrt(variance + epsilon)`.
-const MEAN: usize = 0;
-const INV_STD: usize = 1;
+const MEAN: &str = "mean";
+const INV_STD: &str = "inv_std";
 
 impl LayerKind for LayerNormalization {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "LayerNormalization"
     }
 
@@ -31,7 +40,7 @@ impl LayerKind for LayerNormalization {
         "layer_normalization"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[
             "axis",
             "epsilon",
@@ -42,15 +51,29 @@ impl LayerKind for LayerNormalization {
         ]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        Some(Box::new(Configured {
-            norm: NormArgs::read(args, self.kind(), errors)?,
-            rows: Rows::default(),
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        Some(Box::new(LayerNormConfig {
+            norm: NormArgs::read(args, self.name(), errors)?,
         }))
     }
 }
 
-impl Configured {
+impl Config for LayerNormConfig {
+    fn label(&self) -> String {
+        "LayerNormalization".to_string()
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        Ok(Box::new(LayerNormLayer {
+            config: self.clone(),
+            shape: input.to_vec(),
+            rows: self.norm.rows("LayerNormalization", input)?,
+        }))
+    }
+}
+
+impl LayerNormLayer {
     /// `n * rows_per_sample`: the rows the kernels normalize.
     fn rows(&self, io: &Io) -> TokenStream {
         let (n, rows) = (&io.n, self.rows.per_sample);
@@ -58,41 +81,41 @@ impl Configured {
     }
 }
 
-impl Layer for Configured {
+impl Built for LayerNormLayer {
     fn label(&self) -> String {
-        "LayerNormalization".to_string()
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        self.rows = self.norm.rows("LayerNormalization", input)?;
-        Ok(input.to_vec())
+    fn output(&self) -> Output {
+        Output::One(self.shape.clone())
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        self.norm.params(self.rows.channels)
+    fn weights(&self) -> Vec<Weight> {
+        self.config.norm.weights(self.rows.channels)
     }
 
     fn buffers(&self) -> Vec<Buffer> {
         let rows = self.rows.per_sample;
-        vec![Buffer::floats(rows), Buffer::floats(rows)] // MEAN, INV_STD
+        vec![Buffer::floats(MEAN, rows), Buffer::floats(INV_STD, rows)]
     }
 
-    fn config_json(&self) -> String {
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let norm = &self.config.norm;
         // Keras's config after build: the axis as a list.
-        format!(
-            r#""axis": [{}], {}, "rms_scaling": false, {}"#,
-            self.norm.axis,
-            self.norm.epsilon_center_scale_json(),
-            self.norm.initializers_json()
-        )
+        let mut config = vec![("axis", Json::List(vec![Json::from(norm.axis)]))];
+        config.extend(norm.epsilon_center_scale());
+        config.push(("rms_scaling", Json::Bool(false)));
+        config.extend(norm.initializers());
+        config
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (x, y, rows, features) = (&io.x, &io.y, self.rows(io), self.rows.channels);
-        let gamma = option(self.norm.gamma().map(|i| &io.params[i]));
-        let beta = option(self.norm.beta().map(|i| &io.params[i]));
-        let (mean, inv_std, epsilon) = (&io.bufs[MEAN], &io.bufs[INV_STD], self.norm.epsilon);
+        let norm = &self.config.norm;
+        let (x, y, rows, features) = (io.x(), &io.y, self.rows(io), self.rows.channels);
+        let gamma = option(norm.gamma().map(|i| &io.params[i]));
+        let beta = option(norm.beta().map(|i| &io.params[i]));
+        let (mean, inv_std, epsilon) = (io.buf(MEAN), io.buf(INV_STD), norm.epsilon);
         quote! {
             #k::kernels::layer_norm_forward(
                 #rows, #features, #x, #gamma, #beta, #epsilon, #y, #mean, #inv_std,
@@ -101,16 +124,17 @@ impl Layer for Configured {
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let k = krate();
-        let (x, dy, rows, features) = (&io.x, &io.dy, self.rows(io), self.rows.channels);
-        let gamma = option(self.norm.gamma().map(|i| &io.params[i]));
-        let grad = |i: Option<usize>| option(i.and_then(|i| io.grads[i].as_ref()));
-        let (dgamma, dbeta) = (grad(self.norm.gamma()), grad(self.norm.beta()));
-        let (mean, inv_std) = (&io.bufs_ref[MEAN], &io.bufs_ref[INV_STD]);
-        if io.dx.is_none() && io.grads.iter().all(Option::is_none) {
+        if io.needs_no_backward() {
             return TokenStream::new();
         }
-        let dx = option(io.dx.as_ref());
+        let k = krate();
+        let norm = &self.config.norm;
+        let (x, dy, rows, features) = (io.x(), &io.dy, self.rows(io), self.rows.channels);
+        let gamma = option(norm.gamma().map(|i| &io.params[i]));
+        let grad = |i: Option<usize>| option(i.and_then(|i| io.grad(i)));
+        let (dgamma, dbeta) = (grad(norm.gamma()), grad(norm.beta()));
+        let (mean, inv_std) = (io.buf_ref(MEAN), io.buf_ref(INV_STD));
+        let dx = option(io.dx());
         quote! {
             #k::kernels::layer_norm_backward(
                 #rows, #features, #x, #gamma, #dy, #mean, #inv_std, #dx, #dgamma, #dbeta,

@@ -5,19 +5,23 @@
 pub mod batch_normalization;
 pub mod layer_normalization;
 
+use strata_vocabulary::Initializer;
+
 use crate::errors::Errors;
-use crate::layers::{Args, ParamSpec, ShapeError, shape_str};
+use crate::json::Json;
+use crate::layers::{Args, ShapeError, Weight, shape_str};
 
 /// The arguments `axis`, `epsilon`, `center`, `scale`, `beta_initializer`,
 /// `gamma_initializer`, with Keras's defaults.
+#[derive(Clone)]
 pub struct NormArgs {
     /// As written, counting the batch axis as Keras does: `-1` or the rank of a sample.
     pub axis: i64,
     pub epsilon: f64,
     pub center: bool,
     pub scale: bool,
-    pub beta_initializer: &'static str,
-    pub gamma_initializer: &'static str,
+    pub beta_initializer: Initializer,
+    pub gamma_initializer: Initializer,
 }
 
 /// How the layer sees its input: `outer` rows per sample of `channels` values.
@@ -56,8 +60,8 @@ impl NormArgs {
             epsilon,
             center: center?.unwrap_or(true),
             scale: scale?.unwrap_or(true),
-            beta_initializer: beta_initializer?.unwrap_or("zeros"),
-            gamma_initializer: gamma_initializer?.unwrap_or("ones"),
+            beta_initializer: beta_initializer?.unwrap_or(Initializer::Zeros),
+            gamma_initializer: gamma_initializer?.unwrap_or(Initializer::Ones),
         })
     }
 
@@ -106,15 +110,15 @@ impl NormArgs {
     }
 
     /// `gamma` (with `scale`) and `beta` (with `center`), trainable, `channels` each.
-    pub fn params(&self, channels: usize) -> Vec<ParamSpec> {
-        let mut params = Vec::new();
+    pub fn weights(&self, channels: usize) -> Vec<Weight> {
+        let mut weights = Vec::new();
         if self.scale {
-            params.push(vector("gamma", channels, self.gamma_initializer, true));
+            weights.push(Weight::new("gamma", vec![channels], self.gamma_initializer));
         }
         if self.center {
-            params.push(vector("beta", channels, self.beta_initializer, true));
+            weights.push(Weight::new("beta", vec![channels], self.beta_initializer));
         }
-        params
+        weights
     }
 
     /// The index of `gamma` in the layer's parameters, if it has one.
@@ -133,35 +137,22 @@ impl NormArgs {
     }
 
     /// The config members `epsilon`, `center` and `scale`.
-    pub fn epsilon_center_scale_json(&self) -> String {
-        format!(
-            r#""epsilon": {:?}, "center": {}, "scale": {}"#,
-            self.epsilon, self.center, self.scale
-        )
+    pub fn epsilon_center_scale(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("epsilon", Json::from(self.epsilon)),
+            ("center", Json::Bool(self.center)),
+            ("scale", Json::Bool(self.scale)),
+        ]
     }
 
     /// The config members `beta_initializer` and `gamma_initializer`.
-    pub fn initializers_json(&self) -> String {
-        format!(
-            r#""beta_initializer": "{}", "gamma_initializer": "{}""#,
-            self.beta_initializer, self.gamma_initializer
-        )
-    }
-}
-
-/// A parameter vector of `len` values (Keras's fans of a vector: its length).
-pub fn vector(
-    suffix: &'static str,
-    len: usize,
-    initializer: &'static str,
-    trainable: bool,
-) -> ParamSpec {
-    ParamSpec {
-        suffix: suffix.to_string(),
-        shape: vec![len],
-        initializer,
-        fan_in: len,
-        fan_out: len,
-        trainable,
+    pub fn initializers(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("beta_initializer", Json::str(self.beta_initializer.name())),
+            (
+                "gamma_initializer",
+                Json::str(self.gamma_initializer.name()),
+            ),
+        ]
     }
 }

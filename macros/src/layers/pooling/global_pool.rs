@@ -5,10 +5,12 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::pooling::PoolOp;
-use crate::layers::pooling::pool::check_indexable;
+use crate::json::Json;
+use crate::layers::pooling::{ARGMAX, PoolOp, check_indexable};
 use crate::layers::spatial;
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ShapeError, krate};
+use crate::layers::{
+    Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, krate,
+};
 
 /// A global pooling layer over a `[steps, channels]` (`rank` 1) or `[height, width,
 /// channels]` (`rank` 2) input.
@@ -17,10 +19,15 @@ pub struct GlobalPool {
     pub op: PoolOp,
 }
 
-struct Configured {
+#[derive(Clone, Copy)]
+struct GlobalPoolConfig {
     kind: &'static str,
     rank: usize,
     op: PoolOp,
+}
+
+struct GlobalPoolLayer {
+    config: GlobalPoolConfig,
     /// Steps, or height × width.
     positions: usize,
     channels: usize,
@@ -28,7 +35,7 @@ struct Configured {
 
 impl GlobalPool {
     /// The kind's name: `GlobalMaxPooling2D`, ...
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match (self.op, self.rank) {
             (PoolOp::Max, 1) => "GlobalMaxPooling1D",
             (PoolOp::Max, _) => "GlobalMaxPooling2D",
@@ -39,8 +46,8 @@ impl GlobalPool {
 }
 
 impl LayerKind for GlobalPool {
-    fn kind(&self) -> &'static str {
-        self.name()
+    fn name(&self) -> &'static str {
+        self.kind()
     }
 
     fn default_name(&self) -> &'static str {
@@ -52,54 +59,68 @@ impl LayerKind for GlobalPool {
         }
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[]
     }
 
-    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        Some(Box::new(Configured {
-            kind: self.name(),
+    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Config>> {
+        Some(Box::new(GlobalPoolConfig {
+            kind: self.kind(),
             rank: self.rank,
             op: self.op,
-            positions: 0,
-            channels: 0,
         }))
     }
 }
 
-impl Layer for Configured {
+impl Config for GlobalPoolConfig {
     fn label(&self) -> String {
         self.kind.to_string()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
         let [height, width, channels] = spatial::map(self.kind, self.rank, input)?;
         if self.op == PoolOp::Max {
             check_indexable(self.kind, input)?;
         }
-        self.positions = height.saturating_mul(width);
-        self.channels = channels;
-        Ok(vec![channels])
+        Ok(Box::new(GlobalPoolLayer {
+            config: *self,
+            positions: height.saturating_mul(width),
+            channels,
+        }))
+    }
+}
+
+impl Built for GlobalPoolLayer {
+    fn label(&self) -> String {
+        self.config.label()
+    }
+
+    fn output(&self) -> Output {
+        Output::One(vec![self.channels])
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        match self.op {
-            PoolOp::Max => vec![Buffer::indices(self.channels)],
+        match self.config.op {
+            PoolOp::Max => vec![Buffer::indices(ARGMAX, self.channels)],
             PoolOp::Average => Vec::new(),
         }
     }
 
-    fn config_json(&self) -> String {
-        r#""data_format": "channels_last", "keepdims": false"#.to_string()
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("data_format", Json::str("channels_last")),
+            ("keepdims", Json::Bool(false)),
+        ]
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let Io { n, x, y, .. } = io;
+        let (n, x, y) = (&io.n, io.x(), &io.y);
         let (positions, channels) = (self.positions, self.channels);
-        match self.op {
+        match self.config.op {
             PoolOp::Max => {
-                let argmax = &io.bufs[0];
+                let argmax = io.buf(ARGMAX);
                 quote! {
                     #k::kernels::global_max_pool_forward(#n, #positions, #channels, #x, #y, #argmax);
                 }
@@ -111,15 +132,15 @@ impl Layer for Configured {
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let Some(dx) = &io.dx else {
+        let Some(dx) = io.dx() else {
             return TokenStream::new();
         };
         let k = krate();
         let (n, dy) = (&io.n, &io.dy);
         let (positions, channels) = (self.positions, self.channels);
-        match self.op {
+        match self.config.op {
             PoolOp::Max => {
-                let argmax = &io.bufs_ref[0];
+                let argmax = io.buf_ref(ARGMAX);
                 quote! {
                     #k::kernels::global_max_pool_backward(#n, #positions, #channels, #dy, #argmax, #dx);
                 }

@@ -6,9 +6,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::pooling::PoolOp;
+use crate::json::Json;
+use crate::layers::pooling::{ARGMAX, PoolOp, check_indexable};
 use crate::layers::spatial::{self, PADDINGS, Window};
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ShapeError, json_list, krate};
+use crate::layers::{
+    Args, Buffer, Built, Capabilities, Config, Inputs, Io, LayerKind, MaxPool, Mode, Output,
+    ShapeError, krate,
+};
 
 /// A pooling layer of `rank` 1 or 2.
 pub struct Pool {
@@ -16,19 +20,24 @@ pub struct Pool {
     pub op: PoolOp,
 }
 
-struct Configured {
+#[derive(Clone)]
+struct PoolConfig {
     kind: &'static str,
     op: PoolOp,
     window: Window,
+}
+
+struct PoolLayer {
+    config: PoolConfig,
     /// The input as a map `[height, width, channels]` (height 1 in 1-D).
     input: [usize; 3],
-    /// Values per output sample.
-    output_len: usize,
+    /// The output as a map.
+    output: [usize; 3],
 }
 
 impl Pool {
     /// The kind's name: `MaxPooling2D`, ...
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match (self.op, self.rank) {
             (PoolOp::Max, 1) => "MaxPooling1D",
             (PoolOp::Max, _) => "MaxPooling2D",
@@ -39,8 +48,8 @@ impl Pool {
 }
 
 impl LayerKind for Pool {
-    fn kind(&self) -> &'static str {
-        self.name()
+    fn name(&self) -> &'static str {
+        self.kind()
     }
 
     fn default_name(&self) -> &'static str {
@@ -52,11 +61,11 @@ impl LayerKind for Pool {
         }
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["pool_size", "strides", "padding"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let rank = self.rank;
         let pool_size = spatial::dims(args, rank, "pool_size", errors);
         let strides = spatial::dims(args, rank, "strides", errors);
@@ -71,21 +80,40 @@ impl LayerKind for Pool {
             &[1, 1],
             padding?.unwrap_or("valid"),
         );
-        Some(Box::new(Configured {
-            kind: self.name(),
+        Some(Box::new(PoolConfig {
+            kind: self.kind(),
             op: self.op,
             window,
-            input: [0; 3],
-            output_len: 0,
         }))
     }
 }
 
-impl Configured {
+impl Config for PoolConfig {
+    fn label(&self) -> String {
+        let pool_size = spatial::user_dims(self.window.rank, self.window.size);
+        format!("{}({})", self.kind, spatial::dims_str(&pool_size))
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        let map = spatial::map(self.kind, self.window.rank, input)?;
+        if self.op == PoolOp::Max {
+            check_indexable(self.kind, input)?;
+        }
+        let [height, width] = self.window.output(&self.label(), map)?;
+        Ok(Box::new(PoolLayer {
+            config: self.clone(),
+            input: map,
+            output: [height, width, map[2]],
+        }))
+    }
+}
+
+impl PoolLayer {
     /// `code` with `WINDOW` in scope.
     fn with_window(&self, code: TokenStream) -> TokenStream {
         let k = krate();
-        let window = self.window.tokens(self.input);
+        let window = self.window();
         quote! {
             {
                 const WINDOW: #k::kernels::Window2d = #window;
@@ -95,51 +123,48 @@ impl Configured {
     }
 }
 
-impl Layer for Configured {
+impl Built for PoolLayer {
     fn label(&self) -> String {
-        let pool_size = spatial::user_dims(self.window.rank, self.window.size);
-        format!("{}({})", self.kind, spatial::dims_str(&pool_size))
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let map = spatial::map(self.kind, self.window.rank, input)?;
-        if self.op == PoolOp::Max {
-            check_indexable(self.kind, input)?;
-        }
-        let [height, width] = self.window.output(&self.label(), map)?;
-        self.input = map;
-        let output = [height, width, map[2]];
-        self.output_len = output.iter().product();
-        Ok(spatial::unmap(self.window.rank, output))
+    fn output(&self) -> Output {
+        Output::One(spatial::unmap(self.config.window.rank, self.output))
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        match self.op {
-            PoolOp::Max => vec![Buffer::indices(self.output_len)],
+        let len = self
+            .output
+            .iter()
+            .fold(1, |len: usize, &d| len.saturating_mul(d));
+        match self.config.op {
+            PoolOp::Max => vec![Buffer::indices(ARGMAX, len)],
             PoolOp::Average => Vec::new(),
         }
     }
 
-    fn config_json(&self) -> String {
-        let rank = self.window.rank;
-        format!(
-            r#""pool_size": {}, "padding": "{}", "strides": {}, "data_format": "channels_last""#,
-            json_list(&spatial::user_dims(rank, self.window.size)),
-            self.window.padding(),
-            json_list(&spatial::user_dims(rank, self.window.strides)),
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let (window, rank) = (&self.config.window, self.config.window.rank);
+        vec![
+            (
+                "pool_size",
+                Json::sizes(&spatial::user_dims(rank, window.size)),
+            ),
+            ("padding", Json::str(window.padding())),
+            (
+                "strides",
+                Json::sizes(&spatial::user_dims(rank, window.strides)),
+            ),
+            ("data_format", Json::str("channels_last")),
+        ]
     }
 
-    fn max_pool_window(&self) -> Option<TokenStream> {
-        (self.op == PoolOp::Max).then(|| self.window.tokens(self.input))
-    }
-
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let Io { n, x, y, .. } = io;
-        self.with_window(match self.op {
+        let (n, x, y) = (&io.n, io.x(), &io.y);
+        self.with_window(match self.config.op {
             PoolOp::Max => {
-                let argmax = &io.bufs[0];
+                let argmax = io.buf(ARGMAX);
                 quote!(#k::kernels::max_pool2d_forward(&WINDOW, #n, #x, #y, #argmax);)
             }
             PoolOp::Average => quote!(#k::kernels::average_pool2d_forward(&WINDOW, #n, #x, #y);),
@@ -147,30 +172,30 @@ impl Layer for Configured {
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let Some(dx) = &io.dx else {
+        let Some(dx) = io.dx() else {
             return TokenStream::new();
         };
         let k = krate();
         let (n, dy) = (&io.n, &io.dy);
-        self.with_window(match self.op {
+        self.with_window(match self.config.op {
             PoolOp::Max => {
-                let argmax = &io.bufs_ref[0];
+                let argmax = io.buf_ref(ARGMAX);
                 quote!(#k::kernels::max_pool2d_backward(&WINDOW, #n, #dy, #argmax, #dx);)
             }
             PoolOp::Average => quote!(#k::kernels::average_pool2d_backward(&WINDOW, #n, #dy, #dx);),
         })
     }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            max_pool: (self.config.op == PoolOp::Max).then_some(self as &dyn MaxPool),
+            ..Capabilities::default()
+        }
+    }
 }
 
-/// Max pooling keeps the place of each winner as a `u32` index into its sample.
-pub fn check_indexable(kind: &str, input: &[usize]) -> Result<(), ShapeError> {
-    let len = input.iter().fold(1usize, |len, &d| len.saturating_mul(d));
-    if u32::try_from(len).is_ok() {
-        return Ok(());
+impl MaxPool for PoolLayer {
+    fn window(&self) -> TokenStream {
+        self.config.window.tokens(self.input)
     }
-    Err(ShapeError::new(format!(
-        "{kind} keeps the place of each maximum as a 32-bit index, but a sample of {len} values \
-         has more places than that"
-    ))
-    .help("downsample the input before it, e.g. with a strided Conv2D"))
 }

@@ -8,27 +8,48 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::nested::Nested;
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate};
+use crate::json::Json;
+use crate::layers::nested::{self, Wrapped};
+use crate::layers::{
+    Args, Buffer, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError,
+    Weight, krate,
+};
 
 pub struct Bidirectional;
 
 const MERGE_MODES: &[&str] = &["concat", "sum", "mul", "ave"];
 
-struct Configured {
-    nested: Nested,
-    forward: Box<dyn Layer>,
-    backward: Box<dyn Layer>,
+/// The layer's own buffers, besides its two copies' (`forward/...`, `backward/...`): each
+/// copy's output and its gradient, and the input's gradient through the backward copy.
+const FORWARD_OUTPUT: &str = "forward_output";
+const BACKWARD_OUTPUT: &str = "backward_output";
+const FORWARD_GRAD: &str = "forward_grad";
+const BACKWARD_GRAD: &str = "backward_grad";
+const INPUT_GRAD: &str = "input_grad";
+
+struct BidirectionalConfig {
+    wrapped: Wrapped,
+    /// The wrapped layer reading the sequence from its end.
+    reversed: Box<dyn Config>,
+    merge_mode: &'static str,
+}
+
+struct BidirectionalLayer {
+    kind: &'static str,
+    name: String,
+    forward: Box<dyn Built>,
+    backward: Box<dyn Built>,
     merge_mode: &'static str,
     /// Each direction's output: `steps` rows of `units` per sample (one row without
     /// `return_sequences`).
     steps: usize,
     units: usize,
     input_len: usize,
+    output: Vec<usize>,
 }
 
 impl LayerKind for Bidirectional {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Bidirectional"
     }
 
@@ -36,63 +57,78 @@ impl LayerKind for Bidirectional {
         "bidirectional"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["layer", "merge_mode"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let nested = Nested::read(args, "layer", "Bidirectional(LSTM(32))", errors);
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        let wrapped = Wrapped::read(args, "layer", "Bidirectional(LSTM(32))", errors);
         let merge_mode = args.choice("merge_mode", "merge mode", MERGE_MODES, errors);
-        let mut nested = nested?;
-        let forward = nested.configure(Some(errors))?;
-        let mut backward = nested.configure(None)?;
-        if !backward.reverse_time() {
+        let wrapped = wrapped?;
+        let Some(recurrent) = wrapped.config.capabilities().recurrent else {
             args.error_at(
                 "layer",
                 format!(
                     "Bidirectional runs a recurrent layer (SimpleRNN, LSTM or GRU) both ways \
                      along the sequence, but receives {}",
-                    nested.kind()
+                    wrapped.kind
                 ),
                 errors,
             );
             return None;
-        }
-        Some(Box::new(Configured {
-            nested,
-            forward,
-            backward,
+        };
+        let reversed = recurrent.reversed();
+        Some(Box::new(BidirectionalConfig {
+            wrapped,
+            reversed,
             merge_mode: merge_mode?.unwrap_or("concat"),
-            steps: 0,
-            units: 0,
-            input_len: 0,
         }))
     }
 }
 
-/// The layer's own buffers, after its two copies': each copy's output and its gradient,
-/// and the input's gradient through the backward copy.
-#[derive(Clone, Copy)]
-enum Own {
-    Forward,
-    Backward,
-    ForwardGrad,
-    BackwardGrad,
-    InputGrad,
+impl Config for BidirectionalConfig {
+    fn label(&self) -> String {
+        format!("Bidirectional({})", self.wrapped.config.label())
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        let forward = self.wrapped.config.build(inputs)?;
+        let backward = self.reversed.build(inputs)?;
+        let Output::One(mut output) = forward.output() else {
+            return Err(ShapeError::new("Bidirectional passes on one value"));
+        };
+        let steps = if output.len() == 2 { output[0] } else { 1 };
+        let Some(units) = output.last_mut() else {
+            return Err(ShapeError::new(
+                "Bidirectional's layer gives an empty shape",
+            ));
+        };
+        let unit_count = *units;
+        if self.merge_mode == "concat" {
+            *units = units.saturating_mul(2);
+        }
+        Ok(Box::new(BidirectionalLayer {
+            kind: self.wrapped.kind,
+            name: self.wrapped.name.clone(),
+            forward,
+            backward,
+            merge_mode: self.merge_mode,
+            steps,
+            units: unit_count,
+            input_len: input.iter().product(),
+            output,
+        }))
+    }
 }
 
-impl Configured {
+impl BidirectionalLayer {
     fn forward_name(&self) -> String {
-        format!("forward_{}", self.nested.name)
+        format!("forward_{}", self.name)
     }
 
     fn backward_name(&self) -> String {
-        format!("backward_{}", self.nested.name)
-    }
-
-    /// The index in the layer's buffers of its own buffer `own`.
-    fn own(&self, own: Own) -> usize {
-        self.forward.buffers().len() + self.backward.buffers().len() + own as usize
+        format!("backward_{}", self.name)
     }
 
     /// The runtime's `Merge`, as code.
@@ -108,98 +144,96 @@ impl Configured {
         quote!(#k::kernels::Merge::#variant)
     }
 
-    /// `io` for each copy: its parameters and buffers, its output in the layer's own
-    /// buffer, and (for backward) its output's gradient, and the input's gradient in the
-    /// layer's own buffer for the backward copy.
+    /// `io` for each copy: its weights and buffers, its output in the layer's own buffer,
+    /// its output's gradient, and, for the backward copy, the input's gradient in the
+    /// layer's own buffer.
     fn copies(&self, io: &Io) -> (Io, Io) {
-        let params = self.forward.params().len();
-        let buffers = self.forward.buffers().len();
-        let own_buffers = self.own(Own::Forward);
-        let at = |own: Own| self.own(own);
+        let weights = self.forward.weights().len();
         let forward = Io {
-            y: io.bufs[at(Own::Forward)].clone(),
-            y_ref: io.bufs_ref[at(Own::Forward)].clone(),
-            dy: io.bufs_ref[at(Own::ForwardGrad)].clone(),
-            params: io.params[..params].to_vec(),
-            grads: io.grads[..params].to_vec(),
-            bufs: io.bufs[..buffers].to_vec(),
-            bufs_ref: io.bufs_ref[..buffers].to_vec(),
-            ..io.clone()
+            y: io.buf(FORWARD_OUTPUT).clone(),
+            y_ref: io.buf_ref(FORWARD_OUTPUT).clone(),
+            dy: io.buf_ref(FORWARD_GRAD).clone(),
+            params: io.params[..weights].to_vec(),
+            grads: io.grads[..weights].to_vec(),
+            ..io.within("forward")
         };
+        let mut dxs = io.dxs.clone();
+        if let Some(dx) = dxs.first_mut() {
+            *dx = dx.as_ref().map(|_| io.buf(INPUT_GRAD).clone());
+        }
         let backward = Io {
-            y: io.bufs[at(Own::Backward)].clone(),
-            y_ref: io.bufs_ref[at(Own::Backward)].clone(),
-            dy: io.bufs_ref[at(Own::BackwardGrad)].clone(),
-            dx: io.dx.as_ref().map(|_| io.bufs[at(Own::InputGrad)].clone()),
-            params: io.params[params..].to_vec(),
-            grads: io.grads[params..].to_vec(),
-            bufs: io.bufs[buffers..own_buffers].to_vec(),
-            bufs_ref: io.bufs_ref[buffers..own_buffers].to_vec(),
-            ..io.clone()
+            y: io.buf(BACKWARD_OUTPUT).clone(),
+            y_ref: io.buf_ref(BACKWARD_OUTPUT).clone(),
+            dy: io.buf_ref(BACKWARD_GRAD).clone(),
+            dxs,
+            params: io.params[weights..].to_vec(),
+            grads: io.grads[weights..].to_vec(),
+            ..io.within("backward")
         };
         (forward, backward)
     }
 }
 
-impl Layer for Configured {
+impl Built for BidirectionalLayer {
     fn label(&self) -> String {
         format!("Bidirectional({})", self.forward.label())
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let mut output = self.forward.infer(input)?;
-        self.backward.infer(input)?;
-        self.steps = if output.len() == 2 { output[0] } else { 1 };
-        let units = output.last_mut().expect("a recurrent output has an axis");
-        self.units = *units;
-        if self.merge_mode == "concat" {
-            *units *= 2;
-        }
-        self.input_len = input.iter().product();
-        Ok(output)
+    fn output(&self) -> Output {
+        Output::One(self.output.clone())
     }
 
-    fn returns_sequences(&self) -> bool {
-        self.forward.returns_sequences()
-    }
-
-    fn params(&self) -> Vec<ParamSpec> {
-        let prefixed = |layer: &dyn Layer, name: String| {
-            layer.params().into_iter().map(move |p| ParamSpec {
-                suffix: format!("{name}/{}", p.suffix),
-                ..p
-            })
-        };
-        prefixed(&*self.forward, self.forward_name())
-            .chain(prefixed(&*self.backward, self.backward_name()))
-            .collect()
+    fn weights(&self) -> Vec<Weight> {
+        let (forward, backward) = (self.forward_name(), self.backward_name());
+        let forward = self
+            .forward
+            .weights()
+            .into_iter()
+            .map(|w| w.prefixed(&forward));
+        let backward = self
+            .backward
+            .weights()
+            .into_iter()
+            .map(|w| w.prefixed(&backward));
+        forward.chain(backward).collect()
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        let output = self.steps * self.units;
-        let mut buffers = self.forward.buffers();
-        buffers.extend(self.backward.buffers());
-        buffers.extend([output; 4].map(Buffer::floats));
-        buffers.push(Buffer::floats(self.input_len));
-        buffers
-    }
-
-    fn config_json(&self) -> String {
-        let forward = self.nested.json(&self.forward_name(), &*self.forward, true);
+        let output = self.steps.saturating_mul(self.units);
+        let forward = self
+            .forward
+            .buffers()
+            .into_iter()
+            .map(|b| b.prefixed("forward"));
         let backward = self
-            .nested
-            .json(&self.backward_name(), &*self.backward, true);
-        format!(
-            r#""merge_mode": "{}", "layer": {forward}, "backward_layer": {backward}"#,
-            self.merge_mode
-        )
+            .backward
+            .buffers()
+            .into_iter()
+            .map(|b| b.prefixed("backward"));
+        let own = [FORWARD_OUTPUT, BACKWARD_OUTPUT, FORWARD_GRAD, BACKWARD_GRAD]
+            .map(|name| Buffer::floats(name, output));
+        forward
+            .chain(backward)
+            .chain(own)
+            .chain([Buffer::floats(INPUT_GRAD, self.input_len)])
+            .collect()
     }
 
-    fn forward(&self, io: &Io, training: bool) -> TokenStream {
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let forward = nested::json(self.kind, &self.forward_name(), &*self.forward);
+        let backward = nested::json(self.kind, &self.backward_name(), &*self.backward);
+        vec![
+            ("merge_mode", Json::str(self.merge_mode)),
+            ("layer", forward),
+            ("backward_layer", backward),
+        ]
+    }
+
+    fn forward(&self, io: &Io, mode: Mode) -> TokenStream {
         let k = krate();
         let (forward_io, backward_io) = self.copies(io);
-        let forward = self.forward.forward(&forward_io, training);
-        let backward = self.backward.forward(&backward_io, training);
+        let forward = self.forward.forward(&forward_io, mode);
+        let backward = self.backward.forward(&backward_io, mode);
         let (merge, steps, units) = (self.merge(), self.steps, self.units);
         let (yf, yb, y) = (&forward_io.y_ref, &backward_io.y_ref, &io.y);
         quote! {
@@ -214,14 +248,11 @@ impl Layer for Configured {
         let (forward_io, backward_io) = self.copies(io);
         let (merge, steps, units) = (self.merge(), self.steps, self.units);
         let (yf, yb, dy) = (&forward_io.y_ref, &backward_io.y_ref, &io.dy);
-        let (dyf, dyb) = (
-            &io.bufs[self.own(Own::ForwardGrad)],
-            &io.bufs[self.own(Own::BackwardGrad)],
-        );
+        let (dyf, dyb) = (io.buf(FORWARD_GRAD), io.buf(BACKWARD_GRAD));
         let forward = self.forward.backward(&forward_io);
         let backward = self.backward.backward(&backward_io);
-        let input_grad = io.dx.as_ref().map(|dx| {
-            let dxb = &io.bufs_ref[self.own(Own::InputGrad)];
+        let input_grad = io.dx().map(|dx| {
+            let dxb = io.buf_ref(INPUT_GRAD);
             quote!(#k::kernels::bidirectional_input_grad(#dx, #dxb);)
         });
         quote! {
@@ -229,6 +260,13 @@ impl Layer for Configured {
             #forward
             #backward
             #input_grad
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            returns_sequences: self.forward.capabilities().returns_sequences,
+            ..Capabilities::default()
         }
     }
 }

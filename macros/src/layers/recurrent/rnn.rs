@@ -15,11 +15,18 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use strata_vocabulary::{Activation, Initializer};
 
 use crate::errors::Errors;
-use crate::layers::activated::{activation_tokens, option};
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ParamSpec, ShapeError, krate, shape_str};
-use crate::parse::LayerCall;
+use crate::json::Json;
+use crate::layers::activated::activation_tokens;
+use crate::layers::{
+    Args, Buffer, Built, Capabilities, Config, ConfigCapabilities, Inputs, Io, LayerKind, Mode,
+    Output, RecurrentConfig, ShapeError, Weight, krate, option, shape_str,
+};
+
+/// The cache of every step's values, for the backward pass.
+const CACHE: &str = "cache";
 
 /// The three recurrent layers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,15 +36,16 @@ pub enum Recurrent {
     Gru,
 }
 
-struct Configured {
+#[derive(Clone)]
+struct RnnConfig {
     cell: Recurrent,
     units: usize,
-    activation: &'static str,
-    recurrent_activation: &'static str,
+    activation: Activation,
+    recurrent_activation: Activation,
     use_bias: bool,
-    kernel_initializer: &'static str,
-    recurrent_initializer: &'static str,
-    bias_initializer: &'static str,
+    kernel_initializer: Initializer,
+    recurrent_initializer: Initializer,
+    bias_initializer: Initializer,
     unit_forget_bias: bool,
     reset_after: bool,
     dropout: f64,
@@ -45,9 +53,13 @@ struct Configured {
     return_sequences: bool,
     /// Whether the layer gives its final states beside its output.
     return_state: bool,
+    go_backwards: bool,
+}
+
+struct RnnLayer {
+    config: RnnConfig,
     /// Whether this application starts from given states.
     initial_state: bool,
-    go_backwards: bool,
     /// The input `[time, inputs]`.
     time: usize,
     inputs: usize,
@@ -55,7 +67,7 @@ struct Configured {
 
 impl Recurrent {
     /// `SimpleRNN`, `LSTM` or `GRU`.
-    fn name(self) -> &'static str {
+    fn kind(self) -> &'static str {
         match self {
             Recurrent::SimpleRnn => "SimpleRNN",
             Recurrent::Lstm => "LSTM",
@@ -81,21 +93,8 @@ impl Recurrent {
 }
 
 impl LayerKind for Recurrent {
-    fn gives(&self, config: &LayerCall) -> &'static [&'static str] {
-        let mut quiet = Errors::default();
-        let args = Args::match_up(config, self.keywords(), &mut quiet);
-        match args.boolean("return_state", &mut quiet) {
-            Some(Some(true)) => self.output_and_states(),
-            _ => &["output"],
-        }
-    }
-
-    fn takes_initial_state(&self) -> bool {
-        true
-    }
-
-    fn kind(&self) -> &'static str {
-        self.name()
+    fn name(&self) -> &'static str {
+        self.kind()
     }
 
     fn default_name(&self) -> &'static str {
@@ -106,7 +105,7 @@ impl LayerKind for Recurrent {
         }
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         // Keras's order.
         match self {
             Recurrent::SimpleRnn => &[
@@ -155,7 +154,7 @@ impl LayerKind for Recurrent {
         }
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let kind = self.kind();
         let units = args.positive("units", errors);
         let activation = args.activation("activation", errors);
@@ -178,28 +177,30 @@ impl LayerKind for Recurrent {
             args.missing("units", &format!("{kind}(32)"), errors);
             return None;
         };
-        let bias_initializer = bias_initializer?.unwrap_or("zeros");
+        let bias_initializer = bias_initializer?.unwrap_or(Initializer::Zeros);
         let unit_forget_bias = *self == Recurrent::Lstm && unit_forget_bias?.unwrap_or(true);
-        if unit_forget_bias && !["zeros", "ones"].contains(&bias_initializer) {
+        if unit_forget_bias && ![Initializer::Zeros, Initializer::Ones].contains(&bias_initializer)
+        {
             args.error_at(
                 "bias_initializer",
                 format!(
                     "with unit_forget_bias = true (the default) {kind} starts its forget \
                      gate's bias at one and the rest at zero, as Keras documents; pass \
-                     unit_forget_bias = false to draw the whole bias from {bias_initializer}"
+                     unit_forget_bias = false to draw the whole bias from {}",
+                    bias_initializer.name()
                 ),
                 errors,
             );
             return None;
         }
-        Some(Box::new(Configured {
+        Some(Box::new(RnnConfig {
             cell: *self,
             units,
-            activation: activation?.unwrap_or("tanh"),
-            recurrent_activation: recurrent_activation?.unwrap_or("sigmoid"),
+            activation: activation?.unwrap_or(Activation::Tanh),
+            recurrent_activation: recurrent_activation?.unwrap_or(Activation::Sigmoid),
             use_bias: use_bias?.unwrap_or(true),
-            kernel_initializer: kernel_initializer?.unwrap_or("glorot_uniform"),
-            recurrent_initializer: recurrent_initializer?.unwrap_or("orthogonal"),
+            kernel_initializer: kernel_initializer?.unwrap_or(Initializer::GlorotUniform),
+            recurrent_initializer: recurrent_initializer?.unwrap_or(Initializer::Orthogonal),
             bias_initializer,
             unit_forget_bias,
             reset_after: reset_after?.unwrap_or(true),
@@ -207,26 +208,119 @@ impl LayerKind for Recurrent {
             recurrent_dropout: recurrent_dropout?.unwrap_or(0.0),
             return_sequences: return_sequences?.unwrap_or(false),
             return_state: return_state?.unwrap_or(false),
-            initial_state: false,
             go_backwards: go_backwards?.unwrap_or(false),
-            time: 0,
-            inputs: 0,
         }))
     }
 }
 
-impl Configured {
+impl RnnConfig {
     fn kind(&self) -> &'static str {
-        self.cell.name()
+        self.cell.kind()
+    }
+}
+
+impl Config for RnnConfig {
+    fn label(&self) -> String {
+        let sequences = match self.return_sequences {
+            true => ", return_sequences = true",
+            false => "",
+        };
+        let state = match self.return_state {
+            true => ", return_state = true",
+            false => "",
+        };
+        format!("{}({}{sequences}{state})", self.kind(), self.units)
     }
 
+    fn gives(&self) -> &'static [&'static str] {
+        match self.return_state {
+            true => self.cell.output_and_states(),
+            false => &["output"],
+        }
+    }
+
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        let &[time, features] = input else {
+            return Err(ShapeError::new(format!(
+                "{} needs a 2-D input [time, features], but receives {}",
+                self.kind(),
+                shape_str(input)
+            ))
+            .help(self.reshape_help(input)));
+        };
+        Ok(Box::new(RnnLayer {
+            config: self.clone(),
+            initial_state: !inputs.states.is_empty(),
+            time,
+            inputs: features,
+        }))
+    }
+
+    fn capabilities(&self) -> ConfigCapabilities<'_> {
+        ConfigCapabilities {
+            recurrent: Some(self),
+            ..ConfigCapabilities::default()
+        }
+    }
+}
+
+impl RecurrentConfig for RnnConfig {
+    fn check_states(&self, shapes: &[Vec<usize>]) -> Result<(), ShapeError> {
+        let (label, units) = (self.label(), self.units);
+        let states = self.cell.states();
+        let names = format!("[{}]", states.join(", "));
+        let each = shape_str(&[units]);
+        let help = || format!("give initial_state = {names}, each {each}");
+        if shapes.len() != states.len() {
+            let count = match states.len() {
+                1 => "one state".to_string(),
+                n => format!("{n} states"),
+            };
+            return Err(ShapeError::new(format!(
+                "{label} starts from {count}, {names}, each {each}, but initial_state gives {}",
+                shapes.len()
+            ))
+            .help(help()));
+        }
+        if let Some((name, shape)) = states.iter().zip(shapes).find(|(_, s)| **s != [units]) {
+            return Err(ShapeError::new(format!(
+                "{label} keeps its state {name} as {each} (its units), but initial_state gives \
+                 {}",
+                shape_str(shape)
+            ))
+            .help(help()));
+        }
+        Ok(())
+    }
+
+    fn reversed(&self) -> Box<dyn Config> {
+        Box::new(RnnConfig {
+            go_backwards: !self.go_backwards,
+            ..self.clone()
+        })
+    }
+}
+
+impl RnnLayer {
     /// The output's shape: every step's state, or the last one's.
     fn output_shape(&self) -> Vec<usize> {
-        if self.return_sequences {
-            vec![self.time, self.units]
+        if self.config.return_sequences {
+            vec![self.time, self.config.units]
         } else {
-            vec![self.units]
+            vec![self.config.units]
         }
+    }
+
+    /// The output and, with `return_state`, the final states.
+    fn parts(&self) -> Vec<Vec<usize>> {
+        let states = self
+            .config
+            .cell
+            .states()
+            .iter()
+            .map(|_| vec![self.config.units]);
+        std::iter::once(self.output_shape()).chain(states).collect()
     }
 
     /// The lengths of the output and of each state per sample: how the packed output of
@@ -247,20 +341,21 @@ impl Configured {
 
     /// Columns of the kernels.
     fn gates(&self) -> usize {
-        let blocks = match self.cell {
+        let blocks = match self.config.cell {
             Recurrent::SimpleRnn => 1,
             Recurrent::Lstm => 4,
             Recurrent::Gru => 3,
         };
-        blocks * self.units
+        self.config.units.saturating_mul(blocks)
     }
 
     /// The runtime's `Recurrence`, as an expression.
     fn recurrence(&self) -> TokenStream {
         let k = krate();
-        let activation = activation_tokens(self.activation);
-        let recurrent_activation = activation_tokens(self.recurrent_activation);
-        let cell = match self.cell {
+        let config = &self.config;
+        let activation = activation_tokens(config.activation);
+        let recurrent_activation = activation_tokens(config.recurrent_activation);
+        let cell = match config.cell {
             Recurrent::SimpleRnn => {
                 quote!(#k::kernels::Cell::SimpleRnn { activation: #activation })
             }
@@ -271,7 +366,7 @@ impl Configured {
                 }
             },
             Recurrent::Gru => {
-                let reset_after = self.reset_after;
+                let reset_after = config.reset_after;
                 quote! {
                     #k::kernels::Cell::Gru {
                         activation: #activation,
@@ -281,10 +376,10 @@ impl Configured {
                 }
             }
         };
-        let (time, inputs, units) = (self.time, self.inputs, self.units);
-        let (return_sequences, go_backwards) = (self.return_sequences, self.go_backwards);
+        let (time, inputs, units) = (self.time, self.inputs, config.units);
+        let (return_sequences, go_backwards) = (config.return_sequences, config.go_backwards);
         let initial_state = self.initial_state;
-        let (dropout, recurrent_dropout) = (self.dropout, self.recurrent_dropout);
+        let (dropout, recurrent_dropout) = (config.dropout, config.recurrent_dropout);
         quote! {
             #k::kernels::Recurrence {
                 cell: #cell,
@@ -312,7 +407,8 @@ impl Configured {
         }
     }
 
-    fn weights(&self, io: &Io) -> TokenStream {
+    /// The runtime's `RecurrentWeights` of the layer's tensors.
+    fn weight_code(&self, io: &Io) -> TokenStream {
         let k = krate();
         let (kernel, recurrent) = (&io.params[0], &io.params[1]);
         let bias = option(io.params.get(2));
@@ -320,16 +416,20 @@ impl Configured {
             #k::kernels::RecurrentWeights { kernel: #kernel, recurrent_kernel: #recurrent, bias: #bias }
         }
     }
+}
 
+impl RnnConfig {
     /// The help for an input that is not `[time, features]`.
     fn reshape_help(&self, input: &[usize]) -> String {
         let kind = self.kind();
         match input {
             &[n] => {
-                // The divisor nearest to √n: 784 reads as 28 steps of 28.
-                let steps = (1..=n)
+                // The divisor nearest to √n: 784 reads as 28 steps of 28 (looked for only
+                // among sizes small enough to search).
+                let steps = (1..=n.isqrt())
                     .rev()
-                    .find(|d| n % d == 0 && d * d <= n)
+                    .take(1 << 20)
+                    .find(|d| n % d == 0)
                     .unwrap_or(1);
                 let (time, features) = if steps == 1 {
                     (n, 1)
@@ -353,180 +453,107 @@ impl Configured {
     }
 }
 
-impl Layer for Configured {
+impl Built for RnnLayer {
     fn label(&self) -> String {
-        let sequences = match self.return_sequences {
-            true => ", return_sequences = true",
-            false => "",
-        };
-        let state = match self.return_state {
-            true => ", return_state = true",
-            false => "",
-        };
-        format!("{}({}{sequences}{state})", self.kind(), self.units)
+        self.config.label()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let &[time, inputs] = input else {
-            return Err(ShapeError::new(format!(
-                "{} needs a 2-D input [time, features], but receives {}",
-                self.kind(),
-                shape_str(input)
-            ))
-            .help(self.reshape_help(input)));
-        };
-        self.time = time;
-        self.inputs = inputs;
-        let parts = self.parts();
-        Ok(match &parts[..] {
-            [] => self.output_shape(),
+    fn output(&self) -> Output {
+        match self.config.return_state {
             // The output and the final states, packed.
-            parts => vec![parts.iter().map(|p| p.iter().product::<usize>()).sum()],
-        })
-    }
-
-    fn start_from(&mut self, shapes: &[Vec<usize>]) -> Result<(), ShapeError> {
-        let (label, units) = (self.label(), self.units);
-        let states = self.cell.states();
-        let names = format!("[{}]", states.join(", "));
-        let each = shape_str(&[units]);
-        let help = || format!("give initial_state = {names}, each {each}");
-        if shapes.len() != states.len() {
-            let count = match states.len() {
-                1 => "one state".to_string(),
-                n => format!("{n} states"),
-            };
-            return Err(ShapeError::new(format!(
-                "{label} starts from {count}, {names}, each {each}, but initial_state gives {}",
-                shapes.len()
-            ))
-            .help(help()));
+            true => Output::Several(self.parts()),
+            false => Output::One(self.output_shape()),
         }
-        if let Some((name, shape)) = states.iter().zip(shapes).find(|(_, s)| **s != [units]) {
-            return Err(ShapeError::new(format!(
-                "{label} keeps its state {name} as {each} (its units), but initial_state gives \
-                 {}",
-                shape_str(shape)
-            ))
-            .help(help()));
-        }
-        self.initial_state = true;
-        Ok(())
     }
 
-    fn parts(&self) -> Vec<Vec<usize>> {
-        if !self.return_state {
-            return Vec::new();
-        }
-        let states = self.cell.states().iter().map(|_| vec![self.units]);
-        std::iter::once(self.output_shape()).chain(states).collect()
-    }
-
-    fn returns_sequences(&self) -> bool {
-        self.return_sequences
-    }
-
-    fn reverse_time(&mut self) -> bool {
-        self.go_backwards = !self.go_backwards;
-        true
-    }
-
-    fn params(&self) -> Vec<ParamSpec> {
-        let (inputs, units, gates) = (self.inputs, self.units, self.gates());
-        let mut params = vec![
-            ParamSpec {
-                suffix: "kernel".into(),
-                shape: vec![inputs, gates],
-                initializer: self.kernel_initializer,
-                fan_in: inputs,
-                fan_out: gates,
-                trainable: true,
-            },
-            ParamSpec {
-                suffix: "recurrent_kernel".into(),
-                shape: vec![units, gates],
-                initializer: self.recurrent_initializer,
-                fan_in: units,
-                fan_out: gates,
-                trainable: true,
-            },
+    fn weights(&self) -> Vec<Weight> {
+        let config = &self.config;
+        let (inputs, units, gates) = (self.inputs, config.units, self.gates());
+        let mut weights = vec![
+            Weight::new("kernel", vec![inputs, gates], config.kernel_initializer),
+            Weight::new(
+                "recurrent_kernel",
+                vec![units, gates],
+                config.recurrent_initializer,
+            ),
         ];
-        if self.use_bias {
-            let gru_after = self.cell == Recurrent::Gru && self.reset_after;
+        if config.use_bias {
+            let gru_after = config.cell == Recurrent::Gru && config.reset_after;
             let shape = if gru_after {
                 vec![2, gates]
             } else {
                 vec![gates]
             };
-            let forget_at_one = self.unit_forget_bias && self.bias_initializer == "zeros";
-            params.push(ParamSpec {
-                suffix: "bias".into(),
-                shape,
-                initializer: if forget_at_one {
-                    "unit_forget_bias"
-                } else {
-                    self.bias_initializer
-                },
-                fan_in: gates,
-                fan_out: gates,
-                trainable: true,
-            });
+            let forget_at_one =
+                config.unit_forget_bias && config.bias_initializer == Initializer::Zeros;
+            let initializer = if forget_at_one {
+                Initializer::UnitForgetBias
+            } else {
+                config.bias_initializer
+            };
+            weights.push(Weight::new("bias", shape, initializer).fans(gates, gates));
         }
-        params
+        weights
     }
 
     fn buffers(&self) -> Vec<Buffer> {
         vec![Buffer::scratch(
+            CACHE,
             self.with_recurrence(quote!(RECURRENCE.cache_len(batch))),
         )]
     }
 
-    fn config_json(&self) -> String {
-        let mut config = format!(
-            r#""return_sequences": {}, "return_state": {}, "go_backwards": {}, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": {}, "activation": "{}", "#,
-            self.return_sequences,
-            self.return_state,
-            self.go_backwards,
-            self.units,
-            self.activation
-        );
-        if self.cell != Recurrent::SimpleRnn {
-            config += &format!(
-                r#""recurrent_activation": "{}", "#,
-                self.recurrent_activation
-            );
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let c = &self.config;
+        let mut config = vec![
+            ("return_sequences", Json::Bool(c.return_sequences)),
+            ("return_state", Json::Bool(c.return_state)),
+            ("go_backwards", Json::Bool(c.go_backwards)),
+            ("stateful", Json::Bool(false)),
+            ("unroll", Json::Bool(false)),
+            ("zero_output_for_mask", Json::Bool(false)),
+            ("units", Json::from(c.units)),
+            ("activation", Json::str(c.activation.name())),
+        ];
+        if c.cell != Recurrent::SimpleRnn {
+            config.push((
+                "recurrent_activation",
+                Json::str(c.recurrent_activation.name()),
+            ));
         }
-        config += &format!(
-            r#""use_bias": {}, "kernel_initializer": "{}", "recurrent_initializer": "{}", "bias_initializer": "{}", "#,
-            self.use_bias,
-            self.kernel_initializer,
-            self.recurrent_initializer,
-            self.bias_initializer
-        );
-        if self.cell == Recurrent::Lstm {
-            config += &format!(r#""unit_forget_bias": {}, "#, self.unit_forget_bias);
+        config.extend([
+            ("use_bias", Json::Bool(c.use_bias)),
+            ("kernel_initializer", Json::str(c.kernel_initializer.name())),
+            (
+                "recurrent_initializer",
+                Json::str(c.recurrent_initializer.name()),
+            ),
+            ("bias_initializer", Json::str(c.bias_initializer.name())),
+        ]);
+        if c.cell == Recurrent::Lstm {
+            config.push(("unit_forget_bias", Json::Bool(c.unit_forget_bias)));
         }
-        config += &format!(
-            r#""dropout": {:?}, "recurrent_dropout": {:?}, "#,
-            self.dropout, self.recurrent_dropout
-        );
-        if self.cell == Recurrent::Gru {
-            config += &format!(r#""reset_after": {}, "#, self.reset_after);
+        config.extend([
+            ("dropout", Json::from(c.dropout)),
+            ("recurrent_dropout", Json::from(c.recurrent_dropout)),
+        ]);
+        if c.cell == Recurrent::Gru {
+            config.push(("reset_after", Json::Bool(c.reset_after)));
         }
-        config + r#""seed": null"#
+        config.push(("seed", Json::Null));
+        config
     }
 
-    fn forward(&self, io: &Io, training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, mode: Mode) -> TokenStream {
         let k = krate();
-        let (n, x, cache) = (&io.n, &io.xs[0], &io.bufs[0]);
-        let weights = self.weights(io);
+        let (n, x, cache) = (&io.n, io.x(), io.buf(CACHE));
+        let weights = self.weight_code(io);
         let rng = &io.rng;
         // Training keeps every step's values for the backward pass; inference (no
         // generator) only what the next step reads.
-        let training = if training {
-            quote!(::core::option::Option::Some(&mut *#rng))
-        } else {
-            quote!(::core::option::Option::None)
+        let training = match mode {
+            Mode::Training => quote!(::core::option::Option::Some(&mut *#rng)),
+            Mode::Inference => quote!(::core::option::Option::None),
         };
         let initial = option(
             self.initial_state
@@ -550,16 +577,15 @@ impl Layer for Configured {
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let states_need_none = io.dxs.iter().skip(1).all(Option::is_none);
-        if io.dx.is_none() && states_need_none && io.grads.iter().all(Option::is_none) {
+        if io.needs_no_backward() {
             return TokenStream::new();
         }
         let k = krate();
-        let (n, cache) = (&io.n, &io.bufs[0]);
-        let weights = self.weights(io);
-        let dx = option(io.dx.as_ref());
-        let grad = |i: usize| option(io.grads.get(i).and_then(Option::as_ref));
-        let (dkernel, drecurrent, dbias) = (grad(0), grad(1), grad(2));
+        let (n, cache) = (&io.n, io.buf(CACHE));
+        let weights = self.weight_code(io);
+        let dx = option(io.dx());
+        let (dkernel, drecurrent, dbias) =
+            (option(io.grad(0)), option(io.grad(1)), option(io.grad(2)));
         let state_grad = |i: usize| option(io.dxs.get(i).and_then(Option::as_ref));
         let (dh0, dc0) = (state_grad(1), state_grad(2));
         let (split, dy, dlast) = self.split_output(n, &io.dy, [quote!(split), quote!(States)]);
@@ -581,9 +607,16 @@ impl Layer for Configured {
             );
         })
     }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            returns_sequences: self.config.return_sequences,
+            ..Capabilities::default()
+        }
+    }
 }
 
-impl Configured {
+impl RnnLayer {
     /// With `return_state`, the code that splits the packed `output` of `n` samples (or
     /// its gradient) with `split` into the output and the final states, then these two as
     /// expressions (the states as `Option<kind>`); without, `output` and `None`.
@@ -594,7 +627,7 @@ impl Configured {
         [split, kind]: [TokenStream; 2],
     ) -> (TokenStream, TokenStream, TokenStream) {
         let none = quote!(::core::option::Option::None);
-        if !self.return_state {
+        if !self.config.return_state {
             return (TokenStream::new(), output.clone(), none);
         }
         let k = krate();

@@ -7,21 +7,28 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::nested::Nested;
+use crate::json::Json;
+use crate::layers::nested::{self, Wrapped};
 use crate::layers::{
-    Args, Buffer, BufferLen, Io, Layer, LayerKind, ParamSpec, ShapeError, shape_str,
+    Args, Buffer, BufferLen, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output,
+    ShapeError, Weight, shape_str,
 };
 
 pub struct TimeDistributed;
 
-struct Configured {
-    nested: Nested,
-    layer: Box<dyn Layer>,
+struct TimeDistributedConfig {
+    wrapped: Wrapped,
+}
+
+struct TimeDistributedLayer {
+    kind: &'static str,
+    name: String,
+    layer: Box<dyn Built>,
     time: usize,
 }
 
 impl LayerKind for TimeDistributed {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "TimeDistributed"
     }
 
@@ -29,40 +36,27 @@ impl LayerKind for TimeDistributed {
         "time_distributed"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["layer"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        let mut nested = Nested::read(args, "layer", "TimeDistributed(Dense(8))", errors)?;
-        let layer = nested.configure(Some(errors))?;
-        Some(Box::new(Configured {
-            nested,
-            layer,
-            time: 0,
-        }))
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
+        let wrapped = Wrapped::read(args, "layer", "TimeDistributed(Dense(8))", errors)?;
+        Some(Box::new(TimeDistributedConfig { wrapped }))
     }
 }
 
-impl Configured {
-    /// `io` for the layer: `n·time` samples of one step each.
-    fn per_step(&self, io: &Io) -> Io {
-        let (n, time) = (&io.n, self.time);
-        Io {
-            n: quote!((#n * #time)),
-            ..io.clone()
-        }
-    }
-}
-
-impl Layer for Configured {
+impl Config for TimeDistributedConfig {
     fn label(&self) -> String {
-        format!("TimeDistributed({})", self.layer.label())
+        format!("TimeDistributed({})", self.wrapped.config.label())
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
         let [time, step @ ..] = input else {
-            unreachable!("a shape has at least one axis")
+            return Err(ShapeError::new(
+                "TimeDistributed needs an input with an axis",
+            ));
         };
         if step.is_empty() {
             return Err(ShapeError::new(format!(
@@ -76,28 +70,54 @@ impl Layer for Configured {
                  true",
             ));
         }
-        self.time = *time;
-        let output = self.layer.infer(step).map_err(|e| ShapeError {
-            headline: format!(
-                "{} (TimeDistributed gives it each of the {time} steps, {})",
-                e.headline,
-                shape_str(step)
-            ),
-            help: e.help,
-        })?;
-        Ok([vec![*time], output].concat())
+        let step_inputs = [step.to_vec()];
+        let layer = self
+            .wrapped
+            .config
+            .build(&Inputs::one(&step_inputs))
+            .map_err(|e| ShapeError {
+                headline: format!(
+                    "{} (TimeDistributed gives it each of the {time} steps, {})",
+                    e.headline,
+                    shape_str(step)
+                ),
+                help: e.help,
+            })?;
+        Ok(Box::new(TimeDistributedLayer {
+            kind: self.wrapped.kind,
+            name: self.wrapped.name.clone(),
+            layer,
+            time: *time,
+        }))
+    }
+}
+
+impl TimeDistributedLayer {
+    /// `io` for the layer: `n·time` samples of one step each.
+    fn per_step(&self, io: &Io) -> Io {
+        let (n, time) = (&io.n, self.time);
+        Io {
+            n: quote!((#n * #time)),
+            ..io.clone()
+        }
+    }
+}
+
+impl Built for TimeDistributedLayer {
+    fn label(&self) -> String {
+        format!("TimeDistributed({})", self.layer.label())
     }
 
-    fn params(&self) -> Vec<ParamSpec> {
-        let name = &self.nested.name;
-        self.layer
-            .params()
-            .into_iter()
-            .map(|p| ParamSpec {
-                suffix: format!("{name}/{}", p.suffix),
-                ..p
-            })
-            .collect()
+    fn output(&self) -> Output {
+        match self.layer.output() {
+            Output::One(step) => Output::One([&[self.time][..], &step].concat()),
+            several => several,
+        }
+    }
+
+    fn weights(&self) -> Vec<Weight> {
+        let layer_weights = self.layer.weights().into_iter();
+        layer_weights.map(|w| w.prefixed(&self.name)).collect()
     }
 
     fn buffers(&self) -> Vec<Buffer> {
@@ -105,36 +125,36 @@ impl Layer for Configured {
         self.layer
             .buffers()
             .into_iter()
-            .map(|buffer| match buffer {
-                Buffer::Values { indices, len } => Buffer::Values {
-                    indices,
-                    len: match len {
-                        BufferLen::PerSample(len) => BufferLen::PerSample(len * time),
-                        BufferLen::Batch(len) => BufferLen::Batch(quote!({
-                            let batch = batch * #time;
-                            #len
-                        })),
-                    },
+            .map(|buffer| Buffer {
+                len: match buffer.len {
+                    BufferLen::PerSample(len) => BufferLen::PerSample(len.saturating_mul(time)),
+                    BufferLen::Batch(len) => BufferLen::Batch(quote!({
+                        let batch = batch * #time;
+                        #len
+                    })),
                 },
-                workspace @ Buffer::Workspace(_) => workspace,
+                ..buffer
             })
             .collect()
     }
 
-    fn is_alias(&self, training: bool) -> bool {
-        self.layer.is_alias(training)
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![("layer", nested::json(self.kind, &self.name, &*self.layer))]
     }
 
-    fn config_json(&self) -> String {
-        let layer = self.nested.json(&self.nested.name, &*self.layer, true);
-        format!(r#""layer": {layer}"#)
-    }
-
-    fn forward(&self, io: &Io, training: bool) -> TokenStream {
-        self.layer.forward(&self.per_step(io), training)
+    fn forward(&self, io: &Io, mode: Mode) -> TokenStream {
+        self.layer.forward(&self.per_step(io), mode)
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
         self.layer.backward(&self.per_step(io))
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        let layer = self.layer.capabilities();
+        Capabilities {
+            passes_input: layer.passes_input,
+            ..Capabilities::default()
+        }
     }
 }

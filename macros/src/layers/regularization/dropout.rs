@@ -5,17 +5,29 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Buffer, Io, Layer, LayerKind, ShapeError, krate};
+use crate::json::Json;
+use crate::layers::{
+    Args, Buffer, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output, PassesInput,
+    ShapeError, krate,
+};
 
 pub struct Dropout;
 
-struct Configured {
+/// The mask: 0 or 1 / (1 - rate) per value.
+const MASK: &str = "mask";
+
+#[derive(Clone, Copy)]
+struct DropoutConfig {
     rate: f64,
-    len: usize,
+}
+
+struct DropoutLayer {
+    rate: f64,
+    shape: Vec<usize>,
 }
 
 impl LayerKind for Dropout {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Dropout"
     }
 
@@ -23,61 +35,77 @@ impl LayerKind for Dropout {
         "dropout"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["rate"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let Some(rate) = args.rate("rate", "the dropout rate", "inputs", errors)? else {
             args.missing("rate", "Dropout(0.2)", errors);
             return None;
         };
-        Some(Box::new(Configured { rate, len: 0 }))
+        Some(Box::new(DropoutConfig { rate }))
     }
 }
 
-impl Layer for Configured {
+impl Config for DropoutConfig {
     fn label(&self) -> String {
         format!("Dropout({})", self.rate)
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        self.len = input.iter().product();
-        Ok(input.to_vec())
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        Ok(Box::new(DropoutLayer {
+            rate: self.rate,
+            shape: inputs.single(&self.label())?.to_vec(),
+        }))
+    }
+}
+
+impl Built for DropoutLayer {
+    fn label(&self) -> String {
+        format!("Dropout({})", self.rate)
+    }
+
+    fn output(&self) -> Output {
+        Output::One(self.shape.clone())
     }
 
     fn buffers(&self) -> Vec<Buffer> {
-        // The mask: 0 or 1 / (1 - rate) per value.
-        vec![Buffer::floats(self.len)]
+        vec![Buffer::floats(MASK, self.shape.iter().product())]
     }
 
-    fn is_alias(&self, training: bool) -> bool {
-        !training || self.rate == 0.0
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![("rate", Json::from(self.rate))]
     }
 
-    fn config_json(&self) -> String {
-        format!(r#""rate": {}"#, self.rate)
-    }
-
-    fn forward(&self, io: &Io, training: bool) -> TokenStream {
-        if self.is_alias(training) {
-            return TokenStream::new();
-        }
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let (x, y, mask, rng, rate) = (&io.x, &io.y, &io.bufs[0], &io.rng, self.rate);
+        let (x, y, mask, rng, rate) = (io.x(), &io.y, io.buf(MASK), &io.rng, self.rate);
         quote! {
             #k::kernels::dropout_forward_train(#x, #y, #mask, #rate, #rng);
         }
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let (Some(dx), false) = (&io.dx, self.is_alias(true)) else {
+        let Some(dx) = io.dx() else {
             return TokenStream::new();
         };
         let k = krate();
-        let (dy, mask) = (&io.dy, &io.bufs_ref[0]);
+        let (dy, mask) = (&io.dy, io.buf_ref(MASK));
         quote! {
             #k::kernels::dropout_backward(#dy, #mask, #dx);
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            passes_input: if self.rate == 0.0 {
+                PassesInput::Always
+            } else {
+                PassesInput::InInference
+            },
+            product_bound: true,
+            ..Capabilities::default()
         }
     }
 }

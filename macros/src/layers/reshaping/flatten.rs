@@ -3,14 +3,21 @@
 use proc_macro2::TokenStream;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError};
+use crate::json::Json;
+use crate::layers::{
+    Args, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output, PassesInput, ShapeError,
+};
 
 pub struct Flatten;
 
-struct Configured;
+struct FlattenConfig;
+
+struct FlattenLayer {
+    len: usize,
+}
 
 impl LayerKind for Flatten {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Flatten"
     }
 
@@ -18,37 +25,54 @@ impl LayerKind for Flatten {
         "flatten"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &[]
     }
 
-    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Layer>> {
-        Some(Box::new(Configured))
+    fn configure(&self, _args: &Args, _errors: &mut Errors) -> Option<Box<dyn Config>> {
+        Some(Box::new(FlattenConfig))
     }
 }
 
-impl Layer for Configured {
+impl Config for FlattenConfig {
     fn label(&self) -> String {
         "Flatten".to_string()
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        Ok(vec![input.iter().product()])
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        Ok(Box::new(FlattenLayer {
+            len: input.iter().product(),
+        }))
+    }
+}
+
+impl Built for FlattenLayer {
+    fn label(&self) -> String {
+        "Flatten".to_string()
     }
 
-    fn is_alias(&self, _training: bool) -> bool {
-        true
+    fn output(&self) -> Output {
+        Output::One(vec![self.len])
     }
 
-    fn config_json(&self) -> String {
-        r#""data_format": "channels_last""#.to_string()
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![("data_format", Json::str("channels_last"))]
     }
 
-    fn forward(&self, _io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, _io: &Io, _mode: Mode) -> TokenStream {
         TokenStream::new()
     }
 
     fn backward(&self, _io: &Io) -> TokenStream {
         TokenStream::new()
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            passes_input: PassesInput::Always,
+            product_bound: true,
+            ..Capabilities::default()
+        }
     }
 }

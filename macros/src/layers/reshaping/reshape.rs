@@ -4,17 +4,27 @@
 use proc_macro2::TokenStream;
 
 use crate::errors::Errors;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, shape_str};
+use crate::json::Json;
+use crate::layers::{
+    Args, Built, Capabilities, Config, Inputs, Io, LayerKind, Mode, Output, PassesInput,
+    ShapeError, shape_str,
+};
+use crate::size;
 
 pub struct Reshape;
 
-struct Configured {
+#[derive(Clone)]
+struct ReshapeConfig {
     target: Vec<i64>,
+}
+
+struct ReshapeLayer {
+    config: ReshapeConfig,
     output: Vec<usize>,
 }
 
 impl LayerKind for Reshape {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "Reshape"
     }
 
@@ -22,11 +32,11 @@ impl LayerKind for Reshape {
         "reshape"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["target_shape"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let Some((target, span)) = args.int_list("target_shape", errors)? else {
             args.missing("target_shape", "Reshape([28, 28, 1])", errors);
             return None;
@@ -40,26 +50,23 @@ impl LayerKind for Reshape {
             );
             return None;
         }
-        Some(Box::new(Configured {
-            target,
-            output: Vec::new(),
-        }))
+        Some(Box::new(ReshapeConfig { target }))
     }
 }
 
-impl Layer for Configured {
+impl Config for ReshapeConfig {
     fn label(&self) -> String {
         format!("Reshape({})", target_str(&self.target))
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let total: usize = input.iter().product();
-        let known: usize = self
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        let total = size::product(input);
+        let known = self
             .target
             .iter()
             .filter(|&&d| d > 0)
-            .map(|&d| d as usize)
-            .product();
+            .fold(1u128, |known, &d| known.saturating_mul(d as u128));
         let has_inferred = self.target.contains(&-1);
         let fits = if has_inferred {
             total.is_multiple_of(known)
@@ -82,28 +89,51 @@ impl Layer for Configured {
                  multiply to {total}"
             )));
         }
-        self.output = self
+        let output = self
             .target
             .iter()
-            .map(|&d| if d == -1 { total / known } else { d as usize })
+            .map(|&d| {
+                if d == -1 {
+                    (total / known) as usize
+                } else {
+                    d as usize
+                }
+            })
             .collect();
-        Ok(self.output.clone())
+        Ok(Box::new(ReshapeLayer {
+            config: self.clone(),
+            output,
+        }))
+    }
+}
+
+impl Built for ReshapeLayer {
+    fn label(&self) -> String {
+        self.config.label()
     }
 
-    fn is_alias(&self, _training: bool) -> bool {
-        true
+    fn output(&self) -> Output {
+        Output::One(self.output.clone())
     }
 
-    fn config_json(&self) -> String {
-        format!(r#""target_shape": {}"#, shape_str(&self.output))
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![("target_shape", Json::sizes(&self.output))]
     }
 
-    fn forward(&self, _io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, _io: &Io, _mode: Mode) -> TokenStream {
         TokenStream::new()
     }
 
     fn backward(&self, _io: &Io) -> TokenStream {
         TokenStream::new()
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            passes_input: PassesInput::Always,
+            product_bound: true,
+            ..Capabilities::default()
+        }
     }
 }
 

@@ -5,18 +5,24 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
+use crate::json::Json;
 use crate::layers::spatial;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, json_list, krate};
+use crate::layers::{Args, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, krate};
 
 pub struct UpSampling2D;
 
-struct Configured {
+#[derive(Clone, Copy)]
+struct UpSamplingConfig {
+    size: [usize; 2],
+}
+
+struct UpSamplingLayer {
     size: [usize; 2],
     input: [usize; 3],
 }
 
 impl LayerKind for UpSampling2D {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "UpSampling2D"
     }
 
@@ -24,49 +30,66 @@ impl LayerKind for UpSampling2D {
         "up_sampling2d"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["size", "interpolation"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let size = args.positive_tuple::<2>("size", errors);
         // Nearest is the one interpolation the kernels have.
         let interpolation = args.choice("interpolation", "interpolation", &["nearest"], errors);
         interpolation?;
-        Some(Box::new(Configured {
+        Some(Box::new(UpSamplingConfig {
             size: size?.unwrap_or([2, 2]),
-            input: [0; 3],
         }))
     }
 }
 
-impl Layer for Configured {
+/// `UpSampling2D(2)`.
+fn label(size: [usize; 2]) -> String {
+    format!("UpSampling2D({})", spatial::dims_str(&size))
+}
+
+impl Config for UpSamplingConfig {
     fn label(&self) -> String {
-        format!("UpSampling2D({})", spatial::dims_str(&self.size))
+        label(self.size)
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let map = spatial::map("UpSampling2D", 2, input)?;
-        self.input = map;
-        let [height, width, channels] = map;
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        Ok(Box::new(UpSamplingLayer {
+            size: self.size,
+            input: spatial::map("UpSampling2D", 2, input)?,
+        }))
+    }
+}
+
+impl Built for UpSamplingLayer {
+    fn label(&self) -> String {
+        label(self.size)
+    }
+
+    fn output(&self) -> Output {
+        let [height, width, channels] = self.input;
         let [rows, columns] = self.size;
-        Ok(vec![
+        Output::One(vec![
             height.saturating_mul(rows),
             width.saturating_mul(columns),
             channels,
         ])
     }
 
-    fn config_json(&self) -> String {
-        format!(
-            r#""size": {}, "data_format": "channels_last", "interpolation": "nearest""#,
-            json_list(&self.size)
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("size", Json::sizes(&self.size)),
+            ("data_format", Json::str("channels_last")),
+            ("interpolation", Json::str("nearest")),
+        ]
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let Io { n, x, y, .. } = io;
+        let (n, x, y) = (&io.n, io.x(), &io.y);
         let (input, [rows, columns]) = (spatial::map_tokens(self.input), self.size);
         quote! {
             #k::kernels::upsampling2d_forward(#input, [#rows, #columns], #n, #x, #y);
@@ -74,7 +97,7 @@ impl Layer for Configured {
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let Some(dx) = &io.dx else {
+        let Some(dx) = io.dx() else {
             return TokenStream::new();
         };
         let k = krate();

@@ -5,19 +5,25 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
+use crate::json::Json;
 use crate::layers::spatial;
-use crate::layers::{Args, Io, Layer, LayerKind, ShapeError, krate};
+use crate::layers::{Args, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, krate};
 
 pub struct ZeroPadding2D;
 
-struct Configured {
+#[derive(Clone, Copy)]
+struct ZeroPaddingConfig {
     /// `[[top, bottom], [left, right]]`.
     padding: [[usize; 2]; 2],
+}
+
+struct ZeroPaddingLayer {
+    config: ZeroPaddingConfig,
     input: [usize; 3],
 }
 
 impl LayerKind for ZeroPadding2D {
-    fn kind(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         "ZeroPadding2D"
     }
 
@@ -25,27 +31,26 @@ impl LayerKind for ZeroPadding2D {
         "zero_padding2d"
     }
 
-    fn keywords(&self) -> &'static [&'static str] {
+    fn arguments(&self) -> &'static [&'static str] {
         &["padding"]
     }
 
-    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Layer>> {
+    fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let padding = args.padding2d("padding", errors)?;
-        Some(Box::new(Configured {
+        Some(Box::new(ZeroPaddingConfig {
             padding: padding.unwrap_or([[1, 1], [1, 1]]),
-            input: [0; 3],
         }))
     }
 }
 
-impl Configured {
+impl ZeroPaddingConfig {
     fn padding_str(&self) -> String {
         let [[top, bottom], [left, right]] = self.padding;
         format!("[[{top}, {bottom}], [{left}, {right}]]")
     }
 }
 
-impl Layer for Configured {
+impl Config for ZeroPaddingConfig {
     fn label(&self) -> String {
         let flat = self.padding.as_flattened();
         if flat.iter().all(|&p| p == flat[0]) {
@@ -55,29 +60,42 @@ impl Layer for Configured {
         }
     }
 
-    fn infer(&mut self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        let map = spatial::map("ZeroPadding2D", 2, input)?;
-        self.input = map;
-        let [[top, bottom], [left, right]] = self.padding;
-        let [height, width, channels] = map;
-        Ok(vec![
+    fn build(&self, inputs: &Inputs) -> Result<Box<dyn Built>, ShapeError> {
+        let input = inputs.single(&self.label())?;
+        Ok(Box::new(ZeroPaddingLayer {
+            config: *self,
+            input: spatial::map("ZeroPadding2D", 2, input)?,
+        }))
+    }
+}
+
+impl Built for ZeroPaddingLayer {
+    fn label(&self) -> String {
+        self.config.label()
+    }
+
+    fn output(&self) -> Output {
+        let [[top, bottom], [left, right]] = self.config.padding;
+        let [height, width, channels] = self.input;
+        Output::One(vec![
             height.saturating_add(top).saturating_add(bottom),
             width.saturating_add(left).saturating_add(right),
             channels,
         ])
     }
 
-    fn config_json(&self) -> String {
-        format!(
-            r#""padding": {}, "data_format": "channels_last""#,
-            self.padding_str()
-        )
+    fn config(&self) -> Vec<(&'static str, Json)> {
+        let sides = self.config.padding.map(|side| Json::sizes(&side));
+        vec![
+            ("padding", Json::List(sides.into())),
+            ("data_format", Json::str("channels_last")),
+        ]
     }
 
-    fn forward(&self, io: &Io, _training: bool) -> TokenStream {
+    fn forward(&self, io: &Io, _mode: Mode) -> TokenStream {
         let k = krate();
-        let Io { n, x, y, .. } = io;
-        let [[t, b], [l, r]] = self.padding;
+        let (n, x, y) = (&io.n, io.x(), &io.y);
+        let [[t, b], [l, r]] = self.config.padding;
         let input = spatial::map_tokens(self.input);
         quote! {
             #k::kernels::zero_padding2d_forward(#input, [[#t, #b], [#l, #r]], #n, #x, #y);
@@ -85,12 +103,12 @@ impl Layer for Configured {
     }
 
     fn backward(&self, io: &Io) -> TokenStream {
-        let Some(dx) = &io.dx else {
+        let Some(dx) = io.dx() else {
             return TokenStream::new();
         };
         let k = krate();
         let (n, dy) = (&io.n, &io.dy);
-        let [[t, b], [l, r]] = self.padding;
+        let [[t, b], [l, r]] = self.config.padding;
         let input = spatial::map_tokens(self.input);
         quote! {
             #k::kernels::zero_padding2d_backward(#input, [[#t, #b], [#l, #r]], #n, #dy, #dx);
