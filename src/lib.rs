@@ -18,6 +18,8 @@
 //! assert_eq!(logits.len(), 3);
 //! ```
 
+#[doc(hidden)]
+pub use strata_macros::layer_kinds as __layer_kinds;
 pub use strata_macros::model;
 pub use strata_runtime::*;
 

@@ -62,105 +62,6 @@ model! {
     }
 }
 
-fn names_and_shapes<M: Model>() -> Vec<(&'static str, &'static [usize])> {
-    M::PARAMS.iter().map(|p| (p.name, p.shape)).collect()
-}
-
-#[test]
-fn recurrent_layers_have_keras_names_shapes_and_parameter_counts() {
-    // Keras's summary(): 4·128·(28 + 128 + 1) + 1290 and 12,416 + 6,336 + 33.
-    assert_eq!(RowReader::<f32>::PARAM_COUNT, 81_674);
-    assert_eq!(Stacked::<f32>::PARAM_COUNT, 18_785);
-    assert_eq!(
-        names_and_shapes::<RowReader>(),
-        [
-            ("lstm/kernel", &[28, 512][..]),
-            ("lstm/recurrent_kernel", &[128, 512][..]),
-            ("lstm/bias", &[512][..]),
-            ("dense/kernel", &[128, 10][..]),
-            ("dense/bias", &[10][..]),
-        ]
-    );
-    assert_eq!(
-        names_and_shapes::<Others>(),
-        [
-            ("simple_rnn/kernel", &[5, 4][..]),
-            ("simple_rnn/recurrent_kernel", &[4, 4][..]),
-            ("lstm/kernel", &[4, 12][..]),
-            ("lstm/recurrent_kernel", &[3, 12][..]),
-            ("lstm/bias", &[12][..]),
-            ("gru/kernel", &[3, 6][..]),
-            ("gru/recurrent_kernel", &[2, 6][..]),
-            ("gru/bias", &[6][..]),
-            ("last/kernel", &[2, 12][..]),
-            ("last/recurrent_kernel", &[3, 12][..]),
-            ("last/bias", &[12][..]),
-        ]
-    );
-    assert_eq!(Stacked::<f32>::PARAMS[5].name, "gru/bias");
-    assert_eq!(Stacked::<f32>::PARAMS[5].shape, &[2, 96]);
-    let layers: Vec<(&str, &str, &[usize])> = Stacked::<f32>::LAYERS
-        .iter()
-        .map(|l| (l.name, l.kind, l.output_shape))
-        .collect();
-    assert_eq!(
-        layers,
-        [
-            ("lstm", "LSTM", &[20, 32][..]),
-            ("gru", "GRU", &[32][..]),
-            ("dense", "Dense", &[1][..]),
-        ]
-    );
-    let summary = Stacked::new(Seed(1)).summary_string();
-    assert!(summary.contains("(None, 20, 32)"), "{summary}");
-}
-
-#[test]
-fn wrappers_name_their_layers_weights_as_keras() {
-    assert_eq!(
-        names_and_shapes::<Wrapped>(),
-        [
-            ("bidirectional/forward_encoder/kernel", &[6, 32][..]),
-            (
-                "bidirectional/forward_encoder/recurrent_kernel",
-                &[8, 32][..]
-            ),
-            ("bidirectional/forward_encoder/bias", &[32][..]),
-            ("bidirectional/backward_encoder/kernel", &[6, 32][..]),
-            (
-                "bidirectional/backward_encoder/recurrent_kernel",
-                &[8, 32][..]
-            ),
-            ("bidirectional/backward_encoder/bias", &[32][..]),
-            ("time_distributed/dense/kernel", &[8, 4][..]),
-            ("time_distributed/dense/bias", &[4][..]),
-        ]
-    );
-    assert_eq!(
-        BidirectionalGru::<f32>::PARAMS[0].name,
-        "bidirectional/forward_gru/kernel"
-    );
-    let layers: Vec<(&str, &str, &[usize])> = Wrapped::<f32>::LAYERS
-        .iter()
-        .map(|l| (l.name, l.kind, l.output_shape))
-        .collect();
-    assert_eq!(
-        layers,
-        [
-            ("bidirectional", "Bidirectional", &[10, 8][..]),
-            ("time_distributed", "TimeDistributed", &[10, 4][..]),
-        ]
-    );
-    let json = Wrapped::<f32>::ARCHITECTURE_JSON;
-    for config in [
-        r#"{"class_name": "Bidirectional", "config": {"name": "bidirectional", "trainable": true, "merge_mode": "sum", "layer": {"class_name": "LSTM", "config": {"name": "forward_encoder", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": false"#,
-        r#""backward_layer": {"class_name": "LSTM", "config": {"name": "backward_encoder", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": true"#,
-        r#"{"class_name": "TimeDistributed", "config": {"name": "time_distributed", "trainable": true, "layer": {"class_name": "Dense", "config": {"name": "dense", "trainable": true, "units": 4, "activation": "relu""#,
-    ] {
-        assert!(json.contains(config), "{config}\nnot in\n{json}");
-    }
-}
-
 fn param<'m, M: Model>(model: &'m M, name: &str) -> &'m [M::Float] {
     let p = M::PARAMS.iter().find(|p| p.name == name).expect(name);
     &model.params()[p.offset..p.offset + p.len]
@@ -187,24 +88,6 @@ fn lstm_starts_with_an_orthogonal_recurrent_kernel_and_its_forget_bias_at_one() 
     }
     let other = Others::<f64>::seeded(Seed(3));
     assert!(param(&other, "lstm/bias").iter().all(|&b| b == 0.0));
-}
-
-#[test]
-fn architecture_json_has_keras_get_config_keys() {
-    let json = RowReader::<f32>::ARCHITECTURE_JSON;
-    let lstm = r#"{"class_name": "LSTM", "config": {"name": "lstm", "trainable": true, "return_sequences": false, "return_state": false, "go_backwards": false, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": 128, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true, "kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal", "bias_initializer": "zeros", "unit_forget_bias": true, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": null}, "output_shape": [128]}"#;
-    assert!(json.contains(lstm), "{lstm}\nnot in\n{json}");
-    let json = Others::<f32>::ARCHITECTURE_JSON;
-    for config in [
-        r#""class_name": "SimpleRNN", "config": {"name": "simple_rnn", "trainable": true, "return_sequences": true, "return_state": false, "go_backwards": true, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": 4, "activation": "relu", "use_bias": false, "kernel_initializer": "glorot_uniform""#,
-        r#""unit_forget_bias": false, "dropout": 0.25, "recurrent_dropout": 0.5, "seed": null}, "output_shape": [6, 3]"#,
-        r#""units": 2, "activation": "tanh", "recurrent_activation": "tanh""#,
-        r#""dropout": 0.0, "recurrent_dropout": 0.0, "reset_after": false, "seed": null}"#,
-        r#""name": "last""#,
-        r#""recurrent_initializer": "glorot_uniform""#,
-    ] {
-        assert!(json.contains(config), "{config}\nnot in\n{json}");
-    }
 }
 
 /// One of Keras's cells, for the reference.
@@ -550,11 +433,6 @@ fn inference_equals_the_training_forward_pass_bit_for_bit() {
     }
     let [inference, training, _] = inference_and_training::<f64>(37);
     assert_eq!(inference, training, "f64");
-}
-
-#[test]
-fn stacked_recurrent_weights_round_trip_through_safetensors() {
-    common::assert_weights_round_trip(&Stacked::new(Seed(1)), &mut Stacked::new(Seed(2)));
 }
 
 #[test]

@@ -23,6 +23,9 @@ mod plan;
 mod size;
 mod suggest;
 
+#[cfg(test)]
+mod never_panics;
+
 use proc_macro2::TokenStream;
 
 /// Defines models from Keras-style layer stacks, with every shape checked at compile time.

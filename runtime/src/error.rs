@@ -70,6 +70,13 @@ pub enum Error {
     /// A data set found nowhere and not downloadable.
     #[error("{message}")]
     DatasetUnavailable { message: String },
+    /// A layer that the layer harness ([`crate::layer_test`]) finds wrong: each problem
+    /// names the check, the weight or value, and what was expected.
+    #[error("{layer} fails its layer test:\n  - {}", .problems.join("\n  - "))]
+    LayerTest {
+        layer: String,
+        problems: Vec<String>,
+    },
 }
 
 /// `Result` with [`Error`] as its error.

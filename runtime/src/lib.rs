@@ -11,6 +11,7 @@ mod error;
 mod float;
 pub mod init;
 pub mod kernels;
+pub mod layer_test;
 pub mod loss;
 pub mod metrics;
 mod model;
