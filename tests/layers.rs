@@ -12,6 +12,10 @@ const KERNEL: &[&str] = &[
     "use_bias",
     "kernel_initializer",
     "bias_initializer",
+    "kernel_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
 ];
 
 fn keys(own: &[&'static str], shared: &[&'static str]) -> Vec<&'static str> {
@@ -22,13 +26,31 @@ fn conv_keys() -> Vec<&'static str> {
     keys(CONV, KERNEL)
 }
 
+const BIAS: &[&str] = &[
+    "activation",
+    "use_bias",
+    "bias_initializer",
+    "bias_regularizer",
+    "bias_constraint",
+];
+
 fn depthwise_keys() -> Vec<&'static str> {
-    let bias = keys(WINDOW, &["activation", "use_bias", "bias_initializer"]);
-    keys(&["depth_multiplier", "depthwise_initializer"], &bias)
+    let own = [
+        "depth_multiplier",
+        "depthwise_initializer",
+        "depthwise_regularizer",
+        "depthwise_constraint",
+    ];
+    keys(&own, &keys(WINDOW, BIAS))
 }
 
 fn separable_keys() -> Vec<&'static str> {
-    let own = ["filters", "pointwise_initializer"];
+    let own = [
+        "filters",
+        "pointwise_initializer",
+        "pointwise_regularizer",
+        "pointwise_constraint",
+    ];
     keys(&own, &depthwise_keys())
 }
 
@@ -92,6 +114,12 @@ const RNN: &[&str] = &[
     "dropout",
     "recurrent_dropout",
     "seed",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
 ];
 
 model! {
@@ -240,7 +268,9 @@ fn cases() -> Vec<Case> {
                     "input_dim",
                     "output_dim",
                     "embeddings_initializer",
-                    "mask_zero"
+                    "embeddings_regularizer",
+                    "embeddings_constraint",
+                    "mask_zero",
                 ])
                 .config_values(&[("embeddings_initializer", r#""uniform""#)])
         ),

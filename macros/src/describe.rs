@@ -149,6 +149,9 @@ pub fn architecture(checked: &Checked) -> Json {
             ("trainable".to_string(), Json::Bool(layer.trainable)),
         ];
         config.extend(built.config().into_iter().map(|(k, v)| (k.to_string(), v)));
+        if let Some(activity) = &layer.activity {
+            config.push(("activity_regularizer".to_string(), activity.json()));
+        }
         let output_shape = match layer_shapes(checked, layer) {
             (shape, parts) if parts.is_empty() => Json::sizes(&shape),
             (_, parts) => Json::List(parts.iter().map(|p| Json::sizes(p)).collect()),

@@ -5,6 +5,7 @@
 
 mod aligned;
 pub mod checkpoint;
+pub mod constraints;
 pub mod data;
 pub mod datasets;
 mod error;
@@ -21,6 +22,7 @@ pub mod __private {
 }
 pub mod optim;
 mod private;
+pub mod regularizers;
 mod rng;
 pub mod train;
 

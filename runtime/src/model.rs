@@ -344,6 +344,36 @@ pub trait Model: Sized + Send + Sync + 'static {
         let _ = (params, lanes);
     }
 
+    /// The penalty of the weights' regularizers (Keras's `kernel_regularizer`,
+    /// `bias_regularizer`, ...) at `params`, which the loss `fit` minimises and reports
+    /// includes; with `grads`, its gradient is added to them. Only trainable weights have
+    /// one, as in Keras.
+    fn weight_penalty(params: &[Self::Float], grads: Option<&mut [Self::Float]>) -> f64 {
+        let _ = (params, grads);
+        0.0
+    }
+
+    /// The penalty of the activity regularizers on the outputs of the last forward pass
+    /// in `workspace` on `batch` samples (the training pass, or the inference one), before
+    /// Keras's division by the batch's size.
+    fn activity_penalty(workspace: &Self::Workspace, batch: usize, training: bool) -> f64 {
+        let _ = (workspace, batch, training);
+        0.0
+    }
+
+    /// Sets the factor by which the backward pass scales the activity regularizers'
+    /// gradient: one over the size of the whole batch, of which `workspace` may hold a
+    /// share.
+    fn set_activity_scale(workspace: &mut Self::Workspace, scale: f64) {
+        let _ = (workspace, scale);
+    }
+
+    /// Applies the weights' constraints (`kernel_constraint`, ...), as Keras does after
+    /// every optimizer step.
+    fn apply_constraints(params: &mut [Self::Float]) {
+        let _ = params;
+    }
+
     /// Configures the model for training, as Keras's `compile`.
     fn compile<O, L, M>(self, optimizer: O, loss: L, metrics: M) -> Trainer<Self, O, L>
     where

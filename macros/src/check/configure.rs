@@ -6,6 +6,7 @@ use super::names::Names;
 use crate::errors::Errors;
 use crate::graph::{Graph, LayerDecl};
 use crate::layers::foreign::Foreign;
+use crate::layers::penalties::Regularizer;
 use crate::layers::{Args, Config, LayerKind, registry};
 
 /// A layer configured from its arguments.
@@ -17,6 +18,8 @@ pub struct Configured {
     pub name: String,
     /// `false` with `trainable = false`, or inside a frozen nested model.
     pub trainable: bool,
+    /// `activity_regularizer`: a penalty on the layer's outputs.
+    pub activity: Option<Regularizer>,
 }
 
 /// Every layer of `graph` configured, by index; `None` for a layer with an error (every
@@ -61,6 +64,7 @@ fn configure(
         Args::match_up(&decl.call, kind.arguments(), errors).in_frozen_model(in_frozen_model);
     let name: Option<Option<(String, Span)>> = args.string("name", errors);
     let trainable = args.boolean("trainable", errors);
+    let activity = args.regularizer("activity_regularizer", errors);
     let config = kind.configure(&args, errors);
     let name = names.assign_full(kind.default_name(), name?, errors)?;
     Some(Configured {
@@ -68,5 +72,6 @@ fn configure(
         config: config?,
         name,
         trainable: trainable?.unwrap_or(true) && !in_frozen_model,
+        activity: activity?,
     })
 }

@@ -217,6 +217,21 @@ impl Inferring<'_, '_, '_> {
             ));
         }
         for weight in built.weights() {
+            let rank = weight.shape.len() as i64;
+            let axes = weight.constraint.as_ref().map_or(&[][..], |c| c.axes());
+            if let Some(axis) = axes.iter().find(|&&a| a < -rank || a >= rank) {
+                let text = format!(
+                    "the constraint of the {} of {label} reduces axis {axis}, but {} has axes 0 \
+                     to {}",
+                    weight.name,
+                    shape_str(&weight.shape),
+                    rank - 1
+                );
+                let help = format!("give `axis` from 0 to {} (or -1 to -{rank})", rank - 1);
+                self.errors
+                    .at(self.graph.node(id).span, message(text, &[], Some(help)));
+                return None;
+            }
             let len = size::product(&weight.shape);
             if size::fits(len).is_none() {
                 problems.push(format!(

@@ -20,6 +20,7 @@ pub use values::keyword_value_span;
 use crate::errors::Errors;
 use crate::graph::{Graph, LayerId, NodeId, ValueId};
 use crate::layers::Built;
+use crate::layers::penalties::Regularizer;
 
 /// A model whose every shape is known and every argument valid.
 pub struct Checked<'a> {
@@ -93,6 +94,8 @@ pub struct CheckedLayer {
     pub params: std::ops::Range<usize>,
     /// For a layer that reads token ids, how many it knows.
     pub reads_token_ids: Option<usize>,
+    /// `activity_regularizer`: a penalty on the layer's outputs.
+    pub activity: Option<Regularizer>,
 }
 
 /// What a node does, ready to be planned and emitted.
@@ -126,6 +129,7 @@ pub fn check<'a>(graph: Graph<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
             let c = c?;
             Some(CheckedLayer {
                 reads_token_ids: c.config.capabilities().reads_token_ids,
+                activity: c.activity,
                 name: c.name,
                 kind: c.kind,
                 trainable: c.trainable,

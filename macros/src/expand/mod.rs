@@ -7,6 +7,7 @@
 mod constants;
 mod declarations;
 mod passes;
+mod penalties;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -33,6 +34,8 @@ pub fn model(plan: &Plan) -> TokenStream {
     let backward = passes.backward();
     let update_state = passes.update_state();
     let initialization = passes.initialization();
+    let weight_penalties = penalties::weight_methods(plan);
+    let activity_penalties = penalties::activity_methods(plan);
     let new = constructors(def);
     let predict_one = predict_one(def, &checked.output_shapes());
     quote! {
@@ -97,6 +100,8 @@ pub fn model(plan: &Plan) -> TokenStream {
             }
 
             #update_state
+            #weight_penalties
+            #activity_penalties
         }
 
         #new

@@ -54,6 +54,7 @@ impl<'p, 'c, 'a> Passes<'p, 'c, 'a> {
     /// Each workspace field and its type.
     pub fn workspace_fields(&self) -> Vec<(Ident, TokenStream)> {
         let k = krate();
+        let activity = super::penalties::activity_scale_field(self.plan);
         self.plan
             .fields()
             .into_iter()
@@ -68,6 +69,7 @@ impl<'p, 'c, 'a> Passes<'p, 'c, 'a> {
                 };
                 (field_ident(field), ty)
             })
+            .chain(activity)
             .collect()
     }
 
@@ -379,6 +381,7 @@ impl<'p, 'c, 'a> Passes<'p, 'c, 'a> {
         let checked = plan.checked();
         let k = krate();
         let mut code = self.sum_uses(id.value());
+        code.extend(super::penalties::activity_gradient(plan, id));
         let io = self.io(id, Mode::Training);
         match checked.node(id) {
             // The layer it reads takes the gradient back through it.

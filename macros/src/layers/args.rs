@@ -12,7 +12,7 @@ use crate::size::MAX_VALUES;
 use crate::suggest::did_you_mean;
 
 /// Arguments every layer takes, besides its own.
-const COMMON: &[&str] = &["name", "trainable"];
+const COMMON: &[&str] = &["name", "trainable", "activity_regularizer"];
 
 /// A layer's arguments, matched against the names it accepts.
 pub struct Args<'a> {
@@ -28,6 +28,7 @@ impl<'a> Args<'a> {
     /// order), reporting unknown, repeated and surplus arguments.
     pub fn match_up(call: &'a LayerCall, keywords: &[&'static str], errors: &mut Errors) -> Self {
         let layer = &call.kind;
+        let positional = positional(keywords);
         let mut matched: Vec<(&'static str, &'a Value)> = Vec::new();
         let mut seen_keyword = false;
         for (position, arg) in call.args.iter().enumerate() {
@@ -43,10 +44,10 @@ impl<'a> Args<'a> {
                     );
                     continue;
                 }
-                None => match keywords.get(position) {
+                None => match positional.get(position) {
                     Some(&k) => k,
                     None => {
-                        errors.at(arg.value.span(), surplus_message(layer, keywords));
+                        errors.at(arg.value.span(), surplus_message(layer, positional));
                         continue;
                     }
                 },
@@ -90,6 +91,11 @@ impl<'a> Args<'a> {
     /// The layer the arguments are given to, as written.
     pub fn layer_name(&self) -> &'a Ident {
         self.layer
+    }
+
+    /// The value given for `keyword`, if any.
+    pub fn value(&self, keyword: &str) -> Option<&'a Value> {
+        self.get(keyword)
     }
 
     fn get(&self, keyword: &str) -> Option<&'a Value> {
@@ -484,7 +490,7 @@ impl<'a> Args<'a> {
         }
     }
 
-    fn wrong_kind(&self, keyword: &str, expected: &str, found: &Value, errors: &mut Errors) {
+    pub fn wrong_kind(&self, keyword: &str, expected: &str, found: &Value, errors: &mut Errors) {
         errors.at(
             found.span(),
             format!(
@@ -494,6 +500,14 @@ impl<'a> Args<'a> {
             ),
         );
     }
+}
+
+/// The keywords a positional argument can take: those before the regularizers and
+/// constraints, which Keras users name (and whose order differs between Keras's layers).
+fn positional<'k>(keywords: &'k [&'static str]) -> &'k [&'static str] {
+    let held = |k: &&str| k.ends_with("_regularizer") || k.ends_with("_constraint");
+    let end = keywords.iter().position(held).unwrap_or(keywords.len());
+    &keywords[..end]
 }
 
 fn surplus_message(layer: &Ident, keywords: &[&str]) -> String {

@@ -16,6 +16,7 @@ use crate::json::Json;
 use crate::layers::Args;
 use crate::layers::foreign::ModelType;
 use crate::layers::io::Io;
+use crate::layers::penalties::{Constraint, Regularizer};
 use strata_vocabulary::Initializer;
 
 /// A kind of layer, as named in a model: `Dense`, `Dropout`, ...
@@ -267,6 +268,10 @@ pub struct Weight {
     /// Whether the optimizer may update it: `false` for state that training moves
     /// otherwise (BatchNormalization's moving statistics), whatever the layer's flag.
     pub trainable: bool,
+    /// Its penalty in the loss (`kernel_regularizer`).
+    pub regularizer: Option<Regularizer>,
+    /// What it is held to after each optimizer step (`kernel_constraint`).
+    pub constraint: Option<Constraint>,
 }
 
 impl Weight {
@@ -280,6 +285,17 @@ impl Weight {
             fan_in,
             fan_out,
             trainable: true,
+            regularizer: None,
+            constraint: None,
+        }
+    }
+
+    /// The same tensor with these penalty and constraint.
+    pub fn held(self, regularizer: Option<Regularizer>, constraint: Option<Constraint>) -> Self {
+        Weight {
+            regularizer,
+            constraint,
+            ..self
         }
     }
 

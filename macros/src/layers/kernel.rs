@@ -6,6 +6,7 @@ use strata_vocabulary::{Activation, Initializer};
 use crate::errors::Errors;
 use crate::json::Json;
 use crate::layers::activated::Activated;
+use crate::layers::penalties::{self, Held};
 use crate::layers::{Args, Weight};
 
 /// The arguments `activation`, `use_bias`, `kernel_initializer`, `bias_initializer`,
@@ -16,6 +17,8 @@ pub struct KernelArgs {
     pub use_bias: bool,
     pub kernel_initializer: Initializer,
     pub bias_initializer: Initializer,
+    pub kernel: Held,
+    pub bias: Held,
 }
 
 impl KernelArgs {
@@ -25,7 +28,11 @@ impl KernelArgs {
         let use_bias = args.boolean("use_bias", errors);
         let kernel_initializer = args.initializer("kernel_initializer", errors);
         let bias_initializer = args.initializer("bias_initializer", errors);
+        let kernel = Held::read(args, "kernel_regularizer", "kernel_constraint", errors);
+        let bias = Held::read(args, "bias_regularizer", "bias_constraint", errors);
         Some(KernelArgs {
+            kernel: kernel?,
+            bias: bias?,
             activation: activation?.unwrap_or(Activation::Linear),
             use_bias: use_bias?.unwrap_or(true),
             kernel_initializer: kernel_initializer?.unwrap_or(Initializer::GlorotUniform),
@@ -40,8 +47,10 @@ impl KernelArgs {
         let kernel = Weight::new("kernel", kernel_shape, self.kernel_initializer);
         let (fan_in, fan_out) = (kernel.fan_in, kernel.fan_out);
         let bias = self.use_bias.then(|| {
-            Weight::new("bias", vec![bias_len], self.bias_initializer).fans(fan_in, fan_out)
+            let bias = Weight::new("bias", vec![bias_len], self.bias_initializer);
+            self.bias.hold(bias.fans(fan_in, fan_out))
         });
+        let kernel = self.kernel.hold(kernel);
         std::iter::once(kernel).chain(bias).collect()
     }
 
@@ -55,7 +64,7 @@ impl KernelArgs {
 
     /// The config members, as Keras's `get_config` lists them.
     pub fn config(&self) -> Vec<(&'static str, Json)> {
-        vec![
+        let mut config = vec![
             ("activation", Json::str(self.activation.name())),
             ("use_bias", Json::Bool(self.use_bias)),
             (
@@ -63,6 +72,8 @@ impl KernelArgs {
                 Json::str(self.kernel_initializer.name()),
             ),
             ("bias_initializer", Json::str(self.bias_initializer.name())),
-        ]
+        ];
+        config.extend(penalties::config(&[&self.kernel, &self.bias]));
+        config
     }
 }

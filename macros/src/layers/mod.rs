@@ -14,6 +14,7 @@ mod kernel;
 mod merging;
 mod nested;
 mod normalization;
+pub mod penalties;
 mod pooling;
 mod recurrent;
 pub mod registry;

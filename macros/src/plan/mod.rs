@@ -14,6 +14,7 @@ mod tests;
 use crate::check::{BuiltNode, Checked};
 use crate::graph::{NodeId, ValueId};
 use crate::layers::Mode;
+use crate::layers::penalties::Regularizer;
 
 /// One reading of a value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -150,9 +151,20 @@ impl<'c, 'a> Plan<'c, 'a> {
         self.aliased[id.index()][usize::from(mode.is_training())]
     }
 
+    /// The activity regularizer on node `id`'s output, if its layer has one.
+    pub fn activity(&self, id: NodeId) -> Option<&'c Regularizer> {
+        let checked = self.checked;
+        let layer = checked.graph.layer_of(id)?;
+        checked.layer(layer).activity.as_ref()
+    }
+
     /// The max pooling that node `id` can do itself: the only reader of its output,
-    /// which is no output of the model, when its layer can pool its own output.
+    /// which is no output of the model, when its layer can pool its own output (and its
+    /// output is whole for an activity regularizer to read).
     fn pool_to_fuse(&self, id: NodeId) -> Option<NodeId> {
+        if self.activity(id).is_some() {
+            return None;
+        }
         let &[Use::Node(pool, 0)] = self.uses(id.value()) else {
             return None;
         };
@@ -252,9 +264,29 @@ impl<'c, 'a> Plan<'c, 'a> {
     pub fn grad(&self, v: ValueId) -> Option<GradPlace> {
         match self.storage(v, Mode::Training) {
             Storage::Input => None,
-            s if Some(s) == self.output_grad_storage() => Some(GradPlace::OutputGrad),
+            // The output's gradient is the caller's, unless an activity regularizer adds
+            // to it.
+            s if Some(s) == self.output_grad_storage() && !self.activity_on(s) => {
+                Some(GradPlace::OutputGrad)
+            }
             Storage::Own(s) => Some(GradPlace::Field(Field::Grad(s))),
         }
+    }
+
+    /// Whether the value stored as `storage` is the output of a node with an activity
+    /// regularizer.
+    fn activity_on(&self, storage: Storage) -> bool {
+        match storage {
+            Storage::Own(v) => v.producer().is_some_and(|id| self.activity(id).is_some()),
+            Storage::Input => false,
+        }
+    }
+
+    /// Whether the output's gradient is first copied from the caller's `output_grad` into
+    /// the output's own gradient buffer (for its activity regularizer to add to it).
+    pub fn copies_output_grad(&self, id: NodeId) -> bool {
+        let own = Storage::Own(id.value());
+        self.output_grad_storage() == Some(own) && self.activity_on(own)
     }
 
     /// Where the use of value `v` at `slot` writes its part of the gradient; with
@@ -314,7 +346,8 @@ impl<'c, 'a> Plan<'c, 'a> {
             let fused = self.pool_of(id).is_some();
             if self.has_buffer(v) {
                 fields.push((Field::Value(v), FieldSize::Floats(size)));
-                if self.output_grad_storage() != Some(Storage::Own(v)) && !fused {
+                let output = self.output_grad_storage() == Some(Storage::Own(v));
+                if (!output || self.copies_output_grad(id)) && !fused {
                     fields.push((Field::Grad(v), FieldSize::Floats(size)));
                 }
             }
@@ -345,8 +378,15 @@ impl<'c, 'a> Plan<'c, 'a> {
 /// For every node, whether it shares its input's buffer in each mode: a layer that
 /// passes its input through, when it is the first such reader of its one input.
 fn aliases(checked: &Checked, uses: &[Vec<Use>]) -> Vec<[bool; 2]> {
+    // An output an activity regularizer reads is a buffer of its own.
+    let regularized = |id: NodeId| {
+        let layer = checked.graph.layer_of(id);
+        layer.is_some_and(|l| checked.layer(l).activity.is_some())
+    };
     let passes = |id: NodeId, mode: Mode| match checked.node(id) {
-        BuiltNode::Layer(layer) => layer.capabilities().passes_input.in_mode(mode),
+        BuiltNode::Layer(layer) if !regularized(id) => {
+            layer.capabilities().passes_input.in_mode(mode)
+        }
         _ => false,
     };
     let graph = &checked.graph;

@@ -25,7 +25,10 @@
 //! let report = LayerTest::new("Dense")
 //!     .output_shape(&[4])
 //!     .weights(&[("kernel", &[3, 4]), ("bias", &[4])])
-//!     .config_keys(&["units", "activation", "use_bias", "kernel_initializer", "bias_initializer"])
+//!     .config_keys(&[
+//!         "units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+//!         "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint",
+//!     ])
 //!     .run(OneDense::<f64>::seeded(Seed(1)), OneDense::<f32>::seeded(Seed(1)))
 //!     .unwrap();
 //! assert!(report.worst_gradient_error() < 1e-6);

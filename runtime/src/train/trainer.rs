@@ -442,6 +442,7 @@ where
             let (x, y) = lane_slices::<M>(batch, &lane.rows);
             let rows = lane.rows.len();
             let mut rng = step_seed.derive(index as u64).rng();
+            M::set_activity_scale(&mut lane.workspace, 1.0 / batch.rows as f64);
             let out = model.forward_train(&mut lane.workspace, x, rows, &mut rng);
             let outputs = rows * M::OUTPUT_SIZE;
             lane.y_pred[..outputs].copy_from_slice(out);
@@ -475,7 +476,19 @@ where
             .iter()
             .map(|l| l.loss_sum.as_f64())
             .sum();
-        let loss_value = loss_sum * scale.as_f64();
+        let activity: f64 = self.lanes[..lanes]
+            .iter()
+            .map(|l| M::activity_penalty(&l.workspace, l.rows.len(), true))
+            .sum();
+        let grads = if lanes == 1 {
+            &mut self.lanes[0].grads
+        } else {
+            sum_grads(&mut self.grads, &self.lanes[..lanes]);
+            &mut self.grads
+        };
+        // The regularizers' penalties are part of the loss, as Keras adds the layers'.
+        let penalty = M::weight_penalty(self.model.params(), Some(grads));
+        let loss_value = loss_sum * scale.as_f64() + activity / batch.rows as f64 + penalty;
         if !loss_value.is_finite() {
             return Err(Error::NonFiniteLoss {
                 value: loss_value,
@@ -483,14 +496,9 @@ where
                 step,
             });
         }
-        let grads = if lanes == 1 {
-            &mut self.lanes[0].grads
-        } else {
-            sum_grads(&mut self.grads, &self.lanes[..lanes]);
-            &mut self.grads
-        };
         self.optimizer
             .step(self.model.params_mut(), grads, &self.trainable);
+        M::apply_constraints(self.model.params_mut());
         let lane_states = self.lanes[..lanes].iter();
         self.model
             .update_state(lane_states.map(|lane| (&lane.workspace, lane.rows.len())));
@@ -694,8 +702,15 @@ where
             .iter()
             .map(|l| l.loss_sum.as_f64())
             .sum();
+        let activity: f64 = self.lanes[..lanes]
+            .iter()
+            .map(|l| M::activity_penalty(&l.workspace, l.rows.len(), false))
+            .sum();
         self.update_metrics(batch, lanes);
+        let penalty = M::weight_penalty(self.model.params(), None);
         loss_sum * self.loss.reduction_scale(batch.rows).as_f64()
+            + activity / batch.rows as f64
+            + penalty
     }
 
     /// Keras's `train_on_batch`: one gradient step on `x` and `y`; returns the loss and

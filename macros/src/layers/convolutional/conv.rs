@@ -69,6 +69,10 @@ impl LayerKind for Conv {
             "use_bias",
             "kernel_initializer",
             "bias_initializer",
+            "kernel_regularizer",
+            "bias_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
         ]
     }
 

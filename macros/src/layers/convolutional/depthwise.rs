@@ -15,6 +15,7 @@ use strata_vocabulary::{Activation, Initializer};
 use crate::errors::Errors;
 use crate::json::Json;
 use crate::layers::activated::Activated;
+use crate::layers::penalties::{self, Held};
 use crate::layers::spatial::{self, PADDINGS, Window};
 use crate::layers::{
     Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, Weight, krate,
@@ -174,6 +175,7 @@ pub(super) struct BiasArgs {
     pub activation: Activation,
     pub use_bias: bool,
     pub bias_initializer: Initializer,
+    pub bias: Held,
 }
 
 impl BiasArgs {
@@ -181,7 +183,9 @@ impl BiasArgs {
         let activation = args.activation("activation", errors);
         let use_bias = args.boolean("use_bias", errors);
         let bias_initializer = args.initializer("bias_initializer", errors);
+        let bias = Held::read(args, "bias_regularizer", "bias_constraint", errors);
         Some(BiasArgs {
+            bias: bias?,
             activation: activation?.unwrap_or(Activation::Linear),
             use_bias: use_bias?.unwrap_or(true),
             bias_initializer: bias_initializer?.unwrap_or(Initializer::Zeros),
@@ -191,16 +195,18 @@ impl BiasArgs {
     /// The bias of `len` values when `use_bias`, with the fans of the kernel before it.
     pub fn bias(&self, len: usize, kernel: &Weight) -> Option<Weight> {
         self.use_bias.then(|| {
-            Weight::new("bias", vec![len], self.bias_initializer)
-                .fans(kernel.fan_in, kernel.fan_out)
+            let bias = Weight::new("bias", vec![len], self.bias_initializer);
+            self.bias.hold(bias.fans(kernel.fan_in, kernel.fan_out))
         })
     }
 
-    /// `activation`, `use_bias` and their config members around `initializers`, as Keras
-    /// lists them.
+    /// `activation`, `use_bias` and their config members around the kernels'
+    /// `initializers` and `held` (their regularizers and constraints), as Keras lists
+    /// them.
     pub fn config(
         &self,
         initializers: &[(&'static str, Initializer)],
+        held: &[&Held],
     ) -> Vec<(&'static str, Json)> {
         let mut config = vec![
             ("activation", Json::str(self.activation.name())),
@@ -208,6 +214,8 @@ impl BiasArgs {
         ];
         config.extend(initializers.iter().map(|&(k, i)| (k, Json::str(i.name()))));
         config.push(("bias_initializer", Json::str(self.bias_initializer.name())));
+        let held: Vec<&Held> = held.iter().copied().chain([&self.bias]).collect();
+        config.extend(penalties::config(&held));
         config
     }
 }
@@ -225,6 +233,7 @@ struct DepthwiseConfig {
     args: DepthwiseArgs,
     bias: BiasArgs,
     depthwise_initializer: Initializer,
+    depthwise: Held,
 }
 
 struct DepthwiseLayer {
@@ -267,6 +276,10 @@ impl LayerKind for Depthwise {
             "use_bias",
             "depthwise_initializer",
             "bias_initializer",
+            "depthwise_regularizer",
+            "bias_regularizer",
+            "depthwise_constraint",
+            "bias_constraint",
         ]
     }
 
@@ -276,10 +289,17 @@ impl LayerKind for Depthwise {
         let part = DepthwiseArgs::read(kind, self.rank, args, &example, errors);
         let bias = BiasArgs::read(args, errors);
         let depthwise_initializer = initializer(args, "depthwise_initializer", errors);
+        let depthwise = Held::read(
+            args,
+            "depthwise_regularizer",
+            "depthwise_constraint",
+            errors,
+        );
         Some(Box::new(DepthwiseConfig {
             args: part??,
             bias: bias?,
             depthwise_initializer: depthwise_initializer?,
+            depthwise: depthwise?,
         }))
     }
 }
@@ -325,6 +345,7 @@ impl Built for DepthwiseLayer {
     fn weights(&self) -> Vec<Weight> {
         let kernel = self.part.kernel(self.config.depthwise_initializer);
         let bias = self.config.bias.bias(self.part.channels(), &kernel);
+        let kernel = self.config.depthwise.hold(kernel);
         std::iter::once(kernel).chain(bias).collect()
     }
 
@@ -339,7 +360,11 @@ impl Built for DepthwiseLayer {
         )];
         config.extend(self.part.args.config());
         let initializers = [("depthwise_initializer", self.config.depthwise_initializer)];
-        config.extend(self.config.bias.config(&initializers));
+        config.extend(
+            self.config
+                .bias
+                .config(&initializers, &[&self.config.depthwise]),
+        );
         config
     }
 

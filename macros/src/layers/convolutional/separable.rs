@@ -20,6 +20,7 @@ use crate::layers::activated::Activated;
 use crate::layers::convolutional::depthwise::{
     BiasArgs, DepthwiseArgs, DepthwisePart, initializer,
 };
+use crate::layers::penalties::Held;
 use crate::layers::spatial;
 use crate::layers::{
     Args, Buffer, Built, Config, Inputs, Io, LayerKind, Mode, Output, ShapeError, Weight, krate,
@@ -42,6 +43,8 @@ struct SeparableConfig {
     bias: BiasArgs,
     depthwise_initializer: Initializer,
     pointwise_initializer: Initializer,
+    depthwise: Held,
+    pointwise: Held,
 }
 
 struct SeparableLayer {
@@ -86,6 +89,12 @@ impl LayerKind for Separable {
             "depthwise_initializer",
             "pointwise_initializer",
             "bias_initializer",
+            "depthwise_regularizer",
+            "pointwise_regularizer",
+            "bias_regularizer",
+            "depthwise_constraint",
+            "pointwise_constraint",
+            "bias_constraint",
         ]
     }
 
@@ -97,6 +106,18 @@ impl LayerKind for Separable {
         let bias = BiasArgs::read(args, errors);
         let depthwise_initializer = initializer(args, "depthwise_initializer", errors);
         let pointwise_initializer = initializer(args, "pointwise_initializer", errors);
+        let depthwise = Held::read(
+            args,
+            "depthwise_regularizer",
+            "depthwise_constraint",
+            errors,
+        );
+        let pointwise = Held::read(
+            args,
+            "pointwise_regularizer",
+            "pointwise_constraint",
+            errors,
+        );
         let Some(filters) = filters? else {
             args.missing("filters", &example, errors);
             return None;
@@ -107,6 +128,8 @@ impl LayerKind for Separable {
             bias: bias?,
             depthwise_initializer: depthwise_initializer?,
             pointwise_initializer: pointwise_initializer?,
+            depthwise: depthwise?,
+            pointwise: pointwise?,
         }))
     }
 }
@@ -167,7 +190,11 @@ impl Built for SeparableLayer {
         let depthwise = self.part.kernel(self.config.depthwise_initializer);
         let pointwise = self.pointwise_kernel();
         let bias = self.config.bias.bias(self.config.filters, &pointwise);
-        [depthwise, pointwise].into_iter().chain(bias).collect()
+        let held = [
+            self.config.depthwise.hold(depthwise),
+            self.config.pointwise.hold(pointwise),
+        ];
+        held.into_iter().chain(bias).collect()
     }
 
     fn buffers(&self) -> Vec<Buffer> {
@@ -193,7 +220,8 @@ impl Built for SeparableLayer {
             ("depthwise_initializer", self.config.depthwise_initializer),
             ("pointwise_initializer", self.config.pointwise_initializer),
         ];
-        config.extend(self.config.bias.config(&initializers));
+        let held = [&self.config.depthwise, &self.config.pointwise];
+        config.extend(self.config.bias.config(&initializers, &held));
         config
     }
 

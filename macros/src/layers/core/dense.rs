@@ -45,6 +45,10 @@ impl LayerKind for Dense {
             "use_bias",
             "kernel_initializer",
             "bias_initializer",
+            "kernel_regularizer",
+            "bias_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
         ]
     }
 

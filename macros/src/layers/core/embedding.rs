@@ -7,6 +7,7 @@ use strata_vocabulary::Initializer;
 
 use crate::errors::Errors;
 use crate::json::Json;
+use crate::layers::penalties::Held;
 use crate::layers::{
     Args, Built, Config, ConfigCapabilities, Inputs, Io, LayerKind, Mode, Output, ShapeError,
     Weight, krate,
@@ -19,6 +20,7 @@ struct EmbeddingConfig {
     input_dim: usize,
     output_dim: usize,
     initializer: Initializer,
+    embeddings: Held,
 }
 
 struct EmbeddingLayer {
@@ -37,13 +39,25 @@ impl LayerKind for Embedding {
     }
 
     fn arguments(&self) -> &'static [&'static str] {
-        &["input_dim", "output_dim", "embeddings_initializer"]
+        &[
+            "input_dim",
+            "output_dim",
+            "embeddings_initializer",
+            "embeddings_regularizer",
+            "embeddings_constraint",
+        ]
     }
 
     fn configure(&self, args: &Args, errors: &mut Errors) -> Option<Box<dyn Config>> {
         let input_dim = args.positive("input_dim", errors);
         let output_dim = args.positive("output_dim", errors);
         let initializer = args.initializer("embeddings_initializer", errors);
+        let embeddings = Held::read(
+            args,
+            "embeddings_regularizer",
+            "embeddings_constraint",
+            errors,
+        );
         let (Some(input_dim), Some(output_dim)) = (input_dim?, output_dim?) else {
             args.missing("input_dim` and `output_dim", "Embedding(10000, 64)", errors);
             return None;
@@ -52,6 +66,7 @@ impl LayerKind for Embedding {
             input_dim,
             output_dim,
             initializer: initializer?.unwrap_or(Initializer::Uniform),
+            embeddings: embeddings?,
         }))
     }
 }
@@ -86,16 +101,9 @@ impl Built for EmbeddingLayer {
     }
 
     fn weights(&self) -> Vec<Weight> {
-        let EmbeddingConfig {
-            input_dim,
-            output_dim,
-            initializer,
-        } = self.config;
-        vec![Weight::new(
-            "embeddings",
-            vec![input_dim, output_dim],
-            initializer,
-        )]
+        let c = &self.config;
+        let table = Weight::new("embeddings", vec![c.input_dim, c.output_dim], c.initializer);
+        vec![c.embeddings.hold(table)]
     }
 
     fn config(&self) -> Vec<(&'static str, Json)> {
@@ -106,6 +114,8 @@ impl Built for EmbeddingLayer {
                 "embeddings_initializer",
                 Json::str(self.config.initializer.name()),
             ),
+            self.config.embeddings.regularizer_config(),
+            self.config.embeddings.constraint_config(),
             ("mask_zero", Json::Bool(false)),
         ]
     }

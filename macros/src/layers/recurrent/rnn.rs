@@ -20,6 +20,7 @@ use strata_vocabulary::{Activation, Initializer};
 use crate::errors::Errors;
 use crate::json::Json;
 use crate::layers::activated::activation_tokens;
+use crate::layers::penalties::{self, Held};
 use crate::layers::{
     Args, Buffer, Built, Capabilities, Config, ConfigCapabilities, Inputs, Io, LayerKind, Mode,
     Output, RecurrentConfig, ShapeError, Weight, krate, option, shape_str,
@@ -54,6 +55,9 @@ struct RnnConfig {
     /// Whether the layer gives its final states beside its output.
     return_state: bool,
     go_backwards: bool,
+    kernel: Held,
+    recurrent: Held,
+    bias: Held,
 }
 
 struct RnnLayer {
@@ -115,6 +119,12 @@ impl LayerKind for Recurrent {
                 "kernel_initializer",
                 "recurrent_initializer",
                 "bias_initializer",
+                "kernel_regularizer",
+                "recurrent_regularizer",
+                "bias_regularizer",
+                "kernel_constraint",
+                "recurrent_constraint",
+                "bias_constraint",
                 "dropout",
                 "recurrent_dropout",
                 "return_sequences",
@@ -130,6 +140,12 @@ impl LayerKind for Recurrent {
                 "recurrent_initializer",
                 "bias_initializer",
                 "unit_forget_bias",
+                "kernel_regularizer",
+                "recurrent_regularizer",
+                "bias_regularizer",
+                "kernel_constraint",
+                "recurrent_constraint",
+                "bias_constraint",
                 "dropout",
                 "recurrent_dropout",
                 "return_sequences",
@@ -144,6 +160,12 @@ impl LayerKind for Recurrent {
                 "kernel_initializer",
                 "recurrent_initializer",
                 "bias_initializer",
+                "kernel_regularizer",
+                "recurrent_regularizer",
+                "bias_regularizer",
+                "kernel_constraint",
+                "recurrent_constraint",
+                "bias_constraint",
                 "dropout",
                 "recurrent_dropout",
                 "return_sequences",
@@ -173,6 +195,14 @@ impl LayerKind for Recurrent {
         let return_state = args.boolean("return_state", errors);
         let go_backwards = args.boolean("go_backwards", errors);
         let reset_after = args.boolean("reset_after", errors);
+        let kernel = Held::read(args, "kernel_regularizer", "kernel_constraint", errors);
+        let recurrent = Held::read(
+            args,
+            "recurrent_regularizer",
+            "recurrent_constraint",
+            errors,
+        );
+        let bias = Held::read(args, "bias_regularizer", "bias_constraint", errors);
         let Some(units) = units? else {
             args.missing("units", &format!("{kind}(32)"), errors);
             return None;
@@ -209,6 +239,9 @@ impl LayerKind for Recurrent {
             return_sequences: return_sequences?.unwrap_or(false),
             return_state: return_state?.unwrap_or(false),
             go_backwards: go_backwards?.unwrap_or(false),
+            kernel: kernel?,
+            recurrent: recurrent?,
+            bias: bias?,
         }))
     }
 }
@@ -469,14 +502,13 @@ impl Built for RnnLayer {
     fn weights(&self) -> Vec<Weight> {
         let config = &self.config;
         let (inputs, units, gates) = (self.inputs, config.units, self.gates());
-        let mut weights = vec![
-            Weight::new("kernel", vec![inputs, gates], config.kernel_initializer),
-            Weight::new(
-                "recurrent_kernel",
-                vec![units, gates],
-                config.recurrent_initializer,
-            ),
-        ];
+        let kernel = Weight::new("kernel", vec![inputs, gates], config.kernel_initializer);
+        let recurrent = Weight::new(
+            "recurrent_kernel",
+            vec![units, gates],
+            config.recurrent_initializer,
+        );
+        let mut weights = vec![config.kernel.hold(kernel), config.recurrent.hold(recurrent)];
         if config.use_bias {
             let gru_after = config.cell == Recurrent::Gru && config.reset_after;
             let shape = if gru_after {
@@ -491,7 +523,8 @@ impl Built for RnnLayer {
             } else {
                 config.bias_initializer
             };
-            weights.push(Weight::new("bias", shape, initializer).fans(gates, gates));
+            let bias = Weight::new("bias", shape, initializer).fans(gates, gates);
+            weights.push(config.bias.hold(bias));
         }
         weights
     }
@@ -533,6 +566,7 @@ impl Built for RnnLayer {
         if c.cell == Recurrent::Lstm {
             config.push(("unit_forget_bias", Json::Bool(c.unit_forget_bias)));
         }
+        config.extend(penalties::config(&[&c.kernel, &c.recurrent, &c.bias]));
         config.extend([
             ("dropout", Json::from(c.dropout)),
             ("recurrent_dropout", Json::from(c.recurrent_dropout)),
